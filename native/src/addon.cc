@@ -1,0 +1,35 @@
+// The export table of the snnkit addon. What it exports is described, exactly, by src/native/binding.ts.
+#include "common.h"
+
+namespace snn {
+
+static Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorClass: expected a class");
+  Data(info.Env()).errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  static bool allocatorInstalled = false;  // process-wide, once (workers share the allocator)
+  if (!allocatorInstalled) {
+    InstallAllocator();
+    allocatorInstalled = true;
+  }
+  TensorWrap::Init(env, exports);
+  GeneratorWrap::Init(env, exports);
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  InitCreation(env, exports);
+  InitShape(env, exports);
+  InitElementwise(env, exports);
+  InitReduce(env, exports);
+  InitNN(env, exports);
+  InitAutograd(env, exports);
+  InitSystem(env, exports);
+  return exports;
+}
+
+}  // namespace snn
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return snn::Init(env, exports); }
+NODE_API_MODULE(snnkit, InitAddon)

@@ -1,0 +1,73 @@
+/**
+ * The only file that loads the addon. On failure it throws one SnnkitError that lists what was tried and the
+ * command that fixes it.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { SnnkitError } from '../errors.js';
+import type { NativeBinding } from './binding.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function projectRoot(): string {
+  // src/native (ts-node) or dist/src/native (compiled): walk up to the folder with binding.gyp.
+  let dir = here;
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    dir = dirname(dir);
+  }
+  return resolve(here, '../../..');
+}
+
+function candidates(): string[] {
+  const root = projectRoot();
+  const list: string[] = [];
+  if (process.env['SNNKIT_ADDON']) list.push(resolve(process.env['SNNKIT_ADDON']));
+  list.push(join(root, 'build/Release/snnkit.node'), join(root, 'build/Debug/snnkit.node'));
+  return list;
+}
+
+function diagnose(errors: string[]): string {
+  const text = errors.join('\n');
+  if (/lib(torch|c10)[^ ]*\.so/.test(text)) {
+    return process.env['LIBTORCH']
+      ? `libtorch was not found at run time: add $LIBTORCH/lib to LD_LIBRARY_PATH (LIBTORCH=${process.env['LIBTORCH']}).`
+      : 'libtorch is not installed: run `npm run setup` (it installs Debian\'s libtorch-dev), or set LIBTORCH to a downloaded libtorch and run it.';
+  }
+  if (/undefined symbol/.test(text)) return 'the addon was built against another libtorch: run `bash scripts/build.sh addon --force`.';
+  return 'the addon is not built: run `npm run setup` (installs libtorch and builds the addon).';
+}
+
+function load(): NativeBinding {
+  // OpenMP threads otherwise spin between ops and take a second core for nothing (same wall time, measured).
+  // libgomp reads this when the addon's libraries load, so it must be set before the require below.
+  process.env['OMP_WAIT_POLICY'] ??= 'passive';
+  const req = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const path of candidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path}: not found`);
+      continue;
+    }
+    try {
+      return req(path) as NativeBinding;
+    } catch (e) {
+      tried.push(`${path}: ${(e as Error).message}`);
+    }
+  }
+  throw new SnnkitError(
+    `snnkit could not load its native engine. ${diagnose(tried)}\nTried:\n  ${tried.join('\n  ')}`,
+    'NATIVE_LOAD_FAILED',
+  );
+}
+
+/** The loaded addon. Loading happens once, at first import. */
+export const native: NativeBinding = load();
+native.setErrorClass(SnnkitError as unknown as new (message: string, code: string) => Error);
+
+// libtorch starts at 1 thread here; default to all cores. SNNKIT_NUM_THREADS overrides.
+const envThreads = Number(process.env['SNNKIT_NUM_THREADS'] ?? '');
+native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());

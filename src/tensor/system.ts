@@ -1,0 +1,39 @@
+/** Threads, memory and build information. */
+import { invalidArg } from '../errors.js';
+import { native } from '../native/load.js';
+import type { MemoryStats } from '../native/binding.js';
+import { gcCollectedCount } from './scope.js';
+
+/**
+ * Sets how many threads libtorch (ATen/OpenMP, and OpenBLAS through it) uses.
+ * @param n at least 1
+ */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw invalidArg('setNumThreads', 'n', 'an integer >= 1', n);
+  native.setNumThreads(n);
+}
+/** @returns the number of threads libtorch uses */
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+/** Live tensors and allocator state, plus how many tensors the GC had to free (not disposed: a leak sign). */
+export interface Memory extends MemoryStats {
+  collectedByGc: number;
+}
+/**
+ * @returns live tensor count and bytes, allocator kind and its allocated, cached and peak bytes
+ * @example
+ * const before = memory().liveTensors; step(); assert.equal(memory().liveTensors, before);
+ */
+export function memory(): Memory {
+  return { ...native.memory(), collectedByGc: gcCollectedCount() };
+}
+/** Returns cached free blocks of the caching allocator to the OS. */
+export function emptyCache(): void {
+  native.emptyCache();
+}
+/** @returns libtorch version, CUDA availability and the threading configuration */
+export function buildInfo(): { torchVersion: string; hasCuda: boolean; parallel: string } {
+  return native.buildInfo();
+}
