@@ -9,6 +9,16 @@ static Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// dispose(id): frees the tensor now; false when it was already disposed. Never throws (used by finalizers).
+static Napi::Value DisposeFn(const Napi::CallbackInfo& info) {
+  bool ok = info.Length() > 0 && info[0].IsNumber() && table::Release(info.Env(), info[0].As<Napi::Number>().DoubleValue());
+  return Napi::Boolean::New(info.Env(), ok);
+}
+static Napi::Value IsLiveFn(const Napi::CallbackInfo& info) {
+  bool ok = info.Length() > 0 && info[0].IsNumber() && table::Lookup(info[0].As<Napi::Number>().DoubleValue()) != nullptr;
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   static bool allocatorInstalled = false;  // process-wide, once (workers share the allocator)
@@ -16,7 +26,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     InstallAllocator();
     allocatorInstalled = true;
   }
-  TensorWrap::Init(env, exports);
+  exports.Set("dispose", Napi::Function::New(env, DisposeFn, "dispose"));
+  exports.Set("isLive", Napi::Function::New(env, IsLiveFn, "isLive"));
   GeneratorWrap::Init(env, exports);
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   InitCreation(env, exports);

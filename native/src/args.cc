@@ -1,6 +1,7 @@
 // Argument reading for op calls. Types are validated in TypeScript first; these checks are the last line of defence,
 // so that a wrong call from JS becomes an SnnkitError instead of a crash.
 #include "common.h"
+#include <cmath>
 
 namespace snn {
 
@@ -8,24 +9,12 @@ static std::string Nth(size_t i) { return "argument " + std::to_string(i); }
 
 bool Args::isNullish(size_t i) const { return i >= info_.Length() || info_[i].IsUndefined() || info_[i].IsNull(); }
 
-TensorWrap* Args::wrap(size_t i) const {
-  if (i >= info_.Length() || !info_[i].IsObject()) fail("INVALID_ARGUMENT", Nth(i) + " must be a tensor");
-  Napi::Object o = info_[i].As<Napi::Object>();
-  if (!o.InstanceOf(Data(env()).tensorCtor.Value())) fail("INVALID_ARGUMENT", Nth(i) + " must be a tensor");
-  TensorWrap* w = TensorWrap::Unwrap(o);
-  if (!w->live()) fail("DISPOSED", Nth(i) + " is a tensor that was already disposed");
-  return w;
-}
-
-bool Args::isTensor(size_t i) const {
-  return i < info_.Length() && info_[i].IsObject() &&
-         info_[i].As<Napi::Object>().InstanceOf(Data(env()).tensorCtor.Value());
-}
-
 at::Tensor Args::tensor(size_t i) {
-  at::Tensor t = wrap(i)->tensor();
-  seen_.push_back(t);
-  return t;
+  if (i >= info_.Length() || !info_[i].IsNumber()) fail("INVALID_ARGUMENT", Nth(i) + " must be a tensor");
+  const at::Tensor* t = table::Lookup(info_[i].As<Napi::Number>().DoubleValue());
+  if (!t) fail("DISPOSED", Nth(i) + " is a tensor that was already disposed");
+  seen_.push_back(*t);
+  return *t;
 }
 
 c10::optional<at::Tensor> Args::optTensor(size_t i) {
@@ -40,12 +29,11 @@ std::vector<at::Tensor> Args::tensors(size_t i) {
   out.reserve(a.Length());
   for (uint32_t k = 0; k < a.Length(); ++k) {
     Napi::Value v = a.Get(k);
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(Data(env()).tensorCtor.Value()))
-      fail("INVALID_ARGUMENT", Nth(i) + "[" + std::to_string(k) + "] must be a tensor");
-    TensorWrap* w = TensorWrap::Unwrap(v.As<Napi::Object>());
-    if (!w->live()) fail("DISPOSED", Nth(i) + "[" + std::to_string(k) + "] was already disposed");
-    out.push_back(w->tensor());
-    seen_.push_back(w->tensor());
+    const at::Tensor* t = v.IsNumber() ? table::Lookup(v.As<Napi::Number>().DoubleValue()) : nullptr;
+    if (!t) fail(v.IsNumber() ? "DISPOSED" : "INVALID_ARGUMENT",
+                 Nth(i) + "[" + std::to_string(k) + (v.IsNumber() ? "] was already disposed" : "] must be a tensor"));
+    out.push_back(*t);
+    seen_.push_back(*t);
   }
   return out;
 }
@@ -107,7 +95,11 @@ c10::optional<at::Generator> Args::generator(size_t i) const {
 
 at::Scalar Args::scalar(size_t i) const {
   if (i < info_.Length() && info_[i].IsBoolean()) return at::Scalar(info_[i].As<Napi::Boolean>().Value());
-  return at::Scalar(f64(i));
+  // Integral numbers become integer scalars, as Python's `2` does: `int_tensor.add_(1)` stays int64,
+  // while `float_tensor.mul(2)` is still float (a scalar never promotes a tensor's category).
+  double v = f64(i);
+  if (std::nearbyint(v) == v && std::abs(v) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(v));
+  return at::Scalar(v);
 }
 
 std::pair<const uint8_t*, size_t> Args::bytes(size_t i) const {

@@ -1,6 +1,7 @@
-// The Tensor handle: one at::Tensor per JS object, plus the generator handle and return helpers.
+// The tensor table (ids for JavaScript), the generator handle and return helpers.
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
+#include <cmath>
 #include <cstdlib>
 
 namespace snn {
@@ -22,59 +23,77 @@ void ReportExternal(Napi::Env env, int64_t delta) {
   }
 }
 
-void TensorWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function f = DefineClass(env, "TensorHandle",
-                                 {InstanceMethod<&TensorWrap::Dispose>("dispose"),
-                                  InstanceMethod<&TensorWrap::IsDisposed>("isDisposed")});
-  Data(env).tensorCtor = Napi::Persistent(f);
-  exports.Set("TensorHandle", f);
+namespace table {
+namespace {
+constexpr double kSlots = 16777216.0;  // 2^24 live tensors at most; id = generation * 2^24 + slot
+struct Entry {
+  at::Tensor t;
+  int64_t bytes = 0;
+  uint32_t gen = 0;
+  bool live = false;
+};
+std::vector<Entry>& Slots() {
+  static auto* v = new std::vector<Entry>();
+  return *v;
 }
+std::vector<uint32_t>& FreeList() {
+  static auto* v = new std::vector<uint32_t>();
+  return *v;
+}
+}  // namespace
 
-TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {}
-
-TensorWrap::~TensorWrap() {
-  // GC backstop. V8 is not told here (no env calls allowed in a finalizer); the live counters are.
-  if (live_) {
-    Live().tensors--;
-    Live().bytes -= bytes_;
-    live_ = false;
-    t_ = at::Tensor();
+double Register(Napi::Env env, at::Tensor t) {
+  auto& slots = Slots();
+  auto& freeList = FreeList();
+  uint32_t slot;
+  if (!freeList.empty()) {
+    slot = freeList.back();
+    freeList.pop_back();
+  } else {
+    if (slots.size() >= static_cast<size_t>(kSlots)) throw std::runtime_error("more than 16777216 live tensors: dispose tensors (or use tidy)");
+    slot = static_cast<uint32_t>(slots.size());
+    slots.emplace_back();
   }
-}
-
-void TensorWrap::set(Napi::Env env, at::Tensor t) {
-  t_ = std::move(t);
-  live_ = true;
-  bytes_ = t_.defined() ? static_cast<int64_t>(t_.numel()) * static_cast<int64_t>(t_.element_size()) : 0;
+  Entry& e = slots[slot];
+  e.bytes = t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
+  e.t = std::move(t);
+  e.live = true;
+  e.gen = (e.gen + 1) & 0x1fffffff;  // 29 bits: ids stay below 2^53
   Live().tensors++;
-  Live().bytes += bytes_;
-  ReportExternal(env, bytes_);
+  Live().bytes += e.bytes;
+  ReportExternal(env, e.bytes);
+  return static_cast<double>(e.gen) * kSlots + static_cast<double>(slot);
 }
 
-void TensorWrap::release(Napi::Env env) {
-  if (!live_) return;
-  live_ = false;
-  t_ = at::Tensor();
+static Entry* Find(double id) {
+  if (!(id >= 0) || id != std::floor(id)) return nullptr;
+  double g = std::floor(id / kSlots);
+  double s = id - g * kSlots;
+  auto& slots = Slots();
+  if (s >= static_cast<double>(slots.size())) return nullptr;
+  Entry& e = slots[static_cast<size_t>(s)];
+  if (!e.live || static_cast<double>(e.gen) != g) return nullptr;
+  return &e;
+}
+
+const at::Tensor* Lookup(double id) {
+  Entry* e = Find(id);
+  return e ? &e->t : nullptr;
+}
+
+bool Release(Napi::Env env, double id) {
+  Entry* e = Find(id);
+  if (!e) return false;
+  e->t = at::Tensor();
+  e->live = false;
   Live().tensors--;
-  Live().bytes -= bytes_;
-  ReportExternal(env, -bytes_);
-  bytes_ = 0;
+  Live().bytes -= e->bytes;
+  ReportExternal(env, -e->bytes);
+  e->bytes = 0;
+  FreeList().push_back(static_cast<uint32_t>(e - Slots().data()));
+  return true;
 }
-
-Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
-  release(info.Env());
-  return info.Env().Undefined();
-}
-
-Napi::Value TensorWrap::IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !live_);
-}
-
-Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
-  Napi::Object obj = Data(env).tensorCtor.New({});
-  TensorWrap::Unwrap(obj)->set(env, std::move(t));
-  return obj;
-}
+}  // namespace table
 
 void GeneratorWrap::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function f = DefineClass(env, "GeneratorHandle",
@@ -100,11 +119,11 @@ Napi::Value GeneratorWrap::ManualSeed(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Ret(Napi::Env env, at::Tensor t) { return TensorWrap::Make(env, std::move(t)); }
+Napi::Value Ret(Napi::Env env, at::Tensor t) { return Napi::Number::New(env, table::Register(env, std::move(t))); }
 
 Napi::Value Ret(Napi::Env env, const std::vector<at::Tensor>& ts) {
   Napi::Array a = Napi::Array::New(env, ts.size());
-  for (size_t i = 0; i < ts.size(); ++i) a.Set(static_cast<uint32_t>(i), TensorWrap::Make(env, ts[i]));
+  for (size_t i = 0; i < ts.size(); ++i) a.Set(static_cast<uint32_t>(i), Ret(env, ts[i]));
   return a;
 }
 

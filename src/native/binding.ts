@@ -2,11 +2,11 @@
  * Exactly what the addon (native/src/addon.cc) exports. Everything above this file is ordinary TypeScript.
  */
 
-/** One at::Tensor. Only the Tensor class in src/tensor touches these. */
-export interface TensorHandle {
-  dispose(): void;
-  isDisposed(): boolean;
-}
+/**
+ * One tensor in the addon's table: an integer (slot + generation). Only the Tensor class in src/tensor holds these;
+ * an id of a disposed tensor is detected (DISPOSED), never reused by mistake.
+ */
+export type TensorHandle = number & { readonly __tensorId?: never };
 /** A seeded CPU random generator (at::Generator). */
 export interface GeneratorHandle {
   seed(): number;
@@ -16,6 +16,7 @@ export interface GeneratorHandle {
 export type NativeDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
 type H = TensorHandle;
 type G = GeneratorHandle | undefined;
+/** A tensor id or a scalar: which one is told by the `mask` argument (bit k = argument k is a tensor id). */
 type TS = H | number | boolean;
 type Dims = number[] | null;
 
@@ -43,13 +44,14 @@ export const UnaryOp = {
 } as const;
 
 export interface NativeBinding {
-  TensorHandle: new () => TensorHandle;
+  dispose(t: H): boolean;
+  isLive(t: H): boolean;
   GeneratorHandle: new (seed?: number) => GeneratorHandle;
   setErrorClass(cls: new (message: string, code: string) => Error): void;
   // creation
   fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: NativeDType): H;
   toBuffer(t: H): ArrayBuffer;
-  item(t: H): number | boolean;
+  item(t: H): number;
   zeros(shape: number[], dtype: NativeDType): H;
   ones(shape: number[], dtype: NativeDType): H;
   empty(shape: number[], dtype: NativeDType): H;
@@ -102,12 +104,12 @@ export interface NativeBinding {
   zeroInplace(t: H): void;
   oneHot(t: H, numClasses: number): H;
   // elementwise
-  binary(code: number, a: H, b: TS, alpha?: number): H;
-  binaryInplace(code: number, a: H, b: TS, alpha?: number): void;
+  binary(code: number, a: H, b: TS, mask: number, alpha?: number): H;
+  binaryInplace(code: number, a: H, b: TS, mask: number, alpha?: number): void;
   unary(code: number, a: H): H;
   unaryInplace(code: number, a: H): void;
-  where(cond: H, a: TS, b: TS): H;
-  clamp(t: H, min: TS | undefined, max: TS | undefined): H;
+  where(cond: H, a: TS, b: TS, mask: number): H;
+  clamp(t: H, min: TS | undefined, max: TS | undefined, mask: number): H;
   clampInplace(t: H, min: number | undefined, max: number | undefined): void;
   addcmulInplace(t: H, a: H, b: H, value: number): void;
   addcdivInplace(t: H, a: H, b: H, value: number): void;
@@ -123,7 +125,7 @@ export interface NativeBinding {
   argmin(t: H, dim: number | null, keepdim: boolean): H;
   var(t: H, dims: Dims, unbiased: boolean, keepdim: boolean): H;
   std(t: H, dims: Dims, unbiased: boolean, keepdim: boolean): H;
-  quantile(t: H, q: number | H, dim: number | null, keepdim: boolean, interpolation: string): H;
+  quantile(t: H, q: number | H, dim: number | null, keepdim: boolean, interpolation: string, mask: number): H;
   kthvalue(t: H, k: number, dim: number, keepdim: boolean): [H, H];
   topk(t: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];
   sort(t: H, dim: number, descending: boolean): [H, H];
@@ -153,6 +155,7 @@ export interface NativeBinding {
   setGrad(t: H, g: H | null): void;
   retainGrad(t: H): void;
   backward(t: H, grad: H | undefined, retainGraph: boolean): void;
+  setData(t: H, src: H): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   // system

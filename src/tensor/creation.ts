@@ -123,7 +123,9 @@ export function tensor(data: NestedNumbers | ArrayBufferView, shapeOrOpts?: read
   const shape = inferShape(data);
   const flat: number[] = [];
   flattenInto(data, shape, 0, flat);
-  const dtype = o.dtype ? checkDType('tensor', o.dtype) : typeof (Array.isArray(data) ? flat[0] : data) === 'boolean' ? 'bool' : 'float32';
+  let first: NestedNumbers = data;
+  while (Array.isArray(first)) first = (first as readonly NestedNumbers[])[0] ?? 0;
+  const dtype = o.dtype ? checkDType('tensor', o.dtype) : typeof first === 'boolean' ? 'bool' : 'float32';
   const finalShape = shapeGiven ?? shape;
   if (finalShape.reduce((a, b) => a * b, 1) !== flat.length)
     throw new SnnkitError(`tensor: ${flat.length} elements cannot fill shape [${finalShape.join(',')}]`, 'SHAPE_MISMATCH');
@@ -221,5 +223,6 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 /** @returns elementwise `cond ? a : b` (broadcasting; a or b may be numbers) */
 export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const h = (v: TensorOrScalar) => (v instanceof Tensor ? v.handle : v);
-  return new Tensor(native.where(cond.handle, h(a), h(b)));
+  const mask = (a instanceof Tensor ? 2 : 0) | (b instanceof Tensor ? 4 : 0);
+  return new Tensor(native.where(cond.handle, h(a), h(b), mask));
 }

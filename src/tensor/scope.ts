@@ -4,6 +4,7 @@
  * addon finalizers during a synchronous loop, so a training loop must use scopes (tidy) or dispose().
  */
 import { SnnkitError } from '../errors.js';
+import { native } from '../native/load.js';
 import type { TensorHandle } from '../native/binding.js';
 
 /** What the scope machinery needs of a tensor (the Tensor class implements it). */
@@ -18,10 +19,7 @@ let collectedByGc = 0;
 
 // Backstop: a tensor that became unreachable without dispose() is freed when the GC gets to it.
 const registry = new FinalizationRegistry<TensorHandle>((handle) => {
-  if (!handle.isDisposed()) {
-    collectedByGc++;
-    handle.dispose();
-  }
+  if (native.dispose(handle)) collectedByGc++;
 });
 
 /** @internal Called by every Tensor constructor. */

@@ -14,6 +14,8 @@ export type TensorOrScalar = Tensor | number;
 export type NestedArray = number | boolean | NestedArray[];
 
 const handleOf = (v: TensorOrScalar | boolean): TensorHandle | number | boolean => (v instanceof Tensor ? v.handle : v);
+/** The operand mask bit for argument `arg` when `v` is a tensor (see NativeBinding's TS operands). */
+const bit = (v: unknown, arg: number): number => (v instanceof Tensor ? 1 << arg : 0);
 
 function dimsArg(dims: number | readonly number[] | undefined): number[] | null {
   if (dims === undefined) return null;
@@ -27,6 +29,7 @@ export class Tensor {
   /** Survives the end of the scope (tidy) it was created in; set by keep(). */
   kept = false;
   private shape_: number[] | undefined;
+  private disposed_ = false;
 
   /** @internal Use the creation functions; this wraps a native handle. */
   constructor(handle: TensorHandle) {
@@ -57,7 +60,7 @@ export class Tensor {
   }
   /** True after dispose(). */
   get isDisposed(): boolean {
-    return this.handle.isDisposed();
+    return this.disposed_;
   }
   /** A short description such as `float32[2,3]`. */
   describe(): string {
@@ -71,8 +74,9 @@ export class Tensor {
   // ---- lifetime --------------------------------------------------------------------------------------------------
   /** Frees the native memory now. Idempotent. */
   dispose(): void {
-    if (!this.handle.isDisposed()) {
-      this.handle.dispose();
+    if (!this.disposed_) {
+      this.disposed_ = true;
+      native.dispose(this.handle);
       untrack(this);
     }
   }
@@ -117,11 +121,11 @@ export class Tensor {
   }
   /**
    * The value of a one-element tensor.
-   * @returns the number (or boolean for bool tensors)
+   * @returns the number (bool tensors give 1 or 0)
    * @throws SnnkitError (SHAPE_MISMATCH) when the tensor has more than one element
    */
   item(): number {
-    return native.item(this.handle) as number;
+    return native.item(this.handle);
   }
 
   // ---- shape and views -------------------------------------------------------------------------------------------
@@ -237,7 +241,7 @@ export class Tensor {
 
   // ---- elementwise -----------------------------------------------------------------------------------------------
   private bin(code: number, b: TensorOrScalar | boolean, alpha?: number): Tensor {
-    return new Tensor(native.binary(code, this.handle, handleOf(b), alpha));
+    return new Tensor(native.binary(code, this.handle, handleOf(b), bit(b, 2), alpha));
   }
   private un(code: number): Tensor {
     return new Tensor(native.unary(code, this.handle));
@@ -289,16 +293,16 @@ export class Tensor {
    */
   clamp(min?: TensorOrScalar, max?: TensorOrScalar): Tensor {
     if (min === undefined && max === undefined) throw new SnnkitError('clamp: give at least one of min and max');
-    return new Tensor(native.clamp(this.handle, min === undefined ? undefined : handleOf(min), max === undefined ? undefined : handleOf(max)));
+    return new Tensor(native.clamp(this.handle, min === undefined ? undefined : handleOf(min), max === undefined ? undefined : handleOf(max), bit(min, 1) | bit(max, 2)));
   }
 
   // ---- in place (for optimizers and state updates; they bypass autograd checks only as PyTorch does) --------------
-  /** this += alpha * b. @returns this */ add_(b: TensorOrScalar, alpha?: number): this { native.binaryInplace(BinaryOp.add, this.handle, handleOf(b), alpha); return this; }
-  /** this -= alpha * b. @returns this */ sub_(b: TensorOrScalar, alpha?: number): this { native.binaryInplace(BinaryOp.sub, this.handle, handleOf(b), alpha); return this; }
-  /** this *= b. @returns this */ mul_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.mul, this.handle, handleOf(b)); return this; }
-  /** this /= b. @returns this */ div_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.div, this.handle, handleOf(b)); return this; }
-  /** this = max(this, b). @returns this */ maximum_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.maximum, this.handle, handleOf(b)); return this; }
-  /** this = min(this, b). @returns this */ minimum_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.minimum, this.handle, handleOf(b)); return this; }
+  /** this += alpha * b. @returns this */ add_(b: TensorOrScalar, alpha?: number): this { native.binaryInplace(BinaryOp.add, this.handle, handleOf(b), bit(b, 2), alpha); return this; }
+  /** this -= alpha * b. @returns this */ sub_(b: TensorOrScalar, alpha?: number): this { native.binaryInplace(BinaryOp.sub, this.handle, handleOf(b), bit(b, 2), alpha); return this; }
+  /** this *= b. @returns this */ mul_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.mul, this.handle, handleOf(b), bit(b, 2)); return this; }
+  /** this /= b. @returns this */ div_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.div, this.handle, handleOf(b), bit(b, 2)); return this; }
+  /** this = max(this, b). @returns this */ maximum_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.maximum, this.handle, handleOf(b), bit(b, 2)); return this; }
+  /** this = min(this, b). @returns this */ minimum_(b: TensorOrScalar): this { native.binaryInplace(BinaryOp.minimum, this.handle, handleOf(b), bit(b, 2)); return this; }
   /** this = max(this, 0). @returns this */ relu_(): this { native.unaryInplace(UnaryOp.relu, this.handle); return this; }
   /** this = sqrt(this). @returns this */ sqrt_(): this { native.unaryInplace(UnaryOp.sqrt, this.handle); return this; }
   /** this = floor(this). @returns this */ floor_(): this { native.unaryInplace(UnaryOp.floor, this.handle); return this; }
@@ -363,7 +367,7 @@ export class Tensor {
    */
   quantile(q: number | Tensor, dim?: number, keepdim = false, interpolation: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' = 'linear'): Tensor {
     if (typeof q === 'number' && !(q >= 0 && q <= 1)) throw invalidArg('quantile', 'q', 'a number in [0, 1]', q);
-    return new Tensor(native.quantile(this.handle, handleOf(q) as number | TensorHandle, dim ?? null, keepdim, interpolation));
+    return new Tensor(native.quantile(this.handle, handleOf(q) as number | TensorHandle, dim ?? null, keepdim, interpolation, bit(q, 1)));
   }
   /** @returns values and indices of the k-th smallest element (1-based) along `dim` */
   kthvalue(k: number, dim = -1, keepdim = false): { values: Tensor; indices: Tensor } {
@@ -394,6 +398,22 @@ export class Tensor {
   matmul(b: Tensor): Tensor { return new Tensor(native.matmul(this.handle, b.handle)); }
 
   // ---- autograd --------------------------------------------------------------------------------------------------
+  /**
+   * Replaces this tensor's data by `src`'s (PyTorch's `t.data = src`), keeping this object, its identity in modules
+   * and optimizers, and its leaf status. Used to change a parameter's dtype in place.
+   * @param src the new data (any shape and dtype)
+   * @returns this
+   */
+  setData_(src: Tensor): this {
+    native.setData(this.handle, src.handle);
+    this.shape_ = undefined;
+    return this;
+  }
+  /** @internal A fresh handle to this tensor's data, cut from the graph (for Parameter). */
+  static detachedHandle(t: Tensor): TensorHandle {
+    return native.detach(t.handle);
+  }
+
   /** Whether gradients are recorded for this tensor. */
   get requiresGrad(): boolean { return native.requiresGrad(this.handle); }
   set requiresGrad(on: boolean) { native.setRequiresGrad(this.handle, on); }

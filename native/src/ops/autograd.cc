@@ -40,6 +40,12 @@ Napi::Value Backward(Args& a) {
   t.backward(g, a.boolean(2));
   return a.env().Undefined();
 }
+// (t, src): replaces t's data by src's, keeping t's identity and autograd leaf status (PyTorch's `p.data = src`).
+Napi::Value SetData(Args& a) {
+  at::Tensor t = a.tensor(0);
+  t.set_data(a.tensor(1));
+  return a.env().Undefined();
+}
 Napi::Value SetGradEnabled(Args& a) {
   bool prev = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(a.boolean(0));
@@ -57,6 +63,7 @@ void InitAutograd(Napi::Env env, Napi::Object e) {
   Def(env, e, "setGrad", SetGrad);
   Def(env, e, "retainGrad", RetainGrad);
   Def(env, e, "backward", Backward);
+  Def(env, e, "setData", SetData);
   Def(env, e, "setGradEnabled", SetGradEnabled);
   Def(env, e, "isGradEnabled", IsGradEnabled);
 }

@@ -32,7 +32,6 @@ Napi::Value ToBuffer(Args& a) {
 Napi::Value Item(Args& a) {
   at::Tensor t = a.tensor(0);
   if (t.numel() != 1) a.fail("SHAPE_MISMATCH", "item() needs a tensor with exactly one element, got " + Describe(t));
-  if (t.scalar_type() == at::kBool) return Napi::Boolean::New(a.env(), t.item<bool>());
   return Napi::Number::New(a.env(), t.item<double>());
 }
 

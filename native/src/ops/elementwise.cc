@@ -12,7 +12,7 @@ at::Tensor AsTensor(Args& a, size_t i, const at::Tensor& like) {
   return at::scalar_tensor(a.scalar(i), like.options().dtype(like.scalar_type() == at::kBool ? at::kBool : like.scalar_type()));
 }
 
-at::Tensor BinaryOp(int code, const at::Tensor& x, Args& a, size_t bi, double alpha) {
+at::Tensor BinaryOp(int code, const at::Tensor& x, Args& a, size_t bi, const at::Scalar& alpha) {
   if (!a.isTensor(bi)) {
     at::Scalar s = a.scalar(bi);
     switch (code) {
@@ -58,18 +58,20 @@ at::Tensor BinaryOp(int code, const at::Tensor& x, Args& a, size_t bi, double al
   a.fail("INVALID_ARGUMENT", "unknown binary op code " + std::to_string(code));
 }
 
-// (code, a, b: tensor | number, alpha?)
+// (code, a, b: tensor | number, mask, alpha?)
 Napi::Value BinaryFn(Args& a) {
+  a.readMask(3);
   int code = static_cast<int>(a.i64(0));
   at::Tensor x = a.tensor(1);
-  double alpha = a.isNullish(3) ? 1.0 : a.f64(3);
+  at::Scalar alpha = a.isNullish(4) ? at::Scalar(int64_t(1)) : a.scalar(4);
   return Ret(a.env(), BinaryOp(code, x, a, 2, alpha));
 }
 
 Napi::Value BinaryInplace(Args& a) {
+  a.readMask(3);
   int code = static_cast<int>(a.i64(0));
   at::Tensor x = a.tensor(1);
-  double alpha = a.isNullish(3) ? 1.0 : a.f64(3);
+  at::Scalar alpha = a.isNullish(4) ? at::Scalar(int64_t(1)) : a.scalar(4);
   if (a.isTensor(2)) {
     at::Tensor y = a.tensor(2);
     switch (code) {
@@ -156,16 +158,18 @@ Napi::Value UnaryInplace(Args& a) {
   return a.env().Undefined();
 }
 
-// (cond, a: tensor | number, b: tensor | number)
+// (cond, a: tensor | number, b: tensor | number, mask)
 Napi::Value Where(Args& a) {
+  a.readMask(3);
   at::Tensor c = a.tensor(0);
   at::Tensor ref = a.isTensor(1) ? a.tensor(1) : a.isTensor(2) ? a.tensor(2) : at::empty({}, at::kFloat);
   at::Tensor x = AsTensor(a, 1, ref), y = AsTensor(a, 2, ref);
   return Ret(a.env(), at::where(c, x, y));
 }
 
-// (t, min?: tensor | number, max?: tensor | number)
+// (t, min?: tensor | number, max?: tensor | number, mask)
 Napi::Value Clamp(Args& a) {
+  a.readMask(3);
   at::Tensor x = a.tensor(0);
   if (a.isTensor(1) || a.isTensor(2)) {
     c10::optional<at::Tensor> lo = a.isNullish(1) ? c10::nullopt : c10::optional<at::Tensor>(AsTensor(a, 1, x));

@@ -52,8 +52,9 @@ Napi::Value Std(Args& a) {
   if (a.isNullish(1)) return Ret(a.env(), t.std(unbiased));
   return Ret(a.env(), t.std(a.ints(1), unbiased, a.boolean(3)));
 }
-// (t, q: number | tensor, dim | null, keepdim, interpolation)
+// (t, q: number | tensor, dim | null, keepdim, interpolation, mask)
 Napi::Value Quantile(Args& a) {
+  a.readMask(5);
   at::Tensor t = a.tensor(0);
   c10::optional<int64_t> dim;
   if (!a.isNullish(2)) dim = a.i64(2);

@@ -1,0 +1,6 @@
+/** Pure functions over tensors (torch.nn.functional). */
+export {
+  linear, conv2d, avgPool2d, maxPool2d, adaptiveAvgPool2d, batchNorm, dropout, logSoftmax, softmax,
+  type Size2, type Conv2dOptions, type Pool2dOptions, type BatchNormOptions,
+} from './nn.js';
+export { crossEntropy, nllLoss, mseLoss, type Reduction, type CrossEntropyOptions } from './loss.js';

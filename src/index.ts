@@ -1,0 +1,16 @@
+/**
+ * snnkit: spiking neural networks in TypeScript on a libtorch engine.
+ * The public API, by explicit name.
+ */
+export { SnnkitError, type ErrorCode } from './errors.js';
+export { Tensor, type TensorOrScalar, type NestedArray } from './tensor/tensor.js';
+export { DTYPES, type DType } from './tensor/dtype.js';
+export {
+  tensor, zeros, ones, empty, full, zerosLike, onesLike, fullLike, arange, linspace, eye, rand, randn, randint, randperm,
+  bernoulli, cat, stack, where, manualSeed, Generator, type CreateOptions, type RandomOptions,
+} from './tensor/creation.js';
+export { tidy, dispose } from './tensor/scope.js';
+export { noGrad, enableGrad, isGradEnabled } from './tensor/autograd.js';
+export { setNumThreads, getNumThreads, memory, emptyCache, buildInfo, type Memory } from './tensor/system.js';
+export * as F from './functional/index.js';
+export * as nn from './nn/index.js';

@@ -1,0 +1,7 @@
+/** Modules and layers. */
+export { Module, type StateDict, type LoadResult } from './module.js';
+export { Parameter } from './parameter.js';
+export { Linear, Conv2d, AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Flatten, ReLU, Dropout, Identity, type AffineOptions, type Conv2dOptions } from './layers.js';
+export { BatchNorm2d, type BatchNormOptions } from './batchnorm.js';
+export { Sequential } from './sequential.js';
+export * as init from './init.js';

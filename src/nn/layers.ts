@@ -1,0 +1,175 @@
+/** Stateless and affine layers: Linear, Conv2d, pooling, Flatten, ReLU, Dropout, Identity. */
+import { invalidArg } from '../errors.js';
+import * as F from '../functional/nn.js';
+import { empty, type Generator } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { kaimingUniform_, uniform_ } from './init.js';
+import { Module } from './module.js';
+import { Parameter } from './parameter.js';
+
+function positiveInt(fn: string, name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw invalidArg(fn, name, 'a positive integer', v);
+  return v;
+}
+
+/** Options of layers with an optional bias and a seedable initialisation. */
+export interface AffineOptions {
+  bias?: boolean;
+  generator?: Generator;
+}
+
+/** y = x Wᵀ + b. Weight [out, in]; PyTorch's default initialisation. */
+export class Linear extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | undefined;
+  /**
+   * @param inFeatures size of each input sample
+   * @param outFeatures size of each output sample
+   * @example new Linear(128, 10)
+   */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: AffineOptions = {}) {
+    super();
+    positiveInt('Linear', 'inFeatures', inFeatures);
+    positiveInt('Linear', 'outFeatures', outFeatures);
+    const w = empty([outFeatures, inFeatures]);
+    this.weight = this.registerParameter('weight', new Parameter(kaimingUniform_(w, { a: Math.sqrt(5), generator: opts.generator })));
+    w.dispose();
+    if (opts.bias ?? true) {
+      const b = empty([outFeatures]);
+      const bound = 1 / Math.sqrt(inFeatures);
+      this.bias = this.registerParameter('bias', new Parameter(uniform_(b, -bound, bound, opts.generator)));
+      b.dispose();
+    } else this.bias = undefined;
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+  protected override extraRepr(): string {
+    return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== undefined}`;
+  }
+}
+
+/** Options of Conv2d. */
+export interface Conv2dOptions extends AffineOptions, F.Conv2dOptions {}
+
+/** 2-D convolution. Weight [out, in/groups, kH, kW]; PyTorch's default initialisation. */
+export class Conv2d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | undefined;
+  readonly kernelSize: [number, number];
+  readonly opts: Required<F.Conv2dOptions>;
+  /**
+   * @param inChannels input channels
+   * @param outChannels output channels
+   * @param kernelSize kernel size (one number or [kH, kW])
+   * @example new Conv2d(3, 64, 3, { padding: 1 })
+   */
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: F.Size2, opts: Conv2dOptions = {}) {
+    super();
+    positiveInt('Conv2d', 'inChannels', inChannels);
+    positiveInt('Conv2d', 'outChannels', outChannels);
+    const groups = positiveInt('Conv2d', 'groups', opts.groups ?? 1);
+    if (inChannels % groups || outChannels % groups) throw invalidArg('Conv2d', 'groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
+    this.kernelSize = F.pair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.opts = {
+      stride: F.pair('Conv2d', 'stride', opts.stride ?? 1, 1),
+      padding: F.pair('Conv2d', 'padding', opts.padding ?? 0),
+      dilation: F.pair('Conv2d', 'dilation', opts.dilation ?? 1, 1),
+      groups,
+    };
+    const w = empty([outChannels, inChannels / groups, ...this.kernelSize]);
+    this.weight = this.registerParameter('weight', new Parameter(kaimingUniform_(w, { a: Math.sqrt(5), generator: opts.generator })));
+    w.dispose();
+    if (opts.bias ?? true) {
+      const b = empty([outChannels]);
+      const bound = 1 / Math.sqrt((inChannels / groups) * this.kernelSize[0] * this.kernelSize[1]);
+      this.bias = this.registerParameter('bias', new Parameter(uniform_(b, -bound, bound, opts.generator)));
+      b.dispose();
+    } else this.bias = undefined;
+  }
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, this.opts);
+  }
+  protected override extraRepr(): string {
+    const o = this.opts;
+    return `${this.inChannels}, ${this.outChannels}, kernel=${this.kernelSize}, stride=${o.stride}, padding=${o.padding}` +
+      (o.groups > 1 ? `, groups=${o.groups}` : '') + `, bias=${this.bias !== undefined}`;
+  }
+}
+
+/** Average pooling (linear: acts on spikes as well as on activations). */
+export class AvgPool2d extends Module {
+  /** @param kernelSize window; stride defaults to it */
+  constructor(readonly kernelSize: F.Size2, readonly opts: F.Pool2dOptions & { countIncludePad?: boolean; divisorOverride?: number } = {}) {
+    super();
+    F.pair('AvgPool2d', 'kernelSize', kernelSize, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return F.avgPool2d(x, this.kernelSize, this.opts);
+  }
+  protected override extraRepr(): string {
+    return `kernel=${this.kernelSize}`;
+  }
+}
+/** Max pooling. */
+export class MaxPool2d extends Module {
+  /** @param kernelSize window; stride defaults to it */
+  constructor(readonly kernelSize: F.Size2, readonly opts: F.Pool2dOptions & { dilation?: F.Size2 } = {}) {
+    super();
+    F.pair('MaxPool2d', 'kernelSize', kernelSize, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return F.maxPool2d(x, this.kernelSize, this.opts);
+  }
+  protected override extraRepr(): string {
+    return `kernel=${this.kernelSize}`;
+  }
+}
+/** Adaptive average pooling to a fixed output size (1 = global average pooling). */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: F.Size2) {
+    super();
+    F.pair('AdaptiveAvgPool2d', 'outputSize', outputSize, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return F.adaptiveAvgPool2d(x, this.outputSize);
+  }
+  protected override extraRepr(): string {
+    return `output=${this.outputSize}`;
+  }
+}
+/** Merges dims startDim..endDim (default: all but the batch). */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+/** max(x, 0). */
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+/** Dropout while training; identity in eval mode. */
+export class Dropout extends Module {
+  /** @param p drop probability in [0, 1] */
+  constructor(readonly p = 0.5, readonly generator?: Generator) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw invalidArg('Dropout', 'p', 'a probability in [0, 1]', p);
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training, this.generator);
+  }
+  protected override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
+/** Returns its input (a view). */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x.view(...x.shape);
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Module: the base of every layer and model. Parameters, buffers and children are registered by name, giving
+ * PyTorch-compatible state-dict keys ("layer1.0.conv1.weight").
+ */
+import { SnnkitError, invalidArg } from '../errors.js';
+import { noGrad } from '../tensor/autograd.js';
+import type { DType } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Parameter } from './parameter.js';
+
+/** Named tensors, in registration order. */
+export type StateDict = Record<string, Tensor>;
+
+/** What loadStateDict reports. */
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/**
+ * Base class of layers and models. Subclasses register their state in the constructor and implement forward().
+ * @example
+ * class Net extends Module { fc = this.registerModule('fc', new Linear(4, 2)); forward(x: Tensor) { return this.fc.forward(x); } }
+ */
+export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
+  /** Training mode (dropout active, batch norm uses batch statistics). */
+  training = true;
+  private readonly params_ = new Map<string, Parameter>();
+  private readonly buffers_ = new Map<string, { t: Tensor; persistent: boolean }>();
+  private readonly modules_ = new Map<string, Module<any, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  /** The computation. */
+  abstract forward(...inputs: I): O;
+
+  /**
+   * Registers a parameter under `name` (replacing one of the same name).
+   * @returns the parameter, for assignment to a field
+   * @throws SnnkitError when the name is empty or contains '.'
+   */
+  registerParameter<P extends Parameter>(name: string, p: P): P {
+    this.checkName('registerParameter', name);
+    this.params_.set(name, p);
+    return p;
+  }
+  /**
+   * Registers a buffer: state that is saved (if persistent) but not trained, such as batch-norm running statistics.
+   * @returns the tensor, kept alive for the module's lifetime
+   */
+  registerBuffer(name: string, t: Tensor, opts: { persistent?: boolean } = {}): Tensor {
+    this.checkName('registerBuffer', name);
+    this.buffers_.set(name, { t: t.keep(), persistent: opts.persistent ?? true });
+    return t;
+  }
+  /** Registers a child module. @returns the child, for assignment to a field */
+  registerModule<M extends Module<any, any>>(name: string, m: M): M { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.checkName('registerModule', name);
+    if (!(m instanceof Module)) throw invalidArg('registerModule', 'module', 'a Module', m);
+    this.modules_.set(name, m);
+    return m;
+  }
+  private checkName(fn: string, name: string): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.')) throw invalidArg(fn, 'name', "a non-empty string without '.'", name);
+  }
+
+  /** @returns [name, child] pairs of the direct children */
+  namedChildren(): [string, Module<any, any>][] { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return [...this.modules_];
+  }
+  /** @returns the direct children */
+  children(): Module<any, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return [...this.modules_.values()];
+  }
+  /** @returns [qualified name, module] for this module ('') and every descendant, depth first */
+  namedModules(prefix = ''): [string, Module<any, any>][] { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const out: [string, Module<any, any>][] = [[prefix, this]]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const [n, m] of this.modules_) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+  /** @returns this module and every descendant */
+  modules(): Module<any, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.namedModules().map(([, m]) => m);
+  }
+  /** @returns [qualified name, parameter] pairs, this module's first, then each child's */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [n, p] of this.params_) out.push([prefix ? `${prefix}.${n}` : n, p]);
+    for (const [n, m] of this.modules_) out.push(...m.namedParameters(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+  /** @returns all parameters (for an optimizer) */
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+  /** @returns [qualified name, buffer] pairs (persistent and not) */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, b] of this.buffers_) out.push([prefix ? `${prefix}.${n}` : n, b.t]);
+    for (const [n, m] of this.modules_) out.push(...m.namedBuffers(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+  /** @returns all buffers */
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+  private persistentEntries(prefix: string): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, p] of this.params_) out.push([prefix + n, p]);
+    for (const [n, b] of this.buffers_) if (b.persistent) out.push([prefix + n, b.t]);
+    for (const [n, m] of this.modules_) out.push(...m.persistentEntries(`${prefix}${n}.`));
+    return out;
+  }
+
+  /**
+   * Sets training mode on this module and all descendants.
+   * @returns this
+   */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+  /** Sets evaluation mode. @returns this */
+  eval(): this {
+    return this.train(false);
+  }
+  /** Clears the gradients of all parameters. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = undefined;
+  }
+  /**
+   * Calls fn on every module (children first, as PyTorch).
+   * @returns this
+   */
+  apply(fn: (m: Module<any, any>) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * The persistent state: parameters and persistent buffers by qualified name. The values are new handles to the
+   * same data (detached): dispose them, or call inside tidy().
+   * @returns a StateDict in registration order
+   */
+  stateDict(): StateDict {
+    const sd: StateDict = {};
+    for (const [k, t] of this.persistentEntries('')) sd[k] = t.detach();
+    return sd;
+  }
+
+  /**
+   * Copies values from `sd` into this module's parameters and buffers (dtype converted, shapes must match).
+   * @param sd name → tensor
+   * @param opts strict (default true): missing or unexpected keys are an error
+   * @returns the missing and unexpected keys
+   * @throws SnnkitError (STATE_DICT_MISMATCH) naming every missing/unexpected key (strict) and every shape mismatch
+   */
+  loadStateDict(sd: StateDict | Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const own = new Map(this.persistentEntries(''));
+    const missingKeys = [...own.keys()].filter((k) => !src.has(k));
+    const unexpectedKeys = [...src.keys()].filter((k) => !own.has(k));
+    const shapeErrors: string[] = [];
+    for (const [k, t] of own) {
+      const s = src.get(k);
+      if (s && s.shape.join(',') !== t.shape.join(',')) shapeErrors.push(`${k}: checkpoint ${s.describe()} vs model ${t.describe()}`);
+    }
+    const problems: string[] = [];
+    if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
+    if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+    if (shapeErrors.length) problems.push(`shape mismatches: ${shapeErrors.join('; ')}`);
+    if (problems.length)
+      throw new SnnkitError(`loadStateDict: ${this.constructor.name} does not match the state dict: ${problems.join('. ')}`, 'STATE_DICT_MISMATCH');
+    noGrad(() => {
+      for (const [k, t] of own) {
+        const s = src.get(k);
+        if (s) t.copy_(s);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Converts floating-point parameters and buffers to `dtype` in place (the objects stay the same, so fields and
+   * optimizers keep working). Integer buffers (counters) are left as they are.
+   * @returns this
+   */
+  to(dtype: DType): this {
+    noGrad(() => {
+      for (const t of [...this.parameters(), ...this.buffers()]) {
+        if (t.dtype === 'float32' || t.dtype === 'float64') {
+          const c = t.to(dtype);
+          t.setData_(c);
+          c.dispose();
+        }
+      }
+    });
+    return this;
+  }
+
+  /** Frees every parameter and buffer of this module and its descendants. The module is unusable afterwards. */
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+    for (const b of this.buffers()) b.dispose();
+  }
+
+  /** @returns a one-line-per-module summary, as PyTorch prints modules */
+  toString(): string {
+    const lines = [`${this.constructor.name}(${this.extraRepr()}`];
+    for (const [n, m] of this.modules_) lines.push(`  (${n}): ${m.toString().split('\n').join('\n  ')}`);
+    return lines.length === 1 ? `${lines[0]})` : `${lines.join('\n')}\n)`;
+  }
+  /** @returns the layer's settings for toString() */
+  protected extraRepr(): string {
+    return '';
+  }
+}

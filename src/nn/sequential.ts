@@ -1,0 +1,39 @@
+/** Sequential: children applied in order. */
+import { invalidArg } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from './module.js';
+
+/**
+ * Applies its children in order. Children are named "0", "1", ... (or by the keys of an object), as PyTorch, so
+ * state-dict keys match `nn.Sequential`.
+ * @example
+ * const net = new Sequential(new Conv2d(1, 8, 3), new ReLU(), new Flatten(), new Linear(8 * 26 * 26, 10));
+ */
+export class Sequential extends Module {
+  private readonly layers: Module[];
+  /** @param layers modules, or one object of name → module */
+  constructor(...layers: Module[] | [Record<string, Module>]) {
+    super();
+    const first = layers[0];
+    const entries: [string, Module][] = layers.length === 1 && first !== undefined && !(first instanceof Module)
+      ? Object.entries(first)
+      : (layers as Module[]).map((m, i) => [String(i), m]);
+    for (const [n, m] of entries) if (!(m instanceof Module)) throw invalidArg('Sequential', n, 'a Module', m);
+    this.layers = entries.map(([n, m]) => this.registerModule(n, m));
+  }
+  /** Number of children. */
+  get length(): number {
+    return this.layers.length;
+  }
+  /** @returns the i-th child (negative counts from the end) */
+  at(i: number): Module {
+    const m = this.layers.at(i);
+    if (!m) throw invalidArg('Sequential.at', 'index', `in [-${this.layers.length}, ${this.layers.length})`, i, 'INDEX_OUT_OF_RANGE');
+    return m;
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.layers) y = m.forward(y);
+    return y;
+  }
+}
