@@ -5,9 +5,10 @@
 // Every measurement runs in its own child process: snnkit reads SNNKIT_ALLOCATOR when the addon loads, so each of its
 // three allocators needs a fresh process, and PyTorch runs under /usr/bin/python3 (Debian's python3-torch). Rounds
 // alternate the engines (in a rotating order) so that machine noise hits all of them alike; the samples of all rounds
-// are pooled. The last stdout line is a JSON object with fwd_ratio and fwd_bwd_ratio (snnkit with its default
+// are pooled. Before each measurement it waits (briefly) for the machine to be quiet, and measures again when other
+// processes took a large share of the CPUs meanwhile (the "other load" column). The last stdout line is a JSON object with fwd_ratio and fwd_bwd_ratio (snnkit with its default
 // allocator / PyTorch, medians); progress goes to stderr.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatTable, machineBusyMs, nowMs, parseFlags, round, runJsonChild, summarize, timeIterations,
@@ -54,58 +55,32 @@ const USAGE = `usage: node bench/engine.mjs [--threads N] [--iters K] [--warmup 
 
 // --- worker: one engine, one mode, one process -------------------------------------------------------------------
 
-/** Loads the snnkit functions used here: from the public index when it exports them all, else from their modules. */
-async function loadSnnkit() {
-  const need = ['tidy', 'noGrad', 'rand', 'randn', 'randint', 'manualSeed', 'conv2d', 'avgPool2d', 'linear',
-    'crossEntropy', 'setNumThreads', 'getNumThreads', 'memory', 'buildInfo'];
-  const index = new URL('../dist/src/index.js', import.meta.url);
-  if (existsSync(index)) {
-    const api = await import(index.href);
-    if (need.every((n) => typeof api[n] === 'function')) return api;
-  }
-  const modules = ['tensor/creation.js', 'tensor/scope.js', 'tensor/autograd.js', 'tensor/system.js',
-    'functional/nn.js', 'functional/loss.js'];
-  const api = Object.assign({}, ...(await Promise.all(modules.map((m) => import(new URL(`../dist/src/${m}`, import.meta.url).href)))));
-  const missing = need.filter((n) => typeof api[n] !== 'function');
-  if (missing.length) throw new Error(`bench/engine.mjs: snnkit does not export ${missing.join(', ')} (run npm run build:ts)`);
-  return api;
-}
-
 async function snnkitWorker({ threads, iters, warmup, mode }) {
-  const sk = await loadSnnkit();
+  const sk = await import(new URL('../dist/src/index.js', import.meta.url).href);
+  const { nn, F } = sk;
   sk.setNumThreads(threads);
   sk.manualSeed(0);
   const allocator = sk.memory().allocator;
   const wanted = process.env['SNNKIT_ALLOCATOR'] ?? DEFAULT_ALLOCATOR;
   if (allocator !== wanted) throw new Error(`SNNKIT_ALLOCATOR=${wanted} but the addon reports allocator '${allocator}'`);
 
-  // PyTorch's default init for Conv2d/Linear: weights and biases uniform in ±1/sqrt(fan_in).
-  const param = (shape, fanIn) => {
-    const b = 1 / Math.sqrt(fanIn);
-    return sk.tidy(() => sk.rand(shape).mul(2 * b).sub(b).requiresGrad_(true).keep());
-  };
-  const p = {
-    w1: param([64, 3, 3, 3], 27), b1: param([64], 27),
-    w2: param([64, 64, 3, 3], 576), b2: param([64], 576),
-    w3: param([128, 64, 3, 3], 576), b3: param([128], 576),
-    w4: param([10, 128 * 8 * 8], 8192), b4: param([10], 8192),
-  };
-  const params = Object.values(p);
+  // The model of engine_torch.py, layer for layer (same shapes, PyTorch's default initialisation).
+  const model = new nn.Sequential(
+    new nn.Conv2d(3, 64, 3, { padding: 1 }), new nn.ReLU(),
+    new nn.Conv2d(64, 64, 3, { padding: 1 }), new nn.ReLU(),
+    new nn.AvgPool2d(2),
+    new nn.Conv2d(64, 128, 3, { padding: 1 }), new nn.ReLU(),
+    new nn.AvgPool2d(2),
+    new nn.Flatten(1),
+    new nn.Linear(128 * 8 * 8, 10),
+  );
   const x = sk.randn([BATCH, 3, 32, 32]).keep();
   const labels = sk.randint(0, 10, [BATCH]).keep();
-  const forward = (input) => {
-    let h = sk.conv2d(input, p.w1, p.b1, { padding: 1 }).relu();
-    h = sk.conv2d(h, p.w2, p.b2, { padding: 1 }).relu();
-    h = sk.avgPool2d(h, 2);
-    h = sk.conv2d(h, p.w3, p.b3, { padding: 1 }).relu();
-    h = sk.avgPool2d(h, 2);
-    return sk.linear(h.flatten(1), p.w4, p.b4);
-  };
   const step = mode === 'fwd'
-    ? () => sk.tidy(() => { sk.noGrad(() => forward(x)); })
+    ? () => sk.tidy(() => { sk.noGrad(() => model.forward(x)); })
     : () => sk.tidy(() => {
-      sk.crossEntropy(forward(x), labels).backward();
-      for (const t of params) t.grad = undefined;
+      F.crossEntropy(model.forward(x), labels).backward();
+      model.zeroGrad(); // sets each .grad to undefined, as zero_grad(set_to_none=True) in engine_torch.py
     });
 
   // Warm up before counting live tensors and faults: caches that live as long as the process are made here.
@@ -136,11 +111,13 @@ async function snnkitWorker({ threads, iters, warmup, mode }) {
 
 // --- driver -------------------------------------------------------------------------------------------------------
 
+/** The environment both engines share; inherited allocator and OpenMP settings would blur the comparison. */
 function childEnv(threads) {
-  const env = { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads) };
-  // An inherited setting would blur the comparison: each child gets exactly the allocator setup it is measuring.
-  for (const k of ['SNNKIT_ALLOCATOR', ...Object.keys(TUNED_MALLOC_ENV)]) delete env[k];
-  return env;
+  const env = { ...process.env };
+  for (const k of ['SNNKIT_ALLOCATOR', 'GOMP_SPINCOUNT', ...Object.keys(TUNED_MALLOC_ENV)]) delete env[k];
+  // Passive: OpenMP threads sleep between ops instead of spinning. Set for both, so snnkit's loader (which picks a
+  // bounded spin only when OMP_WAIT_POLICY is unset) and PyTorch wait the same way.
+  return { ...env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads) };
 }
 
 /** The measurements of one round, one per engine setup, in the order given. */

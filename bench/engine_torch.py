@@ -48,7 +48,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = build_model()
-    params = list(model.parameters())
     x = torch.randn(args.batch, 3, 32, 32)
     labels = torch.randint(0, 10, (args.batch,), dtype=torch.int64)
 
@@ -60,8 +59,7 @@ def main() -> None:
         def step() -> None:
             loss = F.cross_entropy(model(x), labels)
             loss.backward()
-            for p in params:  # as snnkit's `p.grad = undefined` (zero_grad(set_to_none=True))
-                p.grad = None
+            model.zero_grad(set_to_none=True)  # as snnkit's zeroGrad(), which sets each .grad to undefined
 
     for _ in range(args.warmup):
         step()

@@ -14,3 +14,4 @@ export { noGrad, enableGrad, isGradEnabled } from './tensor/autograd.js';
 export { setNumThreads, getNumThreads, memory, emptyCache, buildInfo, type Memory } from './tensor/system.js';
 export * as F from './functional/index.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

@@ -41,14 +41,20 @@ function diagnose(errors: string[]): string {
   return 'the addon is not built: run `npm run setup` (installs libtorch and builds the addon).';
 }
 
-function load(): NativeBinding {
+/**
+ * Loads the first addon that works from `paths`.
+ * @param paths candidate .node files, in order
+ * @returns the binding
+ * @throws SnnkitError (NATIVE_LOAD_FAILED) listing every path tried with its error, and the command that fixes it
+ */
+export function loadAddon(paths: readonly string[]): NativeBinding {
   // OpenMP worker threads: spinning forever (active) burns a core between ops; sleeping at once (passive) made a
   // small training step 3x slower (0.026 -> 0.085 ms, wake-up latency). A bounded spin keeps the latency of
   // active and sleeps when idle (measured: 0.027 ms). libgomp reads it when the addon loads: set it before require.
   if (process.env['OMP_WAIT_POLICY'] === undefined) process.env['GOMP_SPINCOUNT'] ??= '10000';
   const req = createRequire(import.meta.url);
   const tried: string[] = [];
-  for (const path of candidates()) {
+  for (const path of paths) {
     if (!existsSync(path)) {
       tried.push(`${path}: not found`);
       continue;
@@ -66,7 +72,7 @@ function load(): NativeBinding {
 }
 
 /** The loaded addon. Loading happens once, at first import. */
-export const native: NativeBinding = load();
+export const native: NativeBinding = loadAddon(candidates());
 native.setErrorClass(SnnkitError as unknown as new (message: string, code: string) => Error);
 
 // libtorch starts at 1 thread here; default to all cores. SNNKIT_NUM_THREADS overrides.
