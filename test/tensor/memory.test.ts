@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tensor, randn, tidy, dispose, memory, noGrad, F, Generator, SnnkitError, zeros } from '../../src/index.js';
 
 test('tidy frees everything created inside except what it returns', () => {
@@ -87,4 +89,27 @@ test('leak test: 10,000 training steps keep the live-tensor count constant and R
   assert.ok(rss1 <= rss0 * 1.1, `RSS grew from ${(rss0 / 2 ** 20).toFixed(1)} MiB to ${(rss1 / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(last < first, `the loss should fall (${first} -> ${last}), proving the steps did work`);
   dispose([w, b, x, y]);
+});
+
+test('a tensor dropped without dispose() is freed by the GC backstop once the event loop turns', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await settle(); // let garbage from earlier tests go first
+  const before = memory();
+  (() => {
+    randn([256, 256]); // created outside any scope and never disposed
+  })();
+  assert.equal(memory().liveTensors, before.liveTensors + 1);
+  for (let i = 0; i < 10 && memory().liveTensors > before.liveTensors; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(memory().liveTensors, before.liveTensors);
+  assert.equal(memory().collectedByGc, before.collectedByGc + 1);
 });
