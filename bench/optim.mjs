@@ -1,5 +1,5 @@
 // Optimizer step time: snnkit's optimizers (written in TypeScript over in-place tensor ops) against torch.optim, on
-// the parameter shapes of the CIFAR ResNet-20 (65 tensors, 0.27 M parameters), in one run.
+// the parameter shapes of the CIFAR ResNet-20 (59 tensors, 0.27 M parameters), in one run.
 // This is the measurement behind the choice of TypeScript optimizers over libtorch's C++ ones (docs/results/engine.md).
 // usage: node bench/optim.mjs [--threads N] [--iters K]
 import { availableParallelism } from 'node:os';
