@@ -12,6 +12,22 @@ function positiveInt(fn: string, name: string, v: number): number {
   return v;
 }
 
+/**
+ * Registers `weight` (Kaiming uniform with a = sqrt(5)) and, unless disabled, `bias` (U(-1/sqrt(fanIn), 1/sqrt(fanIn))):
+ * the default initialisation of PyTorch's Linear and Conv2d.
+ */
+function affineParams(m: Module, weightShape: number[], opts: AffineOptions): { weight: Parameter; bias: Parameter | undefined } {
+  const w = empty(weightShape);
+  const weight = m.registerParameter('weight', new Parameter(kaimingUniform_(w, { a: Math.sqrt(5), generator: opts.generator })));
+  w.dispose();
+  if (!(opts.bias ?? true)) return { weight, bias: undefined };
+  const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);
+  const b = empty([weightShape[0]!]);
+  const bias = m.registerParameter('bias', new Parameter(uniform_(b, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), opts.generator)));
+  b.dispose();
+  return { weight, bias };
+}
+
 /** Options of layers with an optional bias and a seedable initialisation. */
 export interface AffineOptions {
   bias?: boolean;
@@ -31,15 +47,7 @@ export class Linear extends Module {
     super();
     positiveInt('Linear', 'inFeatures', inFeatures);
     positiveInt('Linear', 'outFeatures', outFeatures);
-    const w = empty([outFeatures, inFeatures]);
-    this.weight = this.registerParameter('weight', new Parameter(kaimingUniform_(w, { a: Math.sqrt(5), generator: opts.generator })));
-    w.dispose();
-    if (opts.bias ?? true) {
-      const b = empty([outFeatures]);
-      const bound = 1 / Math.sqrt(inFeatures);
-      this.bias = this.registerParameter('bias', new Parameter(uniform_(b, -bound, bound, opts.generator)));
-      b.dispose();
-    } else this.bias = undefined;
+    ({ weight: this.weight, bias: this.bias } = affineParams(this, [outFeatures, inFeatures], opts));
   }
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
@@ -77,15 +85,7 @@ export class Conv2d extends Module {
       dilation: F.pair('Conv2d', 'dilation', opts.dilation ?? 1, 1),
       groups,
     };
-    const w = empty([outChannels, inChannels / groups, ...this.kernelSize]);
-    this.weight = this.registerParameter('weight', new Parameter(kaimingUniform_(w, { a: Math.sqrt(5), generator: opts.generator })));
-    w.dispose();
-    if (opts.bias ?? true) {
-      const b = empty([outChannels]);
-      const bound = 1 / Math.sqrt((inChannels / groups) * this.kernelSize[0] * this.kernelSize[1]);
-      this.bias = this.registerParameter('bias', new Parameter(uniform_(b, -bound, bound, opts.generator)));
-      b.dispose();
-    } else this.bias = undefined;
+    ({ weight: this.weight, bias: this.bias } = affineParams(this, [outChannels, inChannels / groups, ...this.kernelSize], opts));
   }
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, this.opts);
