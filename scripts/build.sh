@@ -28,4 +28,5 @@ fi
 
 if [ "$what" = ts ] || [ "$what" = all ]; then
   npx --no-install tsc -p tsconfig.json
+  chmod +x dist/src/cli/main.js
 fi

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * The `snnkit` command: a thin layer over the public API. Every command accepts --json and then prints one JSON
+ * object with its results as the last line of stdout.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { SnnkitError } from '../errors.js';
+import { infoCommand } from './info.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * Builds the command tree (exported for tests).
+ * @returns the root command
+ */
+export function buildCli(): Command {
+  const program = new Command('snnkit')
+    .description('Spiking neural networks in TypeScript: ANN→SNN conversion, calibration and surrogate-gradient training')
+    .version(pkg.version)
+    .showHelpAfterError();
+  infoCommand(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildCli().exitOverride().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    const msg = e instanceof SnnkitError ? `snnkit: ${e.message} [${e.code}]` : `snnkit: ${(e as Error).stack ?? String(e)}`;
+    process.stderr.write(`${msg}\n`);
+    process.exit(1);
+  }
+}
+
+await main();
