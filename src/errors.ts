@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'TORCH_ERROR'
   | 'NATIVE_ERROR'
   | 'NATIVE_LOAD_FAILED'
-  | 'STATE_DICT_MISMATCH';
+  | 'STATE_DICT_MISMATCH'
+  | 'FILE_NOT_FOUND' | 'FILE_FORMAT' | 'IO_ERROR'
+  | 'CHECKSUM_MISMATCH' | 'DOWNLOAD_FAILED';
 
 /**
  * An error raised by snnkit. `code` is stable across versions; the message names the operation, the argument and

@@ -15,3 +15,9 @@ export { setNumThreads, getNumThreads, memory, emptyCache, buildInfo, type Memor
 export * as F from './functional/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as io from './io/index.js';
+export * as data from './data/index.js';
+export { trainAnn, type TrainAnnOptions, type TrainAnnResult, type EpochRecord, type AnnHyperParams } from './train/ann.js';
+export { evaluate, type EvalResult } from './train/evaluate.js';
+export { saveModel, saveTrainingCheckpoint, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint.js';
+export type { ProgressSink } from './train/progress.js';

@@ -6,7 +6,9 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SnnkitError } from '../errors.js';
+import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
+import { trainAnnCommand } from './train-ann.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,6 +21,8 @@ export function buildCli(): Command {
     .description('Spiking neural networks in TypeScript: ANN→SNN conversion, calibration and surrogate-gradient training')
     .version(pkg.version)
     .showHelpAfterError();
+  trainAnnCommand(program);
+  evalCommand(program);
   infoCommand(program);
   return program;
 }

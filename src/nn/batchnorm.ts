@@ -45,7 +45,7 @@ export class BatchNorm2d extends Module {
     if (opts.trackRunningStats ?? true) {
       this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
       this.runningVar = this.registerBuffer('running_var', ones([numFeatures]));
-      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int64' }));
+      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int64' }), { optional: true });
     }
   }
   forward(x: Tensor): Tensor {

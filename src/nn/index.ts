@@ -5,3 +5,6 @@ export { Linear, Conv2d, AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Flatten, ReLU,
 export { BatchNorm2d, type BatchNormOptions } from './batchnorm.js';
 export { Sequential } from './sequential.js';
 export * as init from './init.js';
+export { ClippedReLU, activation, type ClippedReLUOptions } from './activation.js';
+export * as zoo from './zoo/index.js';
+export { createModel, MODEL_NAMES, ZOO, type ZooOptions, type ZooEntry } from './zoo/index.js';

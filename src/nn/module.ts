@@ -26,7 +26,7 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   /** Training mode (dropout active, batch norm uses batch statistics). */
   training = true;
   private readonly params_ = new Map<string, Parameter>();
-  private readonly buffers_ = new Map<string, { t: Tensor; persistent: boolean }>();
+  private readonly buffers_ = new Map<string, { t: Tensor; persistent: boolean; optional: boolean }>();
   private readonly modules_ = new Map<string, Module<any, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
 
   /** The computation. */
@@ -44,11 +44,13 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   }
   /**
    * Registers a buffer: state that is saved (if persistent) but not trained, such as batch-norm running statistics.
+   * @param opts persistent (default true): part of stateDict(); optional: a state dict without it still loads
+   *   strictly (batch norm's num_batches_tracked, absent from checkpoints older than PyTorch 0.4.1)
    * @returns the tensor, kept alive for the module's lifetime
    */
-  registerBuffer(name: string, t: Tensor, opts: { persistent?: boolean } = {}): Tensor {
+  registerBuffer(name: string, t: Tensor, opts: { persistent?: boolean; optional?: boolean } = {}): Tensor {
     this.checkName('registerBuffer', name);
-    this.buffers_.set(name, { t: t.keep(), persistent: opts.persistent ?? true });
+    this.buffers_.set(name, { t: t.keep(), persistent: opts.persistent ?? true, optional: opts.optional ?? false });
     return t;
   }
   /** Registers a child module. @returns the child, for assignment to a field */
@@ -102,11 +104,15 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, b]) => b);
   }
-  private persistentEntries(prefix: string): [string, Tensor][] {
+  private persistentEntries(prefix: string, optional?: Set<string>): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [n, p] of this.params_) out.push([prefix + n, p]);
-    for (const [n, b] of this.buffers_) if (b.persistent) out.push([prefix + n, b.t]);
-    for (const [n, m] of this.modules_) out.push(...m.persistentEntries(`${prefix}${n}.`));
+    for (const [n, b] of this.buffers_) {
+      if (!b.persistent) continue;
+      out.push([prefix + n, b.t]);
+      if (b.optional) optional?.add(prefix + n);
+    }
+    for (const [n, m] of this.modules_) out.push(...m.persistentEntries(`${prefix}${n}.`, optional));
     return out;
   }
 
@@ -157,8 +163,9 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   loadStateDict(sd: StateDict | Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
-    const own = new Map(this.persistentEntries(''));
-    const missingKeys = [...own.keys()].filter((k) => !src.has(k));
+    const optional = new Set<string>();
+    const own = new Map(this.persistentEntries('', optional));
+    const missingKeys = [...own.keys()].filter((k) => !src.has(k) && !optional.has(k));
     const unexpectedKeys = [...src.keys()].filter((k) => !own.has(k));
     const shapeErrors: string[] = [];
     for (const [k, t] of own) {

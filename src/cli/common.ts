@@ -1,0 +1,76 @@
+/** Helpers shared by CLI commands: typed option parsers, normalisation choice, loaders, --json output. */
+import { InvalidArgumentError } from 'commander';
+import { SnnkitError } from '../errors.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import { DATASETS } from '../data/registry.js';
+import { normalize, type Transform } from '../data/transforms.js';
+import type { CheckpointMeta } from '../train/checkpoint.js';
+
+/** commander parser: an integer >= min. */
+export const intAtLeast = (min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${v}'`);
+  return n;
+};
+/** commander parser: a finite number >= min. */
+export const numberAtLeast = (min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}, got '${v}'`);
+  return n;
+};
+/** commander parser: comma-separated numbers, e.g. 0.485,0.456,0.406. */
+export const numberList = (v: string): number[] => {
+  const xs = v.split(',').map((s) => Number(s.trim()));
+  if (xs.length === 0 || !xs.every(Number.isFinite)) throw new InvalidArgumentError(`expected comma-separated numbers, got '${v}'`);
+  return xs;
+};
+/** commander parser: one of `choices`. */
+export const oneOf = <T extends string>(choices: readonly T[]) => (v: string): T => {
+  if (!choices.includes(v as T)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${v}'`);
+  return v as T;
+};
+
+/** Input normalisation and where it came from. */
+export interface Normalization {
+  mean: number[];
+  std: number[];
+  source: 'flags' | 'checkpoint' | 'dataset';
+}
+
+/**
+ * Chooses the normalisation: flags, else the checkpoint's metadata, else the dataset's usual values.
+ * @throws SnnkitError when only one of --mean/--std is given, or their lengths differ
+ */
+export function chooseNormalization(dataset: string, flags: { mean?: number[]; std?: number[] }, meta?: CheckpointMeta): Normalization {
+  if ((flags.mean === undefined) !== (flags.std === undefined)) throw new SnnkitError('give both --mean and --std, or neither', 'INVALID_ARGUMENT');
+  if (flags.mean && flags.std) {
+    if (flags.mean.length !== flags.std.length) throw new SnnkitError(`--mean has ${flags.mean.length} values but --std has ${flags.std.length}`, 'INVALID_ARGUMENT');
+    return { mean: flags.mean, std: flags.std, source: 'flags' };
+  }
+  if (meta?.mean && meta.std) return { mean: meta.mean, std: meta.std, source: 'checkpoint' };
+  const d = DATASETS[dataset];
+  if (!d) throw new SnnkitError(`unknown dataset '${dataset}': expected one of ${Object.keys(DATASETS).join(', ')}`, 'INVALID_ARGUMENT');
+  return { mean: [...d.defaultNormalization.mean], std: [...d.defaultNormalization.std], source: 'dataset' };
+}
+
+/** @returns a DataLoader over `ds` with `augment` then normalisation */
+export function makeLoader(ds: ImageDataset, norm: Normalization, o: { batchSize: number; shuffle: boolean; seed: number; workers: number; augment?: Transform[] }): DataLoader {
+  if (norm.mean.length !== 1 && norm.mean.length !== ds.shape[0])
+    throw new SnnkitError(`the normalisation has ${norm.mean.length} channel values but ${ds.name} images have ${ds.shape[0]} channels`, 'INVALID_ARGUMENT');
+  return new DataLoader(ds, { batchSize: o.batchSize, shuffle: o.shuffle, seed: o.seed, workers: o.workers,
+    transforms: [...(o.augment ?? []), normalize(norm.mean, norm.std)] });
+}
+
+/** Takes the first n samples of a dataset (a view, no copy). */
+export function subset(ds: ImageDataset, n: number | undefined): ImageDataset {
+  if (n === undefined || n >= ds.length) return ds;
+  const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  return { ...ds, images: ds.images.subarray(0, n * per), labels: ds.labels.subarray(0, n), length: n };
+}
+
+/** Prints the command's result: a JSON object as the last stdout line with --json, else readable lines. */
+export function report(json: boolean | undefined, result: Record<string, unknown>, lines: string[]): void {
+  if (json) console.log(JSON.stringify(result));
+  else for (const l of lines) console.log(l);
+}

@@ -1,0 +1,54 @@
+/** `snnkit eval`: accuracy and loss of a checkpoint on a dataset. */
+import type { Command } from 'commander';
+import { SnnkitError } from '../errors.js';
+import { loadDataset } from '../data/registry.js';
+import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { evaluate } from '../train/evaluate.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
+
+interface EvalFlags {
+  model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
+  batchSize: number; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
+}
+
+/** Registers `eval`. */
+export function evalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('accuracy and loss of a trained model (a .safetensors checkpoint) on a dataset')
+    .requiredOption('--model <file>', 'the checkpoint (.safetensors)')
+    .option('--arch <name>', `architecture (default: the checkpoint's "arch" metadata): ${MODEL_NAMES.join(', ')}`)
+    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
+    .option('--data <path>', 'where the data is (a folder, a .bin file, an image folder or the CIFAR-10 JPEG tarball); default: the usual place')
+    .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s usual)', numberList)
+    .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
+    .option('--split <split>', 'train or test', oneOf(['train', 'test'] as const), 'test')
+    .option('--batch-size <n>', 'batch size', intAtLeast(1), 256)
+    .option('--limit <n>', 'evaluate only the first n samples', intAtLeast(1))
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--json', 'print one JSON object as the last line')
+    .action(async (f: EvalFlags) => {
+      const t0 = performance.now();
+      const ck = loadCheckpoint(f.model);
+      const arch = f.arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
+      if (!arch) throw new SnnkitError(`${f.model} has no "arch" metadata: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
+      const model = createModel(arch);
+      model.loadStateDict(ck.weights, { strict: true });
+      ck.dispose();
+      const ds = subset(await loadDataset(f.dataset, { data: f.data, split: f.split }), f.limit);
+      const want = ZOO[arch]!.inputShape;
+      if (ds.shape.join(',') !== want.join(','))
+        throw new SnnkitError(`${arch} takes ${want.join('×')} inputs but ${ds.name} has ${ds.shape.join('×')} images`, 'SHAPE_MISMATCH');
+      const norm = chooseNormalization(f.dataset, f, ck.meta);
+      const loader = makeLoader(ds, norm, { batchSize: f.batchSize, shuffle: false, seed: 0, workers: f.workers });
+      const r = await evaluate(model, loader);
+      await loader.close();
+      const seconds = (performance.now() - t0) / 1000;
+      report(f.json, { command: 'eval', model: f.model, arch, dataset: f.dataset, split: f.split, accuracy: r.accuracy, loss: r.loss,
+        count: r.count, normalization: norm, seconds }, [
+        `${arch} on ${f.dataset} ${f.split} (${r.count} images): accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)}`,
+        `normalisation from ${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}  (${seconds.toFixed(1)} s)`,
+      ]);
+    });
+}

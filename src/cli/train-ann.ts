@@ -1,0 +1,88 @@
+/** `snnkit train-ann`: train a zoo ANN on a dataset, with checkpoints, resume, logs and progress. */
+import type { Command } from 'commander';
+import { SnnkitError } from '../errors.js';
+import { DATASETS, loadDataset } from '../data/registry.js';
+import { cutout, horizontalFlip, randomCrop, type Transform } from '../data/transforms.js';
+import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { TerminalProgress } from '../report/progress.js';
+import { Generator } from '../tensor/creation.js';
+import { trainAnn } from '../train/ann.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, subset } from './common.js';
+
+interface TrainFlags {
+  dataset: string; data?: string; arch: string; epochs: number; out: string; batchSize: number; lr?: number;
+  optimizer: 'sgd' | 'adam' | 'adamw'; momentum: number; nesterov?: boolean; weightDecay?: number; schedule: 'cosine' | 'step' | 'none';
+  stepEpochs?: number; gamma?: number; warmupEpochs: number; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
+  augment: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; json?: boolean;
+}
+
+/** Parses --augment: 'auto' (crop+flip for 32×32 colour images, none otherwise), 'none', or a list of crop, flip, cutout. */
+export function parseAugment(spec: string, shape: readonly [number, number, number]): Transform[] {
+  const auto = shape[0] === 3 ? ['crop', 'flip'] : [];
+  const names = spec === 'auto' ? auto : spec === 'none' ? [] : spec.split(',').map((s) => s.trim());
+  return names.map((n) => {
+    if (n === 'crop') return randomCrop(shape[1], Math.round(shape[1] / 8));
+    if (n === 'flip') return horizontalFlip(0.5);
+    if (n === 'cutout') return cutout(Math.round(shape[1] / 2));
+    throw new SnnkitError(`--augment: unknown augmentation '${n}': expected auto, none, or a comma list of crop, flip, cutout`, 'INVALID_ARGUMENT');
+  });
+}
+
+/** Registers `train-ann`. */
+export function trainAnnCommand(program: Command): void {
+  program
+    .command('train-ann')
+    .description('train an ANN from the model zoo; DIR gets best.safetensors, last.safetensors, log.csv and log.json')
+    .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
+    .option('--data <path>', 'where the data is (default: the usual place for the dataset)')
+    .requiredOption('--arch <name>', `architecture: ${MODEL_NAMES.join(', ')}`, oneOf(MODEL_NAMES))
+    .requiredOption('--epochs <n>', 'epochs', intAtLeast(1))
+    .requiredOption('--out <dir>', 'output folder (an existing last.safetensors there is resumed)')
+    .option('--batch-size <n>', 'batch size', intAtLeast(1), 128)
+    .option('--optimizer <name>', 'sgd, adam or adamw', oneOf(['sgd', 'adam', 'adamw'] as const), 'sgd')
+    .option('--lr <x>', 'learning rate (default 0.1 for sgd, 1e-3 otherwise)', numberAtLeast(0))
+    .option('--momentum <x>', 'SGD momentum', numberAtLeast(0), 0.9)
+    .option('--nesterov', 'Nesterov momentum')
+    .option('--weight-decay <x>', 'weight decay (default 5e-4; 1e-2 for adamw)', numberAtLeast(0))
+    .option('--schedule <name>', 'cosine, step or none', oneOf(['cosine', 'step', 'none'] as const), 'cosine')
+    .option('--step-epochs <n>', 'step schedule: epochs between decays', intAtLeast(1))
+    .option('--gamma <x>', 'step schedule: decay factor', numberAtLeast(0))
+    .option('--warmup-epochs <x>', 'linear warm-up epochs', numberAtLeast(0), 0)
+    .option('--label-smoothing <x>', 'label smoothing', numberAtLeast(0), 0)
+    .option('--clip-relu <max>', 'train with clipped ReLU min(max(x,0),max) (removes conversion clipping error)', numberAtLeast(0))
+    .option('--clip-relu-learnable', 'learn the clipping level')
+    .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
+    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, dropout', intAtLeast(0), 0)
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--no-resume', 'start afresh even if DIR has last.safetensors')
+    .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
+    .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
+    .option('--json', 'print one JSON object as the last line')
+    .action(async (f: TrainFlags) => {
+      const t0 = performance.now();
+      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data: f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
+      const want = ZOO[f.arch]!.inputShape;
+      if (trainSet.shape.join(',') !== want.join(','))
+        throw new SnnkitError(`${f.arch} takes ${want.join('×')} inputs but ${trainSet.name} has ${trainSet.shape.join('×')} images`, 'SHAPE_MISMATCH');
+      const norm = chooseNormalization(f.dataset, {});
+      const common = { seed: f.seed, workers: f.workers };
+      const train = makeLoader(subset(trainSet, f.trainLimit), norm, { ...common, batchSize: f.batchSize, shuffle: true, augment: parseAugment(f.augment, trainSet.shape) });
+      const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, batchSize: 256, shuffle: false });
+      const clip = f.clipRelu !== undefined ? { max: f.clipRelu, learnable: f.clipReluLearnable ?? false } : undefined;
+      const model = createModel(f.arch, { numClasses: trainSet.classes.length, clipRelu: clip, generator: new Generator(f.seed) });
+      const res = await trainAnn({
+        model, train, test, outDir: f.out, resume: f.resume, epochs: f.epochs, optimizer: f.optimizer, lr: f.lr, momentum: f.momentum,
+        nesterov: f.nesterov, weightDecay: f.weightDecay, schedule: f.schedule, stepEpochs: f.stepEpochs, gamma: f.gamma,
+        warmupEpochs: f.warmupEpochs, labelSmoothing: f.labelSmoothing, seed: f.seed, progress: new TerminalProgress(),
+        meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip },
+      });
+      await Promise.all([train.close(), test.close()]);
+      const seconds = (performance.now() - t0) / 1000;
+      const b = res.best;
+      report(f.json, { command: 'train-ann', arch: f.arch, dataset: f.dataset, epochs: f.epochs, resumedFrom: res.resumedFrom,
+        bestAccuracy: b?.testAccuracy, bestEpoch: b?.epoch, finalAccuracy: res.history.at(-1)?.testAccuracy, bestPath: res.bestPath,
+        lastPath: res.lastPath, seconds }, [
+        `best test accuracy ${b ? (100 * b.testAccuracy).toFixed(2) : '-'}% at epoch ${b?.epoch ?? '-'}; ${res.bestPath}, ${res.lastPath} (${seconds.toFixed(0)} s)`,
+      ]);
+    });
+}

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { readSafetensorsHeader } from '../../src/io/safetensors.js';
+import { trainChildRun } from './fixture.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'snnkit-train-'));
+
+test('trainAnn learns, keeps the best checkpoint, and writes last.safetensors and the logs', async () => {
+  const dir = tmp();
+  const r = await trainChildRun(dir, 3);
+  assert.equal(r.history.length, 3);
+  assert.equal(r.resumedFrom, 0);
+  assert.ok(r.history[2]!.trainLoss < r.history[0]!.trainLoss, 'the loss falls');
+  assert.ok(r.best!.testAccuracy >= 0.9, `the task is easy: best accuracy ${r.best!.testAccuracy}`);
+  assert.deepEqual(readdirSync(dir).sort(), ['best.safetensors', 'last.safetensors', 'log.csv', 'log.json']);
+  const csv = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'epoch,lr,trainLoss,trainAccuracy,testLoss,testAccuracy,seconds,imagesPerSecond');
+  assert.equal(csv.length, 4);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')).map((e: { epoch: number }) => e.epoch), [1, 2, 3]);
+  const best = loadCheckpoint(join(dir, 'best.safetensors'));
+  assert.equal(best.meta.arch, 'tiny');
+  assert.equal(best.meta.epoch, r.best!.epoch);
+  assert.equal(best.meta.accuracy, r.best!.testAccuracy);
+  assert.deepEqual(best.meta.mean, [0.5]);
+  assert.equal(best.optimizer, undefined, 'best.safetensors holds weights only');
+  assert.ok('body.0.weight' in best.weights);
+  best.dispose();
+  const last = readSafetensorsHeader(join(dir, 'last.safetensors'));
+  assert.ok(last.tensors.some((t) => t.name.startsWith('optimizer.state.')), 'last.safetensors holds the optimizer state');
+  assert.equal(last.metadata['epoch'], '3');
+});
+
+test('a run killed mid-training resumes from its last checkpoint and ends where an uninterrupted run ends', async () => {
+  const straight = tmp();
+  const full = await trainChildRun(straight, 4);
+  const dir = tmp();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./resume-child.js', import.meta.url))], {
+    env: { ...process.env, SNNKIT_RESUME_CHILD: '1', OUT: dir, EPOCHS: '4', SLOW_MS: '40' }, stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  // Kill it (SIGKILL: no cleanup) as soon as its first epoch's checkpoint is on disk.
+  const t0 = Date.now();
+  while (!existsSync(join(dir, 'last.safetensors')) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+  await exited;
+  const before = readSafetensorsHeader(join(dir, 'last.safetensors')).metadata['epoch'];
+  assert.ok(Number(before) >= 1 && Number(before) < 4, `killed after ${before} epochs`);
+  const resumed = await trainChildRun(dir, 4);
+  assert.equal(resumed.resumedFrom, Number(before));
+  assert.equal(resumed.history.length, 4, 'the history of the killed run is kept');
+  for (let e = 0; e < 4; e++) {
+    assert.ok(Math.abs(resumed.history[e]!.trainLoss - full.history[e]!.trainLoss) < 1e-5,
+      `epoch ${e + 1}: train loss ${resumed.history[e]!.trainLoss} vs uninterrupted ${full.history[e]!.trainLoss}`);
+  }
+  const a = loadCheckpoint(join(dir, 'last.safetensors')), b = loadCheckpoint(join(straight, 'last.safetensors'));
+  for (const k of Object.keys(b.weights)) {
+    const d = a.weights[k]!.to('float64').sub(b.weights[k]!.to('float64')).abs().amax().item();
+    assert.ok(d < 1e-5, `${k} differs by ${d} from the uninterrupted run`);
+  }
+  a.dispose();
+  b.dispose();
+  assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp')), 'no temporary files left by the killed write');
+});
