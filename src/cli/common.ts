@@ -4,6 +4,7 @@ import { SnnkitError } from '../errors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { DATASETS } from '../data/registry.js';
+import { defaultDownloadDir, downloadDataset, OFFICIAL_SOURCES, type DownloadableDataset } from '../data/download.js';
 import { normalize, type Transform } from '../data/transforms.js';
 import type { CheckpointMeta } from '../train/checkpoint.js';
 
@@ -73,4 +74,20 @@ export function subset(ds: ImageDataset, n: number | undefined): ImageDataset {
 export function report(json: boolean | undefined, result: Record<string, unknown>, lines: string[]): void {
   if (json) console.log(JSON.stringify(result));
   else for (const l of lines) console.log(l);
+}
+
+/**
+ * With --download, fetches the official files (SHA-256 checked) into --data or the default download folder first.
+ * @returns the path to load from (unchanged without --download)
+ * @throws SnnkitError when the dataset has no official download, or a file fails its checksum
+ */
+export async function resolveData(dataset: string, data: string | undefined, download: boolean | undefined, mirror: string | undefined,
+  log: (line: string) => void): Promise<string | undefined> {
+  if (!download) return data;
+  if (!Object.hasOwn(OFFICIAL_SOURCES, dataset))
+    throw new SnnkitError(`--download: '${dataset}' has no official download; expected one of ${Object.keys(OFFICIAL_SOURCES).join(', ')}`, 'INVALID_ARGUMENT');
+  const name = dataset as DownloadableDataset;
+  const r = await downloadDataset(name, data ?? defaultDownloadDir(name), mirror ? { baseUrl: mirror } : {});
+  log(`${dataset}: ${r.downloaded.length ? `downloaded ${r.downloaded.length} file(s)` : 'already downloaded'} into ${r.dataDir}`);
+  return r.dataDir;
 }

@@ -5,11 +5,11 @@ import { loadDataset } from '../data/registry.js';
 import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
+import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
 
 interface EvalFlags {
   model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
-  batchSize: number; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
+  batchSize: number; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
 }
 
 /** Registers `eval`. */
@@ -27,6 +27,8 @@ export function evalCommand(program: Command): void {
     .option('--batch-size <n>', 'batch size', intAtLeast(1), 256)
     .option('--limit <n>', 'evaluate only the first n samples', intAtLeast(1))
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
+    .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
     .option('--json', 'print one JSON object as the last line')
     .action(async (f: EvalFlags) => {
       const t0 = performance.now();
@@ -36,7 +38,8 @@ export function evalCommand(program: Command): void {
       const model = createModel(arch);
       model.loadStateDict(ck.weights, { strict: true });
       ck.dispose();
-      const ds = subset(await loadDataset(f.dataset, { data: f.data, split: f.split }), f.limit);
+      const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
+      const ds = subset(await loadDataset(f.dataset, { data, split: f.split }), f.limit);
       const want = ZOO[arch]!.inputShape;
       if (ds.shape.join(',') !== want.join(','))
         throw new SnnkitError(`${arch} takes ${want.join('×')} inputs but ${ds.name} has ${ds.shape.join('×')} images`, 'SHAPE_MISMATCH');

@@ -7,13 +7,13 @@ import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
 import { TerminalProgress } from '../report/progress.js';
 import { Generator } from '../tensor/creation.js';
 import { trainAnn } from '../train/ann.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, subset } from './common.js';
+import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, subset } from './common.js';
 
 interface TrainFlags {
   dataset: string; data?: string; arch: string; epochs: number; out: string; batchSize: number; lr?: number;
   optimizer: 'sgd' | 'adam' | 'adamw'; momentum: number; nesterov?: boolean; weightDecay?: number; schedule: 'cosine' | 'step' | 'none';
   stepEpochs?: number; gamma?: number; warmupEpochs: number; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
-  augment: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; json?: boolean;
+  augment: string; download?: boolean; mirror?: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; json?: boolean;
 }
 
 /** Parses --augment: 'auto' (crop+flip for 32×32 colour images, none otherwise), 'none', or a list of crop, flip, cutout. */
@@ -57,10 +57,13 @@ export function trainAnnCommand(program: Command): void {
     .option('--no-resume', 'start afresh even if DIR has last.safetensors')
     .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
     .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
+    .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
+    .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
     .option('--json', 'print one JSON object as the last line')
     .action(async (f: TrainFlags) => {
       const t0 = performance.now();
-      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data: f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
+      const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
+      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train' }), loadDataset(f.dataset, { data, split: 'test' })]);
       const want = ZOO[f.arch]!.inputShape;
       if (trainSet.shape.join(',') !== want.join(','))
         throw new SnnkitError(`${f.arch} takes ${want.join('×')} inputs but ${trainSet.name} has ${trainSet.shape.join('×')} images`, 'SHAPE_MISMATCH');
