@@ -14,7 +14,8 @@
         "native/src/ops/reduce.cc",
         "native/src/ops/nn.cc",
         "native/src/ops/autograd.cc",
-        "native/src/ops/system.cc"
+        "native/src/ops/system.cc",
+        "native/src/ops/neuron.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

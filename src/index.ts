@@ -21,3 +21,5 @@ export { trainAnn, type TrainAnnOptions, type TrainAnnResult, type EpochRecord, 
 export { evaluate, type EvalResult } from './train/evaluate.js';
 export { saveModel, saveTrainingCheckpoint, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint.js';
 export type { ProgressSink } from './train/progress.js';
+export * as neurons from './neurons/index.js';
+export * as surrogate from './surrogate/index.js';

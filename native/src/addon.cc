@@ -37,6 +37,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNN(env, exports);
   InitAutograd(env, exports);
   InitSystem(env, exports);
+  InitNeuron(env, exports);
   return exports;
 }
 

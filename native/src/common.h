@@ -110,6 +110,7 @@ void InitReduce(Napi::Env env, Napi::Object exports);
 void InitNN(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitSystem(Napi::Env env, Napi::Object exports);
+void InitNeuron(Napi::Env env, Napi::Object exports);
 
 // allocator.cc
 void InstallAllocator();

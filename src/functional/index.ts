@@ -4,3 +4,7 @@ export {
   type Size2, type Conv2dOptions, type Pool2dOptions, type BatchNormOptions,
 } from './nn.js';
 export { crossEntropy, nllLoss, mseLoss, type Reduction, type CrossEntropyOptions } from './loss.js';
+export {
+  neuronStep, neuronMultiStep, spike, resolveNeuronOptions, RESET_MODES, SPIKE_AMPLITUDES,
+  type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,
+} from './neuron.js';

@@ -40,7 +40,7 @@ export const BinaryOp = {
 export const UnaryOp = {
   neg: 0, abs: 1, sign: 2, floor: 3, ceil: 4, round: 5, trunc: 6, relu: 7, sigmoid: 8, tanh: 9, exp: 10, log: 11,
   sqrt: 12, rsqrt: 13, reciprocal: 14, square: 15, logicalNot: 16, sin: 17, cos: 18, log1p: 19, expm1: 20, erf: 21,
-  isnan: 22, isfinite: 23,
+  isnan: 22, isfinite: 23, atan: 24,
 } as const;
 
 export interface NativeBinding {
@@ -165,4 +165,8 @@ export interface NativeBinding {
   memory(): MemoryStats;
   emptyCache(): void;
   buildInfo(): { torchVersion: string; hasCuda: boolean; parallel: string };
+  // neurons
+  neuronMultiStep(x: H, v0: H | undefined, vth: H, alpha: H, hard: boolean, vReset: number, ampVth: boolean, detachReset: boolean, surrogate: number, param: number): [H, H];
+  spike(x: H, surrogate: number, param: number): H;
+  surrogateGrad(x: H, surrogate: number, param: number): H;
 }

@@ -28,6 +28,7 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   private readonly params_ = new Map<string, Parameter>();
   private readonly buffers_ = new Map<string, { t: Tensor; persistent: boolean; optional: boolean }>();
   private readonly modules_ = new Map<string, Module<any, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  private readonly memories_ = new Map<string, Tensor | undefined>();
 
   /** The computation. */
   abstract forward(...inputs: I): O;
@@ -62,6 +63,36 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   }
   private checkName(fn: string, name: string): void {
     if (typeof name !== 'string' || name === '' || name.includes('.')) throw invalidArg(fn, 'name', "a non-empty string without '.'", name);
+  }
+
+  /**
+   * Declares a memory: state that evolves during a forward pass (a membrane potential), kept apart from parameters and
+   * buffers, never in stateDict(), and cleared by resetMemories() (as SpikingJelly's register_memory).
+   */
+  protected registerMemory(name: string): void {
+    this.checkName('registerMemory', name);
+    this.memories_.set(name, undefined);
+  }
+  /** @returns the memory's current tensor, or undefined before the first step / after a reset */
+  protected getMemory(name: string): Tensor | undefined {
+    return this.memories_.get(name);
+  }
+  /** Replaces a memory's tensor (kept alive across scopes; the previous one is disposed). */
+  protected setMemory(name: string, t: Tensor | undefined): void {
+    const old = this.memories_.get(name);
+    if (old && old !== t) old.dispose();
+    this.memories_.set(name, t?.keep());
+  }
+  /** Clears the memories of this module and all descendants: call between independent inputs (each batch). */
+  resetMemories(): void {
+    for (const m of this.modules()) for (const k of m.memories_.keys()) m.setMemory(k, undefined);
+  }
+  /** @returns [qualified name, tensor] of every memory that holds a tensor now */
+  namedMemories(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.memories_) if (t) out.push([prefix ? `${prefix}.${n}` : n, t]);
+    for (const [n, m] of this.modules_) out.push(...m.namedMemories(prefix ? `${prefix}.${n}` : n));
+    return out;
   }
 
   /** @returns [name, child] pairs of the direct children */
@@ -207,6 +238,7 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
 
   /** Frees every parameter and buffer of this module and its descendants. The module is unusable afterwards. */
   dispose(): void {
+    this.resetMemories();
     for (const p of this.parameters()) p.dispose();
     for (const b of this.buffers()) b.dispose();
   }

@@ -285,6 +285,7 @@ export class Tensor {
   /** @returns log(1 + this) */ log1p(): Tensor { return this.un(UnaryOp.log1p); }
   /** @returns exp(this) - 1 */ expm1(): Tensor { return this.un(UnaryOp.expm1); }
   /** @returns the error function */ erf(): Tensor { return this.un(UnaryOp.erf); }
+  /** @returns arctangent */ atan(): Tensor { return this.un(UnaryOp.atan); }
   /** @returns bool: NaN elements */ isnan(): Tensor { return this.un(UnaryOp.isnan); }
   /** @returns bool: finite elements */ isfinite(): Tensor { return this.un(UnaryOp.isfinite); }
   /**

@@ -101,7 +101,7 @@ Napi::Value BinaryInplace(Args& a) {
 }
 
 enum Unary { NEG, ABS, SIGN, FLOOR, CEIL, ROUND, TRUNC, RELU, SIGMOID, TANH, EXP, LOG, SQRT, RSQRT, RECIPROCAL, SQUARE,
-             NOT, SIN, COS, LOG1P, EXPM1, ERF, ISNAN, ISFINITE };
+             NOT, SIN, COS, LOG1P, EXPM1, ERF, ISNAN, ISFINITE, ATAN };
 
 at::Tensor UnaryOp(int code, const at::Tensor& x, Args& a) {
   switch (code) {
@@ -129,6 +129,7 @@ at::Tensor UnaryOp(int code, const at::Tensor& x, Args& a) {
     case ERF: return at::erf(x);
     case ISNAN: return at::isnan(x);
     case ISFINITE: return at::isfinite(x);
+    case ATAN: return at::atan(x);
   }
   a.fail("INVALID_ARGUMENT", "unknown unary op code " + std::to_string(code));
 }

@@ -1,0 +1,287 @@
+// Fused IF/LIF neuron kernels over [T, N, ...] inputs, forward and backward through time, as a libtorch autograd
+// function. The equations are those of the single-step function in src/functional/neuron.ts (METHODS §1):
+//   u[t] = alpha * v[t-1] + x[t];  s[t] = H(u[t] - V_th) (H(0) = 1);  out[t] = A * s[t] (A = 1 or V_th)
+//   soft: v[t] = u[t] - s[t] * V_th;   hard: v[t] = u[t] * (1 - s[t]) + v_reset * s[t]
+// One pass per element over all T steps with the membrane in a register. For BPTT only u[t] is stored (the spikes
+// are recomputed as u[t] >= V_th), so memory is one tensor of the input's size. The parity test
+// (test/neurons/parity.test.ts) checks this file against the single-step function.
+#include "common.h"
+#include "surrogate.h"
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+namespace snn {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct Opts {
+  bool hard;           // reset mode
+  double vReset;       // hard reset target
+  bool ampVth;         // spikes carry V_th instead of 1
+  bool detachReset;    // the reset path does not carry gradient
+  int surrogate;       // surrogate::Kind
+  double param;        // its parameter
+};
+
+// A per-element view of a tensor broadcast to the state shape: a constant when it has one element.
+template <typename T>
+struct Bcast {
+  const T* p = nullptr;
+  T c = 0;
+  T operator[](int64_t e) const { return p ? p[e] : c; }
+};
+template <typename T>
+Bcast<T> MakeBcast(const at::Tensor& t, at::IntArrayRef state, at::Tensor& keep) {
+  Bcast<T> b;
+  if (!t.defined()) return b;
+  if (t.numel() == 1) {
+    b.c = t.item<T>();
+    return b;
+  }
+  keep = t.expand(state).contiguous();
+  b.p = keep.data_ptr<T>();
+  return b;
+}
+
+constexpr int64_t kGrain = 2048;
+
+// Forward over all steps; U (pre-reset membrane) is written when given.
+template <typename T>
+void ForwardKernel(const at::Tensor& x, const at::Tensor& v0, const at::Tensor& vth, double alpha, const Opts& o,
+                   at::Tensor& out, at::Tensor& vT, at::Tensor* U) {
+  const int64_t steps = x.size(0), E = x.numel() / steps;
+  at::IntArrayRef state = x.sizes().slice(1);
+  at::Tensor k1, k2;
+  Bcast<T> v0b = MakeBcast<T>(v0, state, k1), th = MakeBcast<T>(vth, state, k2);
+  const T* xp = x.data_ptr<T>();
+  T* op = out.data_ptr<T>();
+  T* vp = vT.data_ptr<T>();
+  T* up = U ? U->data_ptr<T>() : nullptr;
+  const T a = T(alpha), vr = T(o.vReset);
+  at::parallel_for(0, E, kGrain, [&](int64_t b, int64_t end) {
+    for (int64_t e = b; e < end; ++e) {
+      T v = v0b[e];
+      const T h = th[e], amp = o.ampVth ? h : T(1);
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t i = t * E + e;
+        const T u = a * v + xp[i];
+        const bool s = u >= h;
+        op[i] = s ? amp : T(0);
+        if (up) up[i] = u;
+        v = s ? (o.hard ? vr : u - h) : u;
+      }
+      vp[e] = v;
+    }
+  });
+}
+
+// Backward through time. Writes gx [T, E] and per-element gv0, gth, galpha (reduced by the caller).
+template <typename T, typename G>
+void BackwardKernel(const at::Tensor& U, const at::Tensor& v0, const at::Tensor& vth, double alpha, const Opts& o,
+                    const G& surr, const at::Tensor& gout, const at::Tensor& gvT, at::Tensor& gx, at::Tensor& gv0,
+                    at::Tensor& gth, at::Tensor& galpha) {
+  const int64_t steps = U.size(0), E = U.numel() / steps;
+  at::IntArrayRef state = U.sizes().slice(1);
+  at::Tensor k1, k2;
+  Bcast<T> v0b = MakeBcast<T>(v0, state, k1), th = MakeBcast<T>(vth, state, k2);
+  const T* up = U.data_ptr<T>();
+  const T* gop = gout.defined() ? gout.data_ptr<T>() : nullptr;
+  const T* gvp = gvT.defined() ? gvT.data_ptr<T>() : nullptr;
+  T* gxp = gx.data_ptr<T>();
+  T* gv0p = gv0.data_ptr<T>();
+  T* gthp = gth.data_ptr<T>();
+  T* gap = galpha.data_ptr<T>();
+  const T a = T(alpha), vr = T(o.vReset);
+  at::parallel_for(0, E, kGrain, [&](int64_t b, int64_t end) {
+    for (int64_t e = b; e < end; ++e) {
+      const T h = th[e], amp = o.ampVth ? h : T(1);
+      T gv = gvp ? gvp[e] : T(0), gh = 0, ga = 0;
+      for (int64_t t = steps - 1; t >= 0; --t) {
+        const int64_t i = t * E + e;
+        const T u = up[i];
+        const bool s = u >= h;
+        const T sg = surr(u - h);
+        const T go = gop ? gop[i] : T(0);
+        T dvds, dvdu;
+        if (o.hard) {
+          dvds = o.detachReset ? T(0) : vr - u;
+          dvdu = s ? T(0) : T(1);
+        } else {
+          dvds = o.detachReset ? T(0) : -h;
+          dvdu = T(1);
+        }
+        const T gs = go * amp + gv * dvds;
+        const T gu = gs * sg + gv * dvdu;
+        gxp[i] = gu;
+        gh += -gs * sg + (o.ampVth && s ? go : T(0)) + (!o.hard && s ? -gv : T(0));
+        T vprev;
+        if (t > 0) {
+          const T up1 = up[i - E];
+          vprev = up1 >= h ? (o.hard ? vr : up1 - h) : up1;
+        } else {
+          vprev = v0b[e];
+        }
+        ga += gu * vprev;
+        gv = a * gu;
+      }
+      gv0p[e] = gv;
+      gthp[e] = gh;
+      gap[e] = ga;
+    }
+  });
+}
+
+Opts OptsFrom(AutogradContext* ctx) {
+  auto& d = ctx->saved_data;
+  return {d["hard"].toBool(), d["vReset"].toDouble(), d["ampVth"].toBool(), d["detachReset"].toBool(),
+          static_cast<int>(d["surrogate"].toInt()), d["param"].toDouble()};
+}
+
+std::vector<at::Tensor> RunForward(const at::Tensor& x, const at::Tensor& v0, const at::Tensor& vth, double alpha,
+                                   const Opts& o, at::Tensor* U) {
+  at::Tensor out = at::empty_like(x);
+  at::Tensor vT = at::empty(x.sizes().slice(1), x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "neuronForward", [&] { ForwardKernel<scalar_t>(x, v0, vth, alpha, o, out, vT, U); });
+  return {out, vT};
+}
+
+struct NeuronSeqFn : public torch::autograd::Function<NeuronSeqFn> {
+  static variable_list forward(AutogradContext* ctx, at::Tensor x, at::Tensor v0, at::Tensor vth, at::Tensor alpha,
+                               bool hard, double vReset, bool ampVth, bool detachReset, int64_t surrogate, double param) {
+    Opts o{hard, vReset, ampVth, detachReset, static_cast<int>(surrogate), param};
+    at::Tensor U = at::empty_like(x);
+    auto r = RunForward(x, v0, vth, alpha.item<double>(), o, &U);
+    ctx->save_for_backward({U, v0, vth, alpha});
+    auto& d = ctx->saved_data;
+    d["hard"] = hard;
+    d["vReset"] = vReset;
+    d["ampVth"] = ampVth;
+    d["detachReset"] = detachReset;
+    d["surrogate"] = surrogate;
+    d["param"] = param;
+    return r;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &U = saved[0], &v0 = saved[1], &vth = saved[2], &alpha = saved[3];
+    Opts o = OptsFrom(ctx);
+    at::Tensor gout = grads[0].defined() ? grads[0].contiguous() : at::Tensor();
+    at::Tensor gvT = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
+    at::IntArrayRef state = U.sizes().slice(1);
+    at::Tensor gx = at::empty_like(U), gv0 = at::empty(state, U.options()), gth = at::empty(state, U.options()),
+               ga = at::empty(state, U.options());
+    AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "neuronBackward", [&] {
+      surrogate::Dispatch(o.surrogate, o.param, [&](auto surr) {
+        BackwardKernel<scalar_t>(U, v0, vth, alpha.item<double>(), o, surr, gout, gvT, gx, gv0, gth, ga);
+      });
+    });
+    // Broadcast inputs get the sum of their per-element gradients.
+    at::Tensor gv0r = v0.defined() && v0.requires_grad() ? gv0.sum_to_size(v0.sizes()) : at::Tensor();
+    at::Tensor gthr = vth.requires_grad() ? gth.sum_to_size(vth.sizes()) : at::Tensor();
+    at::Tensor gar = alpha.requires_grad() ? ga.sum().reshape(alpha.sizes()) : at::Tensor();
+    return {gx, gv0r, gthr, gar, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+void CheckBroadcast(Args& a, const at::Tensor& t, at::IntArrayRef state, const char* name) {
+  if (!t.defined() || t.numel() == 1) return;
+  if (t.dim() > static_cast<int64_t>(state.size())) a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " has more dims than the state");
+  for (int64_t i = 1; i <= t.dim(); ++i) {
+    int64_t ts = t.size(t.dim() - i), ss = state[state.size() - i];
+    if (ts != 1 && ts != ss)
+      a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " does not broadcast to the state shape of one step");
+  }
+}
+
+// (x [T, ...], v0 | null, vth, alpha (0-d), hard, vReset, ampVth, detachReset, surrogateKind, surrogateParam) → [out, vT]
+Napi::Value MultiStep(Args& a) {
+  at::Tensor x = a.tensor(0);
+  at::Tensor v0 = a.isNullish(1) ? at::Tensor() : a.tensor(1);
+  at::Tensor vth = a.tensor(2), alpha = a.tensor(3);
+  if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
+  if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
+    a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
+  if (alpha.numel() != 1) a.fail("SHAPE_MISMATCH", "alpha must have one element, got " + Describe(alpha));
+  at::IntArrayRef state = x.sizes().slice(1);
+  CheckBroadcast(a, vth, state, "threshold");
+  CheckBroadcast(a, v0, state, "initial potential");
+  auto same = [&](const at::Tensor& t) { return t.defined() ? t.to(x.scalar_type()) : t; };
+  x = x.contiguous();
+  v0 = same(v0);
+  vth = same(vth);
+  alpha = same(alpha);
+  Opts o{a.boolean(4), a.f64(5), a.boolean(6), a.boolean(7), static_cast<int>(a.i64(8)), a.f64(9)};
+  surrogate::Dispatch(o.surrogate, o.param, [](auto) {});  // validates the kind
+  bool grad = c10::GradMode::is_enabled() &&
+              (x.requires_grad() || (v0.defined() && v0.requires_grad()) || vth.requires_grad() || alpha.requires_grad());
+  if (!grad) return Ret(a.env(), RunForward(x, v0, vth, alpha.item<double>(), o, nullptr));
+  if (!v0.defined()) v0 = at::zeros({}, x.options());  // autograd functions take defined tensors only
+  auto r = NeuronSeqFn::apply(x, v0, vth, alpha, o.hard, o.vReset, o.ampVth, o.detachReset, static_cast<int64_t>(o.surrogate), o.param);
+  return Ret(a.env(), std::vector<at::Tensor>{r[0], r[1]});
+}
+
+// The spike function with a surrogate gradient: forward H(x) = [x >= 0], backward grad * g(x).
+struct SpikeFn : public torch::autograd::Function<SpikeFn> {
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor x, int64_t kind, double param) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["kind"] = kind;
+    ctx->saved_data["param"] = param;
+    return (x >= 0).to(x.scalar_type());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    at::Tensor x = ctx->get_saved_variables()[0].contiguous();
+    at::Tensor g = at::empty_like(x);
+    int kind = static_cast<int>(ctx->saved_data["kind"].toInt());
+    double param = ctx->saved_data["param"].toDouble();
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "spikeBackward", [&] {
+      surrogate::Dispatch(kind, param, [&](auto surr) {
+        const scalar_t* xp = x.data_ptr<scalar_t>();
+        scalar_t* gp = g.data_ptr<scalar_t>();
+        at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) gp[i] = surr(xp[i]);
+        });
+      });
+    });
+    return {grads[0] * g, at::Tensor(), at::Tensor()};
+  }
+};
+
+// (x, surrogateKind, surrogateParam) → H(x) with the surrogate's backward
+Napi::Value Spike(Args& a) {
+  at::Tensor x = a.tensor(0);
+  int64_t kind = a.i64(1);
+  double param = a.f64(2);
+  surrogate::Dispatch(static_cast<int>(kind), param, [](auto) {});
+  if (!at::isFloatingType(x.scalar_type())) a.fail("DTYPE_MISMATCH", "input must be floating point, got " + Describe(x));
+  return Ret(a.env(), SpikeFn::apply(x, kind, param));
+}
+
+// (x, surrogateKind, surrogateParam) → g(x), the surrogate's derivative itself (for tests and plots)
+Napi::Value SurrogateGrad(Args& a) {
+  at::Tensor x = a.tensor(0).contiguous();
+  int kind = static_cast<int>(a.i64(1));
+  double param = a.f64(2);
+  at::Tensor g = at::empty_like(x);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "surrogateGrad", [&] {
+    surrogate::Dispatch(kind, param, [&](auto surr) {
+      const scalar_t* xp = x.data_ptr<scalar_t>();
+      scalar_t* gp = g.data_ptr<scalar_t>();
+      for (int64_t i = 0; i < x.numel(); ++i) gp[i] = surr(xp[i]);
+    });
+  });
+  return Ret(a.env(), g);
+}
+
+}  // namespace
+
+void InitNeuron(Napi::Env env, Napi::Object e) {
+  Def(env, e, "neuronMultiStep", MultiStep);
+  Def(env, e, "spike", Spike);
+  Def(env, e, "surrogateGrad", SurrogateGrad);
+}
+
+}  // namespace snn

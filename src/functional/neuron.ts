@@ -1,0 +1,128 @@
+/**
+ * Integrate-and-fire neuron dynamics (METHODS §1), in discrete time t = 1..T:
+ *
+ *   u[t] = alpha · v[t-1] + I[t]                          charge (IF: alpha = 1; LIF: 0 < alpha < 1)
+ *   s[t] = H(u[t] - V_th),  H(x) = 1 for x ≥ 0            fire (NIR uses strict >; we follow the papers' ≥)
+ *   soft reset: v[t] = u[t] - s[t] · V_th                 reset by subtraction
+ *   hard reset: v[t] = u[t] · (1 - s[t]) + v_reset · s[t]
+ *   output:     o[t] = A · s[t], A = 1 or V_th            a converted layer's spike carries its threshold
+ *   v[0] = v0 (0 unless set: the bias shift and potential calibration set it)
+ *
+ * Sources: Deng & Gu, ICLR 2021 (IF, soft reset, spikes carrying V_th); Li, Deng et al., ICML 2021; surrogate-gradient
+ * training with H's derivative replaced by a surrogate g (METHODS §5). `neuronStep` is the definition; the fused native
+ * kernel behind `neuronMultiStep` is checked against it step by step (test/neurons/parity.test.ts).
+ */
+import { invalidArg, SnnkitError } from '../errors.js';
+import { native } from '../native/load.js';
+import { SURROGATE_KIND, type Surrogate } from '../surrogate/surrogate.js';
+import { atan } from '../surrogate/atan.js';
+import { full } from '../tensor/creation.js';
+import { tidy } from '../tensor/scope.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** How the membrane resets after a spike. */
+export type ResetMode = 'soft' | 'hard';
+/** The valid reset modes. */
+export const RESET_MODES: readonly ResetMode[] = ['soft', 'hard'];
+/** What a spike carries: 1, or the threshold V_th (converted networks). */
+export type SpikeAmplitude = 'one' | 'threshold';
+/** The valid amplitudes. */
+export const SPIKE_AMPLITUDES: readonly SpikeAmplitude[] = ['one', 'threshold'];
+
+/** Parameters of the neuron dynamics. */
+export interface NeuronOptions {
+  /** Decay alpha in (0, 1]: 1 is IF. A 0-d tensor that requires grad makes it learnable (PLIF-style). Default 1. */
+  alpha?: number | Tensor;
+  /** Threshold V_th > 0: a number, or a tensor broadcastable to one step's state (per channel: [C, 1, 1]). Default 1. */
+  vTh?: number | Tensor;
+  /** 'soft' (subtract V_th) or 'hard' (set to vReset). Default 'soft'. */
+  reset?: ResetMode;
+  /** Hard-reset potential. Default 0. */
+  vReset?: number;
+  /** Spikes carry 1 or V_th. Default 'one'. */
+  amplitude?: SpikeAmplitude;
+  /** Cut the reset path from the gradient (as SpikingJelly's detach_reset). Default false. */
+  detachReset?: boolean;
+  /** The surrogate gradient of H. Default atan(alpha = 2). */
+  surrogate?: Surrogate;
+}
+
+/** Options after validation, as the kernels take them. */
+export interface ResolvedNeuronOptions {
+  alpha: number | Tensor;
+  vTh: number | Tensor;
+  reset: ResetMode;
+  vReset: number;
+  amplitude: SpikeAmplitude;
+  detachReset: boolean;
+  surrogate: Surrogate;
+}
+
+/**
+ * Validates neuron options and fills in defaults.
+ * @param fn the calling function or layer, for messages
+ * @throws SnnkitError naming the option: unknown reset mode or amplitude (listing the valid ones), a threshold that is
+ *   not positive, alpha outside (0, 1]
+ */
+export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): ResolvedNeuronOptions {
+  const reset = o.reset ?? 'soft';
+  if (!RESET_MODES.includes(reset)) throw invalidArg(fn, 'reset', `one of ${RESET_MODES.map((r) => `'${r}'`).join(', ')}`, reset);
+  const amplitude = o.amplitude ?? 'one';
+  if (!SPIKE_AMPLITUDES.includes(amplitude)) throw invalidArg(fn, 'amplitude', `one of ${SPIKE_AMPLITUDES.map((r) => `'${r}'`).join(', ')}`, amplitude);
+  const vTh = o.vTh ?? 1;
+  if (typeof vTh === 'number' ? !(Number.isFinite(vTh) && vTh > 0) : tidy(() => vTh.amin().item()) <= 0)
+    throw invalidArg(fn, 'vTh', 'a positive threshold (every element > 0)', typeof vTh === 'number' ? vTh : vTh);
+  const alpha = o.alpha ?? 1;
+  if (typeof alpha === 'number' && !(alpha > 0 && alpha <= 1)) throw invalidArg(fn, 'alpha', 'a decay in (0, 1] (1 is IF)', alpha);
+  if (alpha instanceof Tensor && alpha.size !== 1) throw invalidArg(fn, 'alpha', 'a number or a one-element tensor', alpha);
+  const vReset = o.vReset ?? 0;
+  if (!Number.isFinite(vReset)) throw invalidArg(fn, 'vReset', 'a finite number', vReset);
+  return { alpha, vTh, reset, vReset, amplitude, detachReset: o.detachReset ?? false, surrogate: o.surrogate ?? atan() };
+}
+
+/**
+ * The spike function H(x) = [x ≥ 0] whose backward is the surrogate's g(x).
+ * @returns 0/1 in x's dtype
+ */
+export function spike(x: Tensor, surrogate: Surrogate): Tensor {
+  return new Tensor(native.spike(x.handle, SURROGATE_KIND[surrogate.name], surrogate.param));
+}
+
+/**
+ * One time step of an IF/LIF neuron: the definition of the dynamics (see this file's header).
+ * @param input I[t], the input current [N, ...]
+ * @param v v[t-1], the membrane potential (a tensor broadcastable to input, or a number; undefined means 0)
+ * @param opts the dynamics (validated with resolveNeuronOptions when not already)
+ * @returns spikes o[t] = A · s[t] and the new potential v[t]
+ * @example
+ * let v: Tensor | undefined; for (const x of steps) { const r = neuronStep(x, v, { vTh: 1 }); v = r.v; }
+ */
+export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
+  const o = 'surrogate' in opts && 'vReset' in opts && 'detachReset' in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronStep', opts);
+  const u = v === undefined ? input.mul(1) : typeof v === 'number' ? input.add(o.alpha instanceof Tensor ? o.alpha.mul(v) : v * o.alpha) : v.mul(o.alpha).add(input);
+  const s = spike(u.sub(o.vTh), o.surrogate);
+  const sr = o.detachReset ? s.detach() : s;
+  const vNext = o.reset === 'soft' ? u.sub(sr.mul(o.vTh)) : u.mul(sr.neg().add(1)).add(sr.mul(o.vReset));
+  return { spikes: o.amplitude === 'threshold' ? s.mul(o.vTh) : s, v: vNext };
+}
+
+/**
+ * All T steps at once, in the fused native kernel (forward, and BPTT with the surrogate when gradients are needed).
+ * Equal to applying neuronStep T times.
+ * @param input [T, N, ...]
+ * @param v0 the initial potential (a tensor broadcastable to one step, a number, or undefined for 0)
+ * @returns spikes [T, N, ...] and the final potential v[T]
+ * @throws SnnkitError for a non-float input, fewer than 2 dims, or thresholds / v0 that do not broadcast
+ */
+export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
+  const o = 'surrogate' in opts && 'vReset' in opts && 'detachReset' in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
+  if (input.ndim < 2) throw new SnnkitError(`neuronMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
+  return tidy(() => {
+    const dt = input.dtype;
+    const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: dt === 'float64' ? 'float64' : 'float32' }));
+    const init = v0 === undefined ? undefined : scalar(v0);
+    const [s, v] = native.neuronMultiStep(input.handle, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
+      o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param);
+    return { spikes: new Tensor(s), v: new Tensor(v) };
+  });
+}

@@ -1,0 +1,21 @@
+/** Sigmoid surrogate: g(x) = k σ(kx)(1 - σ(kx)) (METHODS §5). */
+import { type Surrogate, positiveParam } from './surrogate.js';
+
+/**
+ * @param opts k: the sharpness (default 4, as SpikingJelly)
+ * @returns the surrogate; its primitive is σ(kx)
+ * @throws SnnkitError when k is not a positive finite number
+ * @example sigmoid({ k: 4 })
+ */
+export function sigmoid(opts: { k?: number } = {}): Surrogate {
+  const k = positiveParam('sigmoid', 'k', opts.k ?? 4);
+  return {
+    name: 'sigmoid', param: k,
+    grad: (x) => {
+      const s = x.mul(k).sigmoid();
+      return s.mul(s.neg().add(1)).mul(k);
+    },
+    primitive: (x) => x.mul(k).sigmoid(),
+    toString: () => `sigmoid(k=${k})`,
+  };
+}
