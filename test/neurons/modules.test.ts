@@ -106,7 +106,7 @@ test('a monitor reports firing rates and counts per layer, and records spikes an
   const mon = new neurons.SpikeMonitor(net, { recordSpikes: true, recordPotentials: true });
   assert.deepEqual(mon.layers(), ['1', '3']);
   const x = randn([5, 6, 3], { generator: new Generator(9) });
-  tidy(() => net.forward(x));
+  tidy(() => { net.forward(x); });
   net.resetMemories();
   const y = tidy(() => net.forward(x).keep());
   const rec = mon.records('1');
