@@ -47,8 +47,11 @@ export interface NeuronOptions {
   surrogate?: Surrogate;
 }
 
-/** Options after validation, as the kernels take them. */
+const RESOLVED: unique symbol = Symbol('snnkit.resolvedNeuronOptions');
+
+/** Options after validation, as the kernels take them (made only by resolveNeuronOptions). */
 export interface ResolvedNeuronOptions {
+  readonly [RESOLVED]: true;
   alpha: number | Tensor;
   vTh: number | Tensor;
   reset: ResetMode;
@@ -77,7 +80,7 @@ export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): Resolve
   if (alpha instanceof Tensor && alpha.size !== 1) throw invalidArg(fn, 'alpha', 'a number or a one-element tensor', alpha);
   const vReset = o.vReset ?? 0;
   if (!Number.isFinite(vReset)) throw invalidArg(fn, 'vReset', 'a finite number', vReset);
-  return { alpha, vTh, reset, vReset, amplitude, detachReset: o.detachReset ?? false, surrogate: o.surrogate ?? atan() };
+  return { [RESOLVED]: true, alpha, vTh, reset, vReset, amplitude, detachReset: o.detachReset ?? false, surrogate: o.surrogate ?? atan() };
 }
 
 /**
@@ -98,7 +101,7 @@ export function spike(x: Tensor, surrogate: Surrogate): Tensor {
  * let v: Tensor | undefined; for (const x of steps) { const r = neuronStep(x, v, { vTh: 1 }); v = r.v; }
  */
 export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
-  const o = 'surrogate' in opts && 'vReset' in opts && 'detachReset' in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronStep', opts);
+  const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronStep', opts);
   const u = v === undefined ? input.mul(1) : typeof v === 'number' ? input.add(o.alpha instanceof Tensor ? o.alpha.mul(v) : v * o.alpha) : v.mul(o.alpha).add(input);
   const s = spike(u.sub(o.vTh), o.surrogate);
   const sr = o.detachReset ? s.detach() : s;
@@ -115,7 +118,7 @@ export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: 
  * @throws SnnkitError for a non-float input, fewer than 2 dims, or thresholds / v0 that do not broadcast
  */
 export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
-  const o = 'surrogate' in opts && 'vReset' in opts && 'detachReset' in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
+  const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
   if (input.ndim < 2) throw new SnnkitError(`neuronMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
   return tidy(() => {
     const dt = input.dtype;

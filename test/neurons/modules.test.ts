@@ -132,3 +132,8 @@ test('the recorded (step-by-step) path gives the same spikes as the fused kernel
   assert.deepEqual(layer.forward(x).toArray(), plain.toArray());
   mon.detach();
 }));
+
+test('options that only look validated are still validated', () => {
+  assert.throws(() => F.neuronStep(zeros([2]), undefined, { reset: 'bogus' as never, vReset: 0, detachReset: false, surrogate: S.atan() }),
+    /neuronStep: argument 'reset' must be one of 'soft', 'hard', got 'bogus'/);
+});
