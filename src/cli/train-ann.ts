@@ -4,7 +4,9 @@ import { SnnkitError } from '../errors.js';
 import { DATASETS, loadDataset } from '../data/registry.js';
 import { cutout, horizontalFlip, randomCrop, type Transform } from '../data/transforms.js';
 import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { writeTrainingCurves } from '../report/plot.js';
 import { TerminalProgress } from '../report/progress.js';
+import { join } from 'node:path';
 import { Generator } from '../tensor/creation.js';
 import { trainAnn } from '../train/ann.js';
 import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, subset } from './common.js';
@@ -32,7 +34,7 @@ export function parseAugment(spec: string, shape: readonly [number, number, numb
 export function trainAnnCommand(program: Command): void {
   program
     .command('train-ann')
-    .description('train an ANN from the model zoo; DIR gets best.safetensors, last.safetensors, log.csv and log.json')
+    .description('train an ANN from the model zoo; DIR gets best.safetensors, last.safetensors, log.csv, log.json and curves.svg')
     .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
     .option('--data <path>', 'where the data is (default: the usual place for the dataset)')
     .requiredOption('--arch <name>', `architecture: ${MODEL_NAMES.join(', ')}`, oneOf(MODEL_NAMES))
@@ -77,6 +79,7 @@ export function trainAnnCommand(program: Command): void {
         model, train, test, outDir: f.out, resume: f.resume, epochs: f.epochs, optimizer: f.optimizer, lr: f.lr, momentum: f.momentum,
         nesterov: f.nesterov, weightDecay: f.weightDecay, schedule: f.schedule, stepEpochs: f.stepEpochs, gamma: f.gamma,
         warmupEpochs: f.warmupEpochs, labelSmoothing: f.labelSmoothing, seed: f.seed, progress: new TerminalProgress(),
+        onEpoch: (h) => writeTrainingCurves(join(f.out, 'curves.svg'), [...h], `${f.arch} on ${f.dataset}`),
         meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip },
       });
       await Promise.all([train.close(), test.close()]);

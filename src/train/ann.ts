@@ -53,6 +53,8 @@ export interface TrainAnnOptions extends AnnHyperParams {
   /** Saved into checkpoint metadata: architecture, dataset, normalisation and anything else. */
   meta: CheckpointMeta;
   progress?: ProgressSink;
+  /** Called after each epoch's checkpoint with the history so far (the CLI draws the training curves here). */
+  onEpoch?: (history: readonly EpochRecord[]) => void | Promise<void>;
 }
 
 /** One epoch's numbers. */
@@ -185,6 +187,7 @@ export async function trainAnn(opts: TrainAnnOptions): Promise<TrainAnnResult> {
     }
     saveTrainingCheckpoint(lastPath, model, optimizer, { ...meta, accuracy: rec.testAccuracy, history });
     writeLogs(outDir, history);
+    await opts.onEpoch?.(history);
     progress.log(`epoch ${rec.epoch}/${opts.epochs}  loss ${rec.trainLoss.toFixed(4)}  train ${(100 * rec.trainAccuracy).toFixed(2)}%  ` +
       `test ${(100 * rec.testAccuracy).toFixed(2)}%  (${rec.seconds.toFixed(1)} s, ${Math.round(rec.imagesPerSecond)} img/s)`);
   }

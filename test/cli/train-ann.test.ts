@@ -50,7 +50,10 @@ test('train-ann --download trains from a mirror, and eval of best.safetensors re
   const r = lastJson(t.stdout);
   assert.equal(r['command'], 'train-ann');
   assert.ok((r['bestAccuracy'] as number) > 0.5, `a CNN learns something in 2 short epochs: ${r['bestAccuracy']}`);
-  assert.deepEqual(readdirSync(out).sort(), ['best.safetensors', 'last.safetensors', 'log.csv', 'log.json']);
+  assert.deepEqual(readdirSync(out).sort(), ['best.safetensors', 'curves.svg', 'last.safetensors', 'log.csv', 'log.json']);
+  const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
+  assert.match(svg, /^<svg [^>]*width="\d+" height="\d+">/);
+  assert.match(svg, /mnist-cnn on fashion-mnist accuracy/);
   const e = await run(['eval', '--model', join(out, 'best.safetensors'), '--dataset', 'fashion-mnist', '--data', data, '--limit', '300', '--json']);
   assert.equal(e.status, 0, e.stderr);
   const j = lastJson(e.stdout);
