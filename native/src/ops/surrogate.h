@@ -48,9 +48,8 @@ struct Atan {
 struct Dspike {
   double b;
   template <typename T> T operator()(T x) const {
-    if (std::abs(x) > T(0.5)) return T(0);
     T t = std::tanh(T(b) * x);
-    return T(b) * (T(1) - t * t) / T(2 * std::tanh(b / 2));
+    return std::abs(x) <= T(0.5) ? T(b) * (T(1) - t * t) / T(2 * std::tanh(b / 2)) : T(0);
   }
 };
 
