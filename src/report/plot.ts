@@ -56,6 +56,34 @@ export async function lineChart(series: Series[], opts: LineChartOptions = {}): 
 }
 
 /**
+ * Renders grouped bars (one group per category, one bar per series) to an SVG document.
+ * @param rows category, series and value of each bar
+ * @returns the SVG text
+ * @example
+ * await barChart([{ category: 'IF fwd', series: 'snnkit', value: 15 }], { yLabel: 'ms' });
+ */
+export async function barChart(rows: { category: string; series: string; value: number }[], opts: LineChartOptions = {}): Promise<string> {
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(opts.title ? { title: opts.title } : {}),
+    width: opts.width ?? 480,
+    height: opts.height ?? 260,
+    data: { values: rows },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'category', type: 'nominal', title: opts.xLabel ?? null, sort: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'series' },
+      y: { field: 'value', type: 'quantitative', title: opts.yLabel ?? 'value', ...(opts.yScale === 'log' ? { scale: { type: 'log' } } : {}) },
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 0, orient: 'bottom' } },
+    },
+  };
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/**
  * Writes the training curves of an epoch history (loss and accuracy, train and test) as one SVG, atomically.
  * @param path the .svg file
  * @param history per-epoch records with trainLoss, testLoss, trainAccuracy, testAccuracy
