@@ -23,3 +23,4 @@ export { saveModel, saveTrainingCheckpoint, loadCheckpoint, type CheckpointMeta,
 export type { ProgressSink } from './train/progress.js';
 export * as neurons from './neurons/index.js';
 export * as surrogate from './surrogate/index.js';
+export * as convert from './convert/index.js';

@@ -1,0 +1,28 @@
+/** Converted building blocks: a residual block in which the shortcut adds into the membrane of the last neuron. */
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * act2(conv2(act1(conv1(x))) + shortcut(x)). In a converted SNN the convolutions are folded and time-folded, the
+ * activations are IF neurons and x is the spike train entering the block, so the shortcut's spikes add into the
+ * input current (the membrane) of the neuron after the block (*ref* SpikeResModule). During statistics collection
+ * the same block runs with ANN activations.
+ */
+export class ResidualBlock extends Module {
+  readonly conv1: Module;
+  readonly act1: Module;
+  readonly conv2: Module;
+  readonly shortcut: Module;
+  readonly act2: Module;
+  constructor(parts: { conv1: Module; act1: Module; conv2: Module; shortcut: Module; act2: Module }) {
+    super();
+    this.conv1 = this.registerModule('conv1', parts.conv1);
+    this.act1 = this.registerModule('act1', parts.act1);
+    this.conv2 = this.registerModule('conv2', parts.conv2);
+    this.shortcut = this.registerModule('shortcut', parts.shortcut);
+    this.act2 = this.registerModule('act2', parts.act2);
+  }
+  forward(x: Tensor): Tensor {
+    return this.act2.forward(this.conv2.forward(this.act1.forward(this.conv1.forward(x))).add(this.shortcut.forward(x)));
+  }
+}

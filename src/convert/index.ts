@@ -1,0 +1,6 @@
+/** ANN→SNN conversion: batch-norm folding, threshold balancing, the V_th/2 shift, simulation at several T. */
+export { convertToSnn, foldNetwork, type ConvertOptions, type ConvertedSnn, type ShiftMode } from './converter.js';
+export { foldBatchNorm } from './fold.js';
+export { ActivationRecorder, parseThresholdStat, type ThresholdStat } from './stats.js';
+export { ResidualBlock } from './blocks.js';
+export { simulate, type SimulateOptions, type SimulationResult } from './simulate.js';

@@ -1,0 +1,86 @@
+/**
+ * Running a converted SNN over a dataset: accuracy at several T from one run of T_max steps (the network does not
+ * depend on T: thresholds and the V_th/2 initial potential are T-independent), in chunks of time steps so that memory
+ * stays bounded, and the agreement with the ANN's predictions.
+ */
+import { invalidArg } from '../errors.js';
+import type { DataLoader } from '../data/loader.js';
+import type { Module } from '../nn/module.js';
+import { noGrad } from '../tensor/autograd.js';
+import { rand, type Generator } from '../tensor/creation.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Options of simulate. */
+export interface SimulateOptions {
+  /** The time steps to report, e.g. [4, 8, 16, 32]. */
+  T: number[];
+  /** 'direct' (default): the analog input current at every step; 'poisson': spikes with probability clamp(x, 0, 1). */
+  encoding?: 'direct' | 'poisson';
+  generator?: Generator;
+  /** Time steps per forward call (memory ∝ chunk). Default 16. */
+  chunk?: number;
+  /** The ANN, to report how often the SNN predicts what it predicts. */
+  ann?: Module;
+  /** Stop after this many samples. */
+  limit?: number;
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** What simulate reports, one entry per requested T. */
+export interface SimulationResult {
+  T: number[];
+  accuracy: number[];
+  /** Fraction of samples on which the SNN's prediction equals the ANN's (when an ANN was given). */
+  agreement?: number[];
+  annAccuracy?: number;
+  count: number;
+}
+
+/**
+ * @param snn a converted SNN ([T, N, ...] → [T, N, classes])
+ * @param loader the evaluation data
+ * @returns accuracy (and ANN agreement) at each T
+ * @throws SnnkitError for an empty or non-integer T list
+ */
+export async function simulate(snn: Module, loader: DataLoader, opts: SimulateOptions): Promise<SimulationResult> {
+  const Ts = [...new Set(opts.T)].sort((a, b) => a - b);
+  if (Ts.length === 0 || !Ts.every((t) => Number.isInteger(t) && t >= 1)) throw invalidArg('simulate', 'T', 'a non-empty list of positive integers', opts.T);
+  const tMax = Ts[Ts.length - 1]!, chunk = opts.chunk ?? 16;
+  const correct = new Array<number>(Ts.length).fill(0), agree = new Array<number>(Ts.length).fill(0);
+  let count = 0, annCorrect = 0;
+  snn.eval();
+  opts.ann?.eval();
+  for await (const b of loader.epoch(0)) {
+    tidy(() => noGrad(() => {
+      snn.resetMemories();
+      const annPred = opts.ann ? opts.ann.forward(b.x).argmax(1) : undefined;
+      if (annPred) annCorrect += annPred.eq(b.y).sum().item();
+      let sum: Tensor | undefined;
+      for (let start = 0; start < tMax; start += chunk) {
+        const len = Math.min(chunk, tMax - start);
+        const input = opts.encoding === 'poisson'
+          ? rand([len, ...b.x.shape], { generator: opts.generator }).lt(b.x.clamp(0, 1).unsqueeze(0)).to('float32')
+          : b.x.unsqueeze(0).expand(len, ...b.x.shape);
+        const out = snn.forward(input);
+        const cs = sum ? out.cumsum(0).add(sum.unsqueeze(0)) : out.cumsum(0);
+        Ts.forEach((T, k) => {
+          if (T <= start || T > start + len) return;
+          const pred = cs.select(0, T - start - 1).argmax(1);
+          correct[k] = correct[k]! + pred.eq(b.y).sum().item();
+          if (annPred) agree[k] = agree[k]! + pred.eq(annPred).sum().item();
+        });
+        sum = cs.select(0, len - 1);
+      }
+    }));
+    count += b.y.shape[0]!;
+    b.dispose();
+    opts.onBatch?.(b.index + 1, loader.length);
+    if (opts.limit && count >= opts.limit) break;
+  }
+  snn.resetMemories();
+  return {
+    T: Ts, accuracy: correct.map((c) => c / count), count,
+    ...(opts.ann ? { agreement: agree.map((a) => a / count), annAccuracy: annCorrect / count } : {}),
+  };
+}
