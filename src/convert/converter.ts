@@ -25,8 +25,10 @@ export type ShiftMode = 'none' | 'potential';
 
 /** Options of convertToSnn. */
 export interface ConvertOptions {
-  /** Training data for the activation statistics (a few batches suffice). */
-  calibration: DataLoader;
+  /** Training data for the activation statistics (a few batches suffice); not needed with `thresholds`. */
+  calibration?: DataLoader;
+  /** Use these thresholds (one per ReLU, in network order) instead of statistics: rebuilds a saved SNN. */
+  thresholds?: number[];
   /** Samples to use from it (default 1024, rounded up to whole batches). */
   samples?: number;
   /** Threshold statistic: 'max' (default), 'ema' of batch maxima, or { percentile: 99.9 }. */
@@ -46,6 +48,7 @@ export interface ConvertedSnn {
 }
 
 interface Ctx {
+  preset?: number[];
   /** 'fold': the ANN with batch norm folded; 'stats': the same, ReLUs recording; 'snn': the spiking network. */
   mode: 'fold' | 'stats' | 'snn';
   recorders: ActivationRecorder[];
@@ -63,7 +66,8 @@ function activation(m: ReLU | ClippedReLU, ctx: Ctx): Module {
     ctx.recorders.push(r);
     return r;
   }
-  const vTh = ctx.recorders[ctx.next++]!.threshold(ctx.stat);
+  const k = ctx.next++;
+  const vTh = ctx.preset ? ctx.preset[k]! : ctx.recorders[k]!.threshold(ctx.stat);
   return new IF({ vTh, reset: 'soft', amplitude: 'threshold', stepMode: 'multi', v0: ctx.shift === 'potential' ? vTh / 2 : undefined });
 }
 
@@ -147,13 +151,19 @@ export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<C
     probe.eval();
     const want = opts.samples ?? 1024;
     let seen = 0;
-    for await (const b of opts.calibration.epoch(0)) {
-      tidy(() => noGrad(() => { probe.forward(b.x); }));
-      seen += b.y.shape[0]!;
-      b.dispose();
-      if (seen >= want) break;
+    if (opts.thresholds) {
+      if (opts.thresholds.length !== ctx.recorders.length || !opts.thresholds.every((t) => Number.isFinite(t) && t > 0))
+        throw new SnnkitError(`convert: ${opts.thresholds.length} thresholds given, but the model has ${ctx.recorders.length} ReLU layers (each needs a positive threshold)`, 'INVALID_ARGUMENT');
+    } else {
+      if (!opts.calibration) throw new SnnkitError('convert: give calibration data (or thresholds)', 'INVALID_ARGUMENT');
+      for await (const b of opts.calibration.epoch(0)) {
+        tidy(() => noGrad(() => { probe.forward(b.x); }));
+        seen += b.y.shape[0]!;
+        b.dispose();
+        if (seen >= want) break;
+      }
     }
-    const snn = convertModule(ann, { ...ctx, mode: 'snn', next: 0 });
+    const snn = convertModule(ann, { ...ctx, mode: 'snn', next: 0, ...(opts.thresholds ? { preset: opts.thresholds } : {}) });
     snn.eval();
     probe.dispose();
     const thresholds = snn.namedModules().filter(([, m]) => m instanceof IF).map(([layer, m]) => ({ layer, vTh: (m as IF).vTh as number }));

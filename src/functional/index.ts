@@ -8,3 +8,4 @@ export {
   neuronStep, neuronMultiStep, spike, resolveNeuronOptions, RESET_MODES, SPIKE_AMPLITUDES,
   type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,
 } from './neuron.js';
+export { clipFloor } from './clipfloor.js';

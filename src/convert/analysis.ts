@@ -1,0 +1,196 @@
+/**
+ * Conversion-error analysis (Deng & Gu, ICLR 2021; METHODS §3), per IF layer, on real samples:
+ * - isolated: the SNN layer driven by the ANN layer's own pre-activation z as a constant current for T steps. Its rate
+ *   r_T is compared with ReLU(z): clipping = ReLU(z) − min(ReLU(z), V_th), flooring = min(ReLU(z), V_th) − r_T, and
+ *   total = ReLU(z) − r_T = clipping + flooring (signed means, so the decomposition adds up exactly);
+ * - end to end: the rate of the layer inside the full SNN against the ANN's activation for the same input;
+ * - firing rates, and synaptic operations (SOPs: MACs × input spike rate) against the ANN's MACs, with an energy
+ *   estimate from Horowitz (ISSCC 2014, 45 nm, 32-bit float): 4.6 pJ a multiply-accumulate, 0.9 pJ an accumulate.
+ */
+import type { DataLoader } from '../data/loader.js';
+import { neuronMultiStep } from '../functional/neuron.js';
+import { Conv2d, Linear } from '../nn/layers.js';
+import type { Module } from '../nn/module.js';
+import { IF, type NeuronListener } from '../neurons/neuron.js';
+import { SeqToANN } from '../neurons/containers.js';
+import { noGrad } from '../tensor/autograd.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ConvertedSnn } from './converter.js';
+import { foldNetwork } from './converter.js';
+import { ActivationRecorder } from './stats.js';
+
+/** Energy per operation, in picojoules (Horowitz, "Computing's energy problem", ISSCC 2014; 45 nm, fp32). */
+export const ENERGY_PJ = { mac: 4.6, ac: 0.9 } as const;
+
+/** One IF layer's numbers; maps are keyed by T. */
+export interface LayerAnalysis {
+  layer: string;
+  vTh: number;
+  /** Mean ANN activation ReLU(z). */
+  annMean: number;
+  /** Mean clipping error (independent of T). */
+  clipping: number;
+  flooring: Record<number, number>;
+  total: Record<number, number>;
+  /** Root mean square of the isolated total error. */
+  totalRms: Record<number, number>;
+  /** Mean |ANN activation − SNN rate| inside the full SNN. */
+  endToEnd: Record<number, number>;
+  /** Spikes per neuron per time step inside the full SNN. */
+  firingRate: Record<number, number>;
+  /** Histogram of per-neuron firing rates at T_max (10 bins over [0, 1]). */
+  rateHistogram: number[];
+}
+
+/** The whole analysis. */
+export interface ConversionAnalysis {
+  T: number[];
+  samples: number;
+  layers: LayerAnalysis[];
+  /** Per image: the ANN's multiply-accumulates, and the SNN's operations at each T (MACs of the analog first layer plus SOPs). */
+  ops: { annMacs: number; snnMacs: Record<number, number>; snnSops: Record<number, number>; annEnergyUj: number; snnEnergyUj: Record<number, number> };
+}
+
+type Acc = Record<number, number>;
+const zeroAcc = (Ts: number[]): Acc => Object.fromEntries(Ts.map((t) => [t, 0]));
+
+/** MACs of one forward of a conv/linear layer per sample, from its output shape. */
+function macsOf(layer: Module, outShape: readonly number[]): number {
+  if (layer instanceof Conv2d) return (outShape.slice(1).reduce((a, b) => a * b, 1) * layer.inChannels * layer.kernelSize[0] * layer.kernelSize[1]) / layer.opts.groups;
+  if (layer instanceof Linear) return layer.inFeatures * layer.outFeatures;
+  return 0;
+}
+
+/**
+ * Analyses a conversion on `loader`'s samples (at most `limit`).
+ * @param ann the source ANN
+ * @param converted what convertToSnn returned for it
+ * @param Ts the time steps to analyse
+ * @returns per-layer errors, firing rates and operation counts
+ */
+export async function analyzeConversion(ann: Module, converted: ConvertedSnn, loader: DataLoader, Ts: number[], opts: { limit?: number; shift?: boolean; chunk?: number } = {}): Promise<ConversionAnalysis> {
+  const T = [...new Set(Ts)].sort((a, b) => a - b), tMax = T[T.length - 1]!, chunk = opts.chunk ?? 16;
+  const snn = converted.snn;
+  const ifs = snn.namedModules().filter(([, m]) => m instanceof IF) as [string, IF][];
+  // The folded ANN with recorders that expose each ReLU's input z and output, in the same order as the IF layers.
+  const probe = foldNetwork(ann);
+  const relus: { z?: Tensor; a?: Tensor }[] = ifs.map(() => ({}));
+  let k = 0;
+  for (const [, m] of probe.namedModules()) {
+    if (!(m.constructor.name === 'ReLU' || m.constructor.name === 'ClippedReLU')) continue;
+    const slot = relus[k++]!;
+    const fwd = m.forward.bind(m);
+    m.forward = (x: Tensor) => { const y = fwd(x); slot.z = x; slot.a = y; return y; };
+  }
+  const L = ifs.length;
+  const res = ifs.map(([layer, n]) => ({ layer, vTh: n.vTh as number, annSum: 0, clip: 0, floor: zeroAcc(T), total: zeroAcc(T), sq: zeroAcc(T), e2e: zeroAcc(T), spikes: zeroAcc(T), count: 0, hist: new Array<number>(10).fill(0) }));
+  // MACs per layer and input spike rates for SOPs: every time-folded conv/linear, in order.
+  const synLayers = snn.namedModules().filter(([, m]) => m instanceof SeqToANN && ((m as SeqToANN).module instanceof Conv2d || (m as SeqToANN).module instanceof Linear)).map(([, m]) => (m as SeqToANN));
+  const macs = new Array<number>(synLayers.length).fill(0), inSpikes = synLayers.map(() => zeroAcc(T)), inSlots = new Array<number>(synLayers.length).fill(0);
+  const hooks: (() => void)[] = [];
+  synLayers.forEach((s, i) => {
+    const fwd = s.forward.bind(s);
+    s.forward = (x: Tensor) => {
+      const y = fwd(x);
+      if (macs[i] === 0) macs[i] = macsOf(s.module, y.shape.slice(1));
+      curIn[i] = x;
+      return y;
+    };
+    hooks.push(() => { s.forward = fwd; });
+  });
+  let curIn: (Tensor | undefined)[] = [];
+  let samples = 0;
+  for await (const b of loader.epoch(0)) {
+    tidy(() => noGrad(() => {
+      const n = b.y.shape[0]!;
+      probe.forward(b.x);
+      // Isolated errors: each IF layer driven by the ANN's own z, in time chunks.
+      relus.forEach((r, l) => {
+        const vTh = res[l]!.vTh, z = r.z!, a = r.a!;
+        const clipped = a.clamp(undefined, vTh);
+        res[l]!.annSum += a.mean().item() * n;
+        res[l]!.clip += a.sub(clipped).mean().item() * n;
+        let v: Tensor | number | undefined = opts.shift ? vTh / 2 : undefined, count: Tensor | undefined;
+        for (let s = 0; s < tMax; s += chunk) {
+          const len = Math.min(chunk, tMax - s);
+          const out = neuronMultiStep(z.unsqueeze(0).expand(len, ...z.shape), v, { vTh, amplitude: 'threshold' });
+          v = out.v;
+          const cs = count ? out.spikes.cumsum(0).add(count.unsqueeze(0)) : out.spikes.cumsum(0);
+          for (const t of T) {
+            if (t <= s || t > s + len) continue;
+            const rate = cs.select(0, t - s - 1).div(t);
+            res[l]!.floor[t]! += clipped.sub(rate).mean().item() * n;
+            const err = a.sub(rate);
+            res[l]!.total[t]! += err.mean().item() * n;
+            res[l]!.sq[t]! += err.square().mean().item() * n;
+          }
+          count = cs.select(0, len - 1);
+        }
+      });
+      // End to end: the full SNN, each IF layer's cumulative rate against the ANN activation.
+      snn.resetMemories();
+      const sums: (Tensor | undefined)[] = new Array(L).fill(undefined);
+      let start = 0;
+      const listeners: NeuronListener[] = ifs.map(([, m], l) => {
+        const fn: NeuronListener = (_layer, rec) => {
+          const cs = sums[l] ? rec.spikes.cumsum(0).add(sums[l]!.unsqueeze(0)) : rec.spikes.cumsum(0);
+          const len = rec.spikes.shape[0]!;
+          for (const t of T) {
+            if (t <= start || t > start + len) continue;
+            const rate = cs.select(0, t - start - 1).div(t);
+            res[l]!.e2e[t]! += relus[l]!.a!.sub(rate).abs().mean().item() * n;
+            res[l]!.spikes[t]! += rate.div(res[l]!.vTh).mean().item() * n;
+            if (t === tMax) {
+              const h = rate.div(res[l]!.vTh).flatten().mul(10).floor().clamp(0, 9).to('int64').toTypedArray() as BigInt64Array;
+              for (const x of h) res[l]!.hist[Number(x)]!++;
+            }
+          }
+          sums[l] = cs.select(0, len - 1).keep();
+        };
+        m.listeners.add(fn);
+        return fn;
+      });
+      try {
+        for (start = 0; start < tMax; start += chunk) {
+          const len = Math.min(chunk, tMax - start);
+          curIn = [];
+          snn.forward(b.x.unsqueeze(0).expand(len, ...b.x.shape));
+          curIn.forEach((x, i) => {
+            if (!x || i === 0) return; // the first layer gets the analog input: MACs, not SOPs
+            const cs = x.ne(0).to('float32').sum(0).mean(); // spikes per input neuron over this chunk
+            for (const t of T) if (t > start) inSpikes[i]![t]! += cs.item() * Math.min(len, t - start) / len * n;
+            inSlots[i] = x.shape.slice(2).reduce((p, q) => p * q, 1);
+          });
+        }
+      } finally {
+        ifs.forEach(([, m], l) => m.listeners.delete(listeners[l]!));
+        for (const s of sums) s?.dispose();
+      }
+      samples += n;
+    }));
+    b.dispose();
+    if (opts.limit && samples >= opts.limit) break;
+  }
+  hooks.forEach((h) => h());
+  snn.resetMemories();
+  probe.dispose();
+  const annMacs = macs.reduce((a, b) => a + b, 0);
+  const snnSops: Acc = zeroAcc(T), snnMacs: Acc = zeroAcc(T);
+  for (const t of T) {
+    snnMacs[t] = (macs[0] ?? 0) * t;
+    // SOPs of layer i: its MACs times the mean spikes per input neuron over t steps.
+    snnSops[t] = macs.reduce((acc, m, i) => (i === 0 ? acc : acc + m * (inSpikes[i]![t]! / samples)), 0);
+  }
+  const layers: LayerAnalysis[] = res.map((r) => ({
+    layer: r.layer, vTh: r.vTh, annMean: r.annSum / samples, clipping: r.clip / samples,
+    flooring: Object.fromEntries(T.map((t) => [t, r.floor[t]! / samples])), total: Object.fromEntries(T.map((t) => [t, r.total[t]! / samples])),
+    totalRms: Object.fromEntries(T.map((t) => [t, Math.sqrt(r.sq[t]! / samples)])), endToEnd: Object.fromEntries(T.map((t) => [t, r.e2e[t]! / samples])),
+    firingRate: Object.fromEntries(T.map((t) => [t, r.spikes[t]! / samples])), rateHistogram: r.hist,
+  }));
+  return {
+    T, samples, layers,
+    ops: { annMacs, snnMacs, snnSops, annEnergyUj: (annMacs * ENERGY_PJ.mac) / 1e6,
+      snnEnergyUj: Object.fromEntries(T.map((t) => [t, (snnMacs[t]! * ENERGY_PJ.mac + snnSops[t]! * ENERGY_PJ.ac) / 1e6])) },
+  };
+}

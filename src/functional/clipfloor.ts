@@ -1,0 +1,13 @@
+/** The closed form of an IF neuron's rate under constant input (Deng & Gu, ICLR 2021; METHODS §3–4). */
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * clipfloor(x, T, V) = (V / T) · clip(floor(x · T / V + shift), 0, T): the firing rate (spikes × V_th, per step) of an
+ * IF neuron with soft reset, threshold V, driven by the constant current x for T steps, starting at v0 = shift · V.
+ * shift = 0.5 is the V_th/2 shift that turns flooring into rounding.
+ * @returns a tensor of x's shape
+ * @example clipFloor(z, 32, vTh, 0.5)
+ */
+export function clipFloor(x: Tensor, T: number, vTh: number, shift = 0): Tensor {
+  return x.mul(T / vTh).add(shift).floor().clamp(0, T).mul(vTh / T);
+}
