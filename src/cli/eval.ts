@@ -4,12 +4,14 @@ import { SnnkitError } from '../errors.js';
 import { loadDataset } from '../data/registry.js';
 import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
+import { isSnnMeta, loadSnn } from '../convert/checkpoint.js';
+import { simulate } from '../convert/simulate.js';
 import { evaluate } from '../train/evaluate.js';
 import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
 
 interface EvalFlags {
   model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
-  batchSize: number; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
+  batchSize: number; T: number[]; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
 }
 
 /** Registers `eval`. */
@@ -25,6 +27,7 @@ export function evalCommand(program: Command): void {
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
     .option('--split <split>', 'train or test', oneOf(['train', 'test'] as const), 'test')
     .option('--batch-size <n>', 'batch size', intAtLeast(1), 256)
+    .option('--T <list>', 'for an SNN checkpoint (from snnkit convert): the time steps to simulate', numberList, [8, 16, 32, 64])
     .option('--limit <n>', 'evaluate only the first n samples', intAtLeast(1))
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
     .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
@@ -33,6 +36,22 @@ export function evalCommand(program: Command): void {
     .action(async (f: EvalFlags) => {
       const t0 = performance.now();
       const ck = loadCheckpoint(f.model);
+      if (isSnnMeta(ck.meta)) {
+        ck.dispose();
+        const { ann, converted, meta } = await loadSnn(f.model, f.arch);
+        const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
+        const ds = subset(await loadDataset(f.dataset, { data, split: f.split }), f.limit);
+        const norm = chooseNormalization(f.dataset, f, meta);
+        const loader = makeLoader(ds, norm, { batchSize: Math.min(f.batchSize, 100), shuffle: false, seed: 0, workers: f.workers });
+        const sim = await simulate(converted.snn, loader, { T: f.T, ann });
+        await loader.close();
+        const seconds = (performance.now() - t0) / 1000;
+        report(f.json, { command: 'eval', model: f.model, kind: 'snn', arch: meta.arch, dataset: f.dataset, split: f.split, T: sim.T, accuracy: sim.accuracy,
+          annAccuracy: sim.annAccuracy, agreement: sim.agreement, count: sim.count, normalization: norm, seconds },
+        [`SNN ${String(meta.arch)} on ${f.dataset} ${f.split} (${sim.count} images; ANN ${(100 * (sim.annAccuracy ?? 0)).toFixed(2)}%):`,
+          ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`)]);
+        return;
+      }
       const arch = f.arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
       if (!arch) throw new SnnkitError(`${f.model} has no "arch" metadata: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
       const model = createModel(arch);

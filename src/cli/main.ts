@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SnnkitError } from '../errors.js';
+import { convertCommand } from './convert.js';
 import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
 import { trainAnnCommand } from './train-ann.js';
@@ -23,6 +24,7 @@ export function buildCli(): Command {
     .showHelpAfterError();
   trainAnnCommand(program);
   evalCommand(program);
+  convertCommand(program);
   infoCommand(program);
   return program;
 }

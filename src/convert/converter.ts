@@ -73,18 +73,18 @@ function activation(m: ReLU | ClippedReLU, ctx: Ctx): Module {
 
 const stateless = (m: Module, ctx: Ctx): Module => (ctx.mode === 'snn' ? new SeqToANN(m) : m);
 
-function convertList(children: [string, Module][], ctx: Ctx): Module[] {
-  const out: Module[] = [];
+function convertList(children: [string, Module][], ctx: Ctx): Record<string, Module> {
+  const out: Record<string, Module> = {};
   for (let i = 0; i < children.length; i++) {
     const [name, m] = children[i]!;
     const next = children[i + 1]?.[1];
     const path = ctx.path ? `${ctx.path}.${name}` : name;
     if ((m instanceof Conv2d || m instanceof Linear) && next instanceof BatchNorm2d) {
-      out.push(stateless(foldBatchNorm(m, next), ctx));
+      out[name] = stateless(foldBatchNorm(m, next), ctx); // the folded pair keeps the conv's name
       i++;
       continue;
     }
-    out.push(convertModule(m, { ...ctx, path }, (c) => (ctx.next = c.next)));
+    out[name] = convertModule(m, { ...ctx, path }, (c) => (ctx.next = c.next));
   }
   return out;
 }
@@ -93,7 +93,7 @@ function convertModule(m: Module, ctx: Ctx, sync: (c: Ctx) => void = () => {}): 
   const at = ctx.path || 'the model';
   let r: Module;
   if (m instanceof Sequential || m instanceof CifarResNet) {
-    r = new Sequential(...convertList(m.namedChildren(), ctx));
+    r = new Sequential(convertList(m.namedChildren(), ctx)); // the ANN's child names, so layers are recognisable
   } else if (m instanceof BasicBlock) {
     r = new ResidualBlock({
       conv1: stateless(foldBatchNorm(m.conv1, m.bn1), ctx),

@@ -1,0 +1,85 @@
+/** `snnkit convert`: ANN checkpoint → SNN checkpoint, with the accuracy at several T and the error analysis. */
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SnnkitError } from '../errors.js';
+import { analyzeConversion } from '../convert/analysis.js';
+import { saveSnn } from '../convert/checkpoint.js';
+import { convertToSnn } from '../convert/converter.js';
+import { parseThresholdStat } from '../convert/stats.js';
+import { simulate } from '../convert/simulate.js';
+import { loadDataset } from '../data/registry.js';
+import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { writeConversionReport } from '../report/conversion.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberList, report, subset } from './common.js';
+
+interface ConvertFlags {
+  model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
+  threshold: string; shift?: boolean; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
+}
+
+const intList = (v: string): number[] => {
+  const xs = numberList(v);
+  if (!xs.every((x) => Number.isInteger(x) && x >= 1)) throw new SnnkitError(`--T: expected positive integers, got '${v}'`, 'INVALID_ARGUMENT');
+  return xs;
+};
+
+/** Registers `convert`. */
+export function convertCommand(program: Command): void {
+  program
+    .command('convert')
+    .description('convert a trained ANN into an SNN (threshold balancing); DIR gets snn.safetensors and report.{md,json} with plots')
+    .requiredOption('--model <file>', 'the ANN checkpoint (.safetensors)')
+    .option('--arch <name>', `architecture (default: the checkpoint's metadata): ${MODEL_NAMES.join(', ')}`)
+    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
+    .option('--data <path>', 'evaluation data (default: the dataset\'s usual place, test split)')
+    .option('--calib-data <path>', 'data for the activation statistics (default: --data, train split)')
+    .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
+    .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
+    .option('--T <list>', 'time steps to report', intList, [8, 16, 32, 64])
+    .option('--threshold <stat>', 'max | ema | a percentile such as 99.9', 'max')
+    .option('--shift', 'start membranes at V_th/2 (the V_th/2T bias shift; flooring becomes rounding)')
+    .option('--samples <n>', 'training samples for the statistics', intAtLeast(1), 1024)
+    .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
+    .option('--analyze-limit <n>', 'samples for the per-layer error analysis (0: skip it)', intAtLeast(0), 256)
+    .option('--batch-size <n>', 'batch size', intAtLeast(1), 100)
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--json', 'print one JSON object as the last line')
+    .action(async (f: ConvertFlags) => {
+      const t0 = performance.now();
+      const stat = parseThresholdStat(f.threshold);
+      const ck = loadCheckpoint(f.model);
+      const arch = f.arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
+      if (!arch || !ZOO[arch]) throw new SnnkitError(`${f.model}: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
+      const clip = ck.meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
+      const ann = createModel(arch, clip ? { clipRelu: clip } : {});
+      ann.loadStateDict(ck.weights);
+      const norm = chooseNormalization(f.dataset, f, ck.meta);
+      ck.dispose();
+      const [calibSet, testSet] = await Promise.all([
+        loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
+      const common = { batchSize: f.batchSize, seed: 0, workers: f.workers };
+      const calib = makeLoader(calibSet, norm, { ...common, shuffle: true });
+      const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, shuffle: false });
+      const shift = f.shift ? 'potential' : 'none';
+      const converted = await convertToSnn(ann, { calibration: calib, samples: f.samples, threshold: stat, shift });
+      process.stderr.write(`converted ${arch}: ${converted.thresholds.length} IF layers, thresholds from ${converted.samples} samples (${f.threshold})\n`);
+      const sim = await simulate(converted.snn, test, { T: f.T, ann, onBatch: (d, n) => { if (d % 10 === 0 || d === n) process.stderr.write(`simulating: batch ${d}/${n}\n`); } });
+      const analysis = f.analyzeLimit > 0 ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { ...common, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
+      await Promise.all([calib.close(), test.close()]);
+      mkdirSync(f.out, { recursive: true });
+      const snnPath = join(f.out, 'snn.safetensors');
+      saveSnn(snnPath, ann, converted, { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, shift, threshold: f.threshold, ...(clip ? { clip_relu: clip } : {}) });
+      const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: 'direct' };
+      const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${f.shift ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
+      const seconds = (performance.now() - t0) / 1000;
+      report(f.json, { command: 'convert', arch, dataset: f.dataset, threshold: f.threshold, shift, T: sim.T, accuracy: sim.accuracy, annAccuracy: sim.annAccuracy, agreement: sim.agreement,
+        count: sim.count, thresholds: converted.thresholds, snn: snnPath, report: join(f.out, 'report.md'), files, seconds }, [
+        `${arch} → SNN on ${f.dataset} (${sim.count} images), ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%`,
+        ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`),
+        `${snnPath}, ${join(f.out, 'report.md')} (${seconds.toFixed(0)} s)`,
+      ]);
+    });
+}
