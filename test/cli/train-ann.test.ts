@@ -60,6 +60,19 @@ test('train-ann --download trains from a mirror, and eval of best.safetensors re
   assert.equal(j['arch'], 'mnist-cnn', 'the architecture comes from the checkpoint metadata');
   assert.equal((j['normalization'] as { source: string }).source, 'checkpoint');
   assert.ok(Math.abs((j['accuracy'] as number) - (r['bestAccuracy'] as number)) < 1e-9, `eval ${j['accuracy']} vs training ${r['bestAccuracy']}`);
+  // Convert it to an SNN, then evaluate the SNN checkpoint: the same samples give the same accuracies.
+  const snnDir = mkdtempSync(join(tmpdir(), 'snnkit-snn-'));
+  const c = await run(['convert', '--model', join(out, 'best.safetensors'), '--dataset', 'fashion-mnist', '--data', data, '--T', '4,16', '--shift',
+    '--samples', '128', '--test-limit', '100', '--analyze-limit', '32', '--out', snnDir, '--json']);
+  assert.equal(c.status, 0, c.stderr);
+  const cj = lastJson(c.stdout);
+  assert.deepEqual(cj['T'], [4, 16]);
+  assert.equal((cj['thresholds'] as unknown[]).length, 3);
+  assert.deepEqual(readdirSync(snnDir).sort(), ['accuracy.svg', 'errors.svg', 'rates.svg', 'report.json', 'report.md', 'snn.safetensors']);
+  assert.match(readFileSync(join(snnDir, 'report.md'), 'utf8'), /## Conversion error per layer \(32 samples\)/);
+  const se = await run(['eval', '--model', join(snnDir, 'snn.safetensors'), '--dataset', 'fashion-mnist', '--data', data, '--limit', '100', '--T', '4,16', '--json']);
+  assert.equal(se.status, 0, se.stderr);
+  assert.deepEqual(lastJson(se.stdout)['accuracy'], cj['accuracy'], 'the SNN checkpoint reproduces the converted network');
   // A second run in the same folder resumes: nothing left to do, same result.
   const again = await run(['train-ann', '--dataset', 'fashion-mnist', '--data', data, '--arch', 'mnist-cnn', '--epochs', '2',
     '--train-limit', '1024', '--test-limit', '300', '--batch-size', '64', '--out', out, '--json']);
