@@ -113,3 +113,22 @@ test('the ANN is left untouched, and a clipped-ReLU model converts with threshol
   const after = tidy(() => Object.fromEntries(Object.entries(ann.stateDict()).map(([k, v]) => [k, v.to('float64').sum().item()])));
   assert.deepEqual(after, before);
 });
+
+test('ResNets with 1×1-convolution shortcuts (option B) fold exactly and convert, the projection folded too', async () => {
+  const g = new Generator(8);
+  const ann = new nn.zoo.CifarResNet(1, { shortcut: 'B', generator: g });
+  assert.ok(ann.namedParameters().some(([n]) => n === 'layer2.0.shortcut.0.weight'), 'the projection has PyTorch option-B names');
+  ann.train();
+  tidy(() => noGrad(() => { for (let i = 0; i < 3; i++) ann.forward(randn([8, 3, 16, 16], { generator: g })); })); // non-trivial BN statistics
+  ann.eval();
+  tidy(() => {
+    const x = randn([4, 3, 16, 16], { generator: g });
+    assertClose(convert.foldNetwork(ann).forward(x), ann.forward(x), 1e-4, 1e-4);
+  });
+  const { snn, thresholds } = await convert.convertToSnn(ann, { calibration: loaderOf(syntheticDataset(16, [3, 16, 16], 10), 8) });
+  assert.equal(thresholds.length, 7, 'the stem, and 2 per block in 3 blocks');
+  const blocks = snn.namedModules().filter(([, m]) => m instanceof convert.ResidualBlock) as [string, convert.ResidualBlock][];
+  assert.equal(blocks.length, 3);
+  assert.ok(blocks[1]![1].shortcut instanceof nn.Sequential, 'the projection shortcut is a (folded) sequence');
+  assert.deepEqual(tidy(() => noGrad(() => snn.forward(new neurons.DirectEncoder(4).forward(randn([2, 3, 16, 16]))).shape)), [4, 2, 10]);
+});

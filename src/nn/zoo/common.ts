@@ -9,6 +9,8 @@ export interface ZooOptions {
   inChannels?: number;
   /** Train with a clipped ReLU min(max(x, 0), max) instead of ReLU (METHODS §3); `learnable` makes max a parameter. */
   clipRelu?: { max: number; learnable?: boolean };
+  /** ResNets: 'A' (default) subsamples and zero-pads, 'B' projects with a 1×1 convolution and batch norm (He et al. 2016). */
+  shortcut?: 'A' | 'B';
   /** Seed the weight initialisation. */
   generator?: Generator;
 }

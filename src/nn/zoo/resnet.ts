@@ -8,6 +8,7 @@ import { BatchNorm2d } from '../batchnorm.js';
 import { AdaptiveAvgPool2d, Conv2d, Flatten, Identity, Linear } from '../layers.js';
 import { Module } from '../module.js';
 import { Sequential } from '../sequential.js';
+import { invalidArg } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ZooOptions } from './common.js';
 
@@ -51,7 +52,11 @@ export class BasicBlock extends Module {
     this.relu1 = this.registerModule('relu1', activation(opts.clipRelu));
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false, generator: g }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
-    this.shortcut = this.registerModule('shortcut', stride !== 1 || inPlanes !== planes ? new OptionAShortcut(planes - inPlanes) : new Identity());
+    const kind = opts.shortcut ?? 'A';
+    if (kind !== 'A' && kind !== 'B') throw invalidArg('CifarResNet', 'shortcut', "'A' or 'B'", kind);
+    const project = stride !== 1 || inPlanes !== planes;
+    this.shortcut = this.registerModule('shortcut', !project ? new Identity() : kind === 'A' ? new OptionAShortcut(planes - inPlanes)
+      : new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false, generator: g }), new BatchNorm2d(planes)));
     this.relu2 = this.registerModule('relu2', activation(opts.clipRelu));
   }
   forward(x: Tensor): Tensor {
