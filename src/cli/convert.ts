@@ -12,11 +12,13 @@ import { loadDataset } from '../data/registry.js';
 import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
 import { writeConversionReport } from '../report/conversion.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberList, report, subset } from './common.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
+import { DataLoader } from '../data/loader.js';
+import { Generator } from '../tensor/creation.js';
 
 interface ConvertFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
-  threshold: string; shift?: boolean; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
+  threshold: string; shift?: boolean; encoding: 'direct' | 'poisson'; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
 }
 
 const intList = (v: string): number[] => {
@@ -40,6 +42,7 @@ export function convertCommand(program: Command): void {
     .option('--T <list>', 'time steps to report', intList, [8, 16, 32, 64])
     .option('--threshold <stat>', 'max | ema | a percentile such as 99.9', 'max')
     .option('--shift', 'start membranes at V_th/2 (the V_th/2T bias shift; flooring becomes rounding)')
+    .option('--encoding <kind>', 'direct (analog input every step) or poisson (rate-coded pixels)', oneOf(['direct', 'poisson'] as const), 'direct')
     .option('--samples <n>', 'training samples for the statistics', intAtLeast(1), 1024)
     .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
     .option('--analyze-limit <n>', 'samples for the per-layer error analysis (0: skip it)', intAtLeast(0), 256)
@@ -66,13 +69,16 @@ export function convertCommand(program: Command): void {
       const shift = f.shift ? 'potential' : 'none';
       const converted = await convertToSnn(ann, { calibration: calib, samples: f.samples, threshold: stat, shift });
       process.stderr.write(`converted ${arch}: ${converted.thresholds.length} IF layers, thresholds from ${converted.samples} samples (${f.threshold})\n`);
-      const sim = await simulate(converted.snn, test, { T: f.T, ann, onBatch: (d, n) => { if (d % 10 === 0 || d === n) process.stderr.write(`simulating: batch ${d}/${n}\n`); } });
+      const poisson = f.encoding === 'poisson';
+      // Poisson needs raw pixels: the simulation normalises each step's spikes itself.
+      const simLoader = poisson ? new DataLoader(subset(testSet, f.testLimit), { batchSize: f.batchSize, workers: f.workers }) : test;
+      const sim = await simulate(converted.snn, simLoader, { T: f.T, ann, ...(poisson ? { encoding: 'poisson' as const, normalize: norm, generator: new Generator(0) } : {}), onBatch: (d, n) => { if (d % 10 === 0 || d === n) process.stderr.write(`simulating: batch ${d}/${n}\n`); } });
       const analysis = f.analyzeLimit > 0 ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { ...common, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
-      await Promise.all([calib.close(), test.close()]);
+      await Promise.all([calib.close(), test.close(), simLoader.close()]);
       mkdirSync(f.out, { recursive: true });
       const snnPath = join(f.out, 'snn.safetensors');
       saveSnn(snnPath, ann, converted, { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, shift, threshold: f.threshold, ...(clip ? { clip_relu: clip } : {}) });
-      const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: 'direct' };
+      const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };
       const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${f.shift ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
       const seconds = (performance.now() - t0) / 1000;
       report(f.json, { command: 'convert', arch, dataset: f.dataset, threshold: f.threshold, shift, T: sim.T, accuracy: sim.accuracy, annAccuracy: sim.annAccuracy, agreement: sim.agreement,

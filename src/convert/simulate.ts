@@ -7,7 +7,7 @@ import { invalidArg } from '../errors.js';
 import type { DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/autograd.js';
-import { rand, type Generator } from '../tensor/creation.js';
+import { rand, tensor, type Generator } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -17,6 +17,12 @@ export interface SimulateOptions {
   T: number[];
   /** 'direct' (default): the analog input current at every step; 'poisson': spikes with probability clamp(x, 0, 1). */
   encoding?: 'direct' | 'poisson';
+  /**
+   * Per-channel normalisation applied inside the simulation: then the loader gives raw pixels in [0, 1] (as Poisson
+   * encoding needs), each step's input (spikes, or the pixels) is normalised, and so is the ANN's input. The mean over
+   * time of normalised spikes is the normalised pixel, padding included.
+   */
+  normalize?: { mean: number[]; std: number[] };
   generator?: Generator;
   /** Time steps per forward call (memory ∝ chunk). Default 16. */
   chunk?: number;
@@ -51,17 +57,25 @@ export async function simulate(snn: Module, loader: DataLoader, opts: SimulateOp
   let count = 0, annCorrect = 0;
   snn.eval();
   opts.ann?.eval();
+  const norm = opts.normalize;
+  const affine = (x: Tensor): Tensor => {
+    if (!norm) return x;
+    const c = x.shape[x.ndim - 3]!, shape = [c, 1, 1];
+    const m = tensor(norm.mean.length === 1 ? new Array<number>(c).fill(norm.mean[0]!) : norm.mean, shape);
+    const sd = tensor(norm.std.length === 1 ? new Array<number>(c).fill(norm.std[0]!) : norm.std, shape);
+    return x.sub(m).div(sd);
+  };
   for await (const b of loader.epoch(0)) {
     tidy(() => noGrad(() => {
       snn.resetMemories();
-      const annPred = opts.ann ? opts.ann.forward(b.x).argmax(1) : undefined;
+      const annPred = opts.ann ? opts.ann.forward(affine(b.x)).argmax(1) : undefined;
       if (annPred) annCorrect += annPred.eq(b.y).sum().item();
       let sum: Tensor | undefined;
       for (let start = 0; start < tMax; start += chunk) {
         const len = Math.min(chunk, tMax - start);
         const input = opts.encoding === 'poisson'
-          ? rand([len, ...b.x.shape], { generator: opts.generator }).lt(b.x.clamp(0, 1).unsqueeze(0)).to('float32')
-          : b.x.unsqueeze(0).expand(len, ...b.x.shape);
+          ? affine(rand([len, ...b.x.shape], { generator: opts.generator }).lt(b.x.clamp(0, 1).unsqueeze(0)).to('float32'))
+          : affine(b.x).unsqueeze(0).expand(len, ...b.x.shape);
         const out = snn.forward(input);
         const cs = sum ? out.cumsum(0).add(sum.unsqueeze(0)) : out.cumsum(0);
         Ts.forEach((T, k) => {

@@ -132,3 +132,16 @@ test('ResNets with 1×1-convolution shortcuts (option B) fold exactly and conver
   assert.ok(blocks[1]![1].shortcut instanceof nn.Sequential, 'the projection shortcut is a (folded) sequence');
   assert.deepEqual(tidy(() => noGrad(() => snn.forward(new neurons.DirectEncoder(4).forward(randn([2, 3, 16, 16]))).shape)), [4, 2, 10]);
 });
+
+test('Poisson input: rate-coded pixels, normalised inside the simulation, approach the direct-input result', async () => {
+  const g = new Generator(12);
+  const ann = new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1, generator: g }), new nn.ReLU(), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(4, 3, { generator: g }));
+  const ds = syntheticDataset(60, [1, 6, 6], 3);
+  const norm = { mean: [0.4], std: [0.3] };
+  const normed = loaderOf(ds, 30, [data.normalize(norm.mean, norm.std)]);
+  const { snn } = await convert.convertToSnn(ann, { calibration: normed, shift: 'potential' });
+  const direct = await convert.simulate(snn, normed, { T: [256], ann });
+  const poisson = await convert.simulate(snn, loaderOf(ds, 30), { T: [256], ann, encoding: 'poisson', normalize: norm, generator: new Generator(1) });
+  assert.equal(poisson.annAccuracy, direct.annAccuracy, 'the ANN sees the same normalised input either way');
+  assert.ok(poisson.agreement![0]! >= 0.85, `Poisson agreement with the ANN at T = 256: ${poisson.agreement![0]}`);
+});
