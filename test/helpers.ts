@@ -1,6 +1,6 @@
 /** Test helpers: closeness assertions and a finite-difference gradient checker. */
 import assert from 'node:assert/strict';
-import { Generator, noGrad, randn, tensor, tidy, type Tensor } from '../src/index.js';
+import { Generator, noGrad, randn, tensor, tidy, SnnkitError, type Tensor } from '../src/index.js';
 
 /** Flattens nested arrays of numbers/booleans to numbers. */
 export function flat(v: unknown): number[] {
@@ -68,4 +68,18 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
 /** A float64 leaf tensor with requiresGrad, from a seeded generator. */
 export function leaf(shape: number[], seed: number, scale = 1, offset = 0): Tensor {
   return tidy(() => randn(shape, { dtype: 'float64', generator: new Generator(seed) }).mul(scale).add(offset).detach().requiresGrad_(true));
+}
+
+/**
+ * Runs fn and returns the SnnkitError it throws.
+ * @throws AssertionError when fn throws nothing, or something that is not an SnnkitError
+ */
+export function errorOf(fn: () => unknown): SnnkitError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof SnnkitError, `expected SnnkitError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected an error');
 }

@@ -1,6 +1,7 @@
 // writeFileAtomic: the target is either the old file or the whole new one, and no temporary file is left behind.
 import { test, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { errorOf } from '../helpers.js';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -15,15 +16,6 @@ let n = 0;
 const freshDir = (): string => fs.mkdirSync(join(root, `case${n++}`), { recursive: true })!;
 const tempFiles = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
-function errorOf(fn: () => unknown): SnnkitError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof SnnkitError, `expected SnnkitError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 const ioError = (message: string, code = 'EIO'): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
 
 test('writes bytes, strings and chunk lists, creating missing parent directories', async () => {

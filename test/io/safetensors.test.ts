@@ -1,6 +1,7 @@
 // safetensors: byte-exact with the reference writer, round trips, the shared ResNet-20 file, and every malformed file.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { errorOf } from '../helpers.js';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -15,15 +16,6 @@ const RESNET = [join(process.cwd(), '..', 'shared'), join(process.cwd(), 'shared
   .map((d) => join(d, 'models/cifar10-resnet20/cifar10-resnet20.safetensors'))
   .find((p) => fs.existsSync(p)) ?? '../shared/models/cifar10-resnet20/cifar10-resnet20.safetensors';
 
-function errorOf(fn: () => unknown): SnnkitError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof SnnkitError, `expected SnnkitError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 /** The bytes of a file: u64 LE length of `header`, `header`, then `data`. */
 function fileBytes(header: string | Uint8Array, data: Uint8Array | number = 0): Buffer {
   const h = typeof header === 'string' ? Buffer.from(header) : Buffer.from(header);
