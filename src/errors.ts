@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'NATIVE_LOAD_FAILED'
   | 'STATE_DICT_MISMATCH'
   | 'FILE_NOT_FOUND' | 'FILE_FORMAT' | 'IO_ERROR'
-  | 'CHECKSUM_MISMATCH' | 'DOWNLOAD_FAILED';
+  | 'CHECKSUM_MISMATCH' | 'DOWNLOAD_FAILED'
+  | 'UNSAFE_PICKLE'
+  | 'UNSUPPORTED_OP';
 
 /**
  * An error raised by snnkit. `code` is stable across versions; the message names the operation, the argument and

@@ -8,3 +8,5 @@ export {
   saveSafetensors, loadSafetensors, readSafetensorsHeader, encodeSafetensors, decodeSafetensors, MAX_HEADER_BYTES,
   type SafetensorsHeader, type SafetensorsTensorInfo, type LoadedSafetensors, type LoadSafetensorsOptions, type NamedTensors,
 } from './safetensors.js';
+export { loadTorchCheckpoint, torchStateDict, type TorchCheckpoint, type LoadTorchOptions, type TorchStateDictOptions } from './pytorch.js';
+export { loadOnnx, onnxSchema, onnxTensor, MIN_ONNX_OPSET, type LoadOnnxOptions } from './onnx.js';

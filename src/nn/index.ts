@@ -8,3 +8,4 @@ export * as init from './init.js';
 export { ClippedReLU, activation, type ClippedReLUOptions } from './activation.js';
 export * as zoo from './zoo/index.js';
 export { createModel, MODEL_NAMES, ZOO, type ZooOptions, type ZooEntry } from './zoo/index.js';
+export { GraphModule, runTensorOp, opName, TENSOR_OPS, type GraphNode, type TensorOp, type PadMode } from './graph.js';

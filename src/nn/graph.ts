@@ -1,0 +1,225 @@
+/**
+ * GraphModule: a network as an explicit DAG of named nodes, each a child module or a built-in tensor op. It is what
+ * loadOnnx returns, and what the ANN→SNN converter walks (fold Conv→BatchNorm pairs, replace ReLU by neurons, keep the
+ * residual Adds), so the node list stays plain data: `{ name, op, inputs }` in topological order.
+ */
+import { SnnkitError } from '../errors.js';
+import { cat } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from './module.js';
+
+/** Padding modes of the 'pad' op (torch's names). */
+export type PadMode = 'constant' | 'reflect' | 'replicate';
+
+/**
+ * A built-in tensor op of a graph node. Shapes follow ONNX: 'reshape' copies a 0 from the input (unless `allowZero`)
+ * and infers one -1; 'flatten' gives a 2-D [prod(dims < axis), prod(dims >= axis)]; 'slice' takes per-axis
+ * starts/ends/steps with negative indices counted from the end, ends clamped and negative steps walking backwards;
+ * 'pad' lists (before, after) pairs from the last dimension, as torch.nn.functional.pad.
+ */
+export type TensorOp =
+  | { readonly type: 'add' }
+  | { readonly type: 'mul' }
+  | { readonly type: 'matmul' }
+  | { readonly type: 'concat'; readonly axis: number }
+  | { readonly type: 'reshape'; readonly shape: readonly number[]; readonly allowZero?: boolean }
+  | { readonly type: 'flatten'; readonly axis: number }
+  | { readonly type: 'slice'; readonly starts: readonly number[]; readonly ends: readonly number[]; readonly axes: readonly number[]; readonly steps: readonly number[] }
+  | { readonly type: 'pad'; readonly pads: readonly number[]; readonly mode: PadMode; readonly value: number }
+  | { readonly type: 'identity' }
+  | { readonly type: 'constant'; readonly value: Tensor };
+
+/** The names of the built-in ops. */
+export const TENSOR_OPS: readonly TensorOp['type'][] = ['add', 'mul', 'matmul', 'concat', 'reshape', 'flatten', 'slice', 'pad', 'identity', 'constant'];
+
+/** One node: its name (also the name of its output value), what it computes, and the values it reads. */
+export interface GraphNode {
+  readonly name: string;
+  /** A child module (one tensor in, one out) or a built-in op. */
+  readonly op: Module | TensorOp;
+  /** Names of the graph input or of earlier nodes. */
+  readonly inputs: readonly string[];
+}
+
+const ARITY: Record<TensorOp['type'], [number, number]> = {
+  add: [2, 2], mul: [2, 2], matmul: [2, 2], concat: [1, Infinity], reshape: [1, 1], flatten: [1, 1], slice: [1, 1],
+  pad: [1, 1], identity: [1, 1], constant: [0, 0],
+};
+
+/**
+ * Runs one built-in op.
+ * @param op the op
+ * @param xs its inputs, in order
+ * @returns a new tensor (for 'constant', the kept tensor itself)
+ * @throws SnnkitError (SHAPE_MISMATCH) when a reshape does not fit; native errors for incompatible shapes
+ */
+export function runTensorOp(op: TensorOp, xs: readonly Tensor[]): Tensor {
+  const x = xs[0]!;
+  switch (op.type) {
+    case 'add': return x.add(xs[1]!);
+    case 'mul': return x.mul(xs[1]!);
+    case 'matmul': return x.matmul(xs[1]!);
+    case 'concat': return cat(xs, op.axis < 0 ? op.axis + x.ndim : op.axis);
+    case 'reshape': return x.reshape(...op.shape.map((d, i) => (d === 0 && !op.allowZero ? dimOf(x, i, 'reshape') : d)));
+    case 'flatten': {
+      const axis = op.axis < 0 ? op.axis + x.ndim : op.axis;
+      const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+      return x.reshape(outer, x.shape.slice(axis).reduce((a, b) => a * b, 1));
+    }
+    case 'slice': return sliceOnnx(x, op);
+    case 'pad': return x.pad(op.pads, op.mode, op.value);
+    case 'identity': return x.view(...x.shape);
+    case 'constant': return op.value;
+  }
+}
+
+function dimOf(x: Tensor, i: number, what: string): number {
+  const d = x.shape[i];
+  if (d === undefined) throw new SnnkitError(`GraphModule ${what}: shape entry ${i} is 0 (copy the input's dim) but the input ${x.describe()} has only ${x.ndim} dims`, 'SHAPE_MISMATCH');
+  return d;
+}
+
+/** ONNX Slice on a runtime shape: normalise and clamp each start/end, flip the axis for a negative step. */
+function sliceOnnx(x: Tensor, op: Extract<TensorOp, { type: 'slice' }>): Tensor {
+  let y = x;
+  for (let i = 0; i < op.axes.length; i++) {
+    const axis = op.axes[i]! < 0 ? op.axes[i]! + x.ndim : op.axes[i]!;
+    const dim = dimOf(x, axis, 'slice');
+    const step = op.steps[i] ?? 1;
+    let s = op.starts[i]!, e = op.ends[i]!;
+    if (s < 0) s += dim;
+    if (e < 0) e += dim;
+    let next: Tensor;
+    if (step > 0) {
+      s = Math.min(Math.max(s, 0), dim);
+      e = Math.min(Math.max(e, 0), dim);
+      next = y.slice(axis, s, Math.max(e, s), step);
+    } else if (step < 0) {
+      s = Math.min(Math.max(s, 0), dim - 1);
+      e = Math.min(Math.max(e, -1), dim - 1);
+      const flipped = y.flip(axis);
+      next = flipped.slice(axis, dim - 1 - s, Math.max(dim - 1 - e, dim - 1 - s), -step);
+      flipped.dispose();
+    } else throw new SnnkitError(`GraphModule slice: step 0 on axis ${axis}; expected a non-zero step`);
+    if (y !== x) y.dispose();
+    y = next;
+  }
+  return y === x ? x.view(...x.shape) : y;
+}
+
+/**
+ * A network as a DAG of nodes run in topological order, with one input and one output. Module nodes are registered
+ * as children under their node names, so parameters are named `<node>.weight`; constants are kept as
+ * non-persistent buffers. Intermediate values are freed as soon as their last consumer has run.
+ * @example
+ * const g = new GraphModule('x', [
+ *   { name: 'fc', op: new Linear(4, 3), inputs: ['x'] },
+ *   { name: 'relu', op: new ReLU(), inputs: ['fc'] },
+ *   { name: 'sum', op: { type: 'add' }, inputs: ['relu', 'fc'] },
+ * ], 'sum');
+ * const y = g.forward(x);
+ */
+export class GraphModule extends Module {
+  /** The nodes, in topological order (read-only: build a new GraphModule to change the graph). */
+  readonly nodes: readonly GraphNode[];
+  private readonly lastUse: Map<string, number>;
+  private readonly byName: Map<string, GraphNode>;
+
+  /**
+   * @param inputName the name of the graph input, as node inputs refer to it
+   * @param nodes the nodes, in any order that has no cycle
+   * @param outputName the node whose value forward() returns
+   * @throws SnnkitError (INVALID_ARGUMENT) naming the node with a duplicate or invalid name, an unknown input, a wrong
+   *   number of inputs or an unknown op; naming the nodes on a cycle; when outputName is not a node or the input
+   */
+  constructor(readonly inputName: string, nodes: readonly GraphNode[], readonly outputName: string) {
+    super();
+    const fail = (msg: string): never => { throw new SnnkitError(`GraphModule: ${msg}`); };
+    if (typeof inputName !== 'string' || inputName === '') fail(`the input name must be a non-empty string, got ${String(inputName)}`);
+    const byName = new Map<string, GraphNode>();
+    for (const n of nodes) {
+      if (typeof n.name !== 'string' || n.name === '' || n.name.includes('.')) fail(`node name ${JSON.stringify(n.name)} must be a non-empty string without '.'`);
+      if (byName.has(n.name) || n.name === inputName) fail(`node name '${n.name}' is used twice (node names and the input name must be unique)`);
+      byName.set(n.name, { name: n.name, op: n.op, inputs: Object.freeze([...n.inputs]) });
+      const [lo, hi] = n.op instanceof Module ? [1, 1] : ARITY[(n.op as TensorOp).type] ?? fail(`node '${n.name}': unknown op ${JSON.stringify((n.op as { type?: unknown }).type)}; expected a Module or one of ${TENSOR_OPS.join(', ')}`);
+      if (n.inputs.length < lo || n.inputs.length > hi)
+        fail(`node '${n.name}' (${opName(n.op)}) has ${n.inputs.length} inputs, expected ${lo === hi ? lo : `at least ${lo}`}`);
+    }
+    for (const n of byName.values()) for (const i of n.inputs) if (i !== inputName && !byName.has(i)) fail(`node '${n.name}' reads '${i}', which is neither the input '${inputName}' nor a node`);
+    if (outputName !== inputName && !byName.has(outputName)) fail(`the output '${outputName}' is not a node`);
+    this.nodes = Object.freeze(topoSort(inputName, [...byName.values()], fail));
+    this.byName = byName;
+    for (const n of this.nodes) {
+      if (n.op instanceof Module) this.registerModule(n.name, n.op);
+      else if (n.op.type === 'constant') this.registerBuffer(n.name, n.op.value, { persistent: false });
+    }
+    this.lastUse = new Map();
+    this.nodes.forEach((n, k) => n.inputs.forEach((i) => this.lastUse.set(i, k)));
+  }
+
+  /** @returns the node called `name`, or undefined */
+  node(name: string): GraphNode | undefined {
+    return this.byName.get(name);
+  }
+  /** @returns the nodes that read the value `name` (a node or the input), in topological order */
+  consumers(name: string): GraphNode[] {
+    return this.nodes.filter((n) => n.inputs.includes(name));
+  }
+
+  /**
+   * Runs the graph.
+   * @param x the graph input
+   * @returns the output node's value
+   */
+  forward(x: Tensor): Tensor {
+    const values = new Map<string, Tensor>([[this.inputName, x]]);
+    const owned = (t: Tensor): boolean => t !== x && ![...values.values()].includes(t) && !this.isConstant(t);
+    this.nodes.forEach((n, k) => {
+      const xs = n.inputs.map((i) => values.get(i)!);
+      let y: Tensor;
+      try {
+        y = n.op instanceof Module ? n.op.forward(xs[0]!) as Tensor : runTensorOp(n.op, xs);
+      } catch (e) {
+        if (e instanceof SnnkitError) e.message = `GraphModule node '${n.name}' (${opName(n.op)}, inputs ${xs.map((t) => t.describe()).join(', ')}): ${e.message}`;
+        throw e;
+      }
+      values.set(n.name, y);
+      for (const i of new Set(n.inputs)) {
+        if (this.lastUse.get(i) !== k || i === this.outputName) continue;
+        const t = values.get(i)!;
+        values.delete(i);
+        if (owned(t)) t.dispose();
+      }
+    });
+    const out = values.get(this.outputName)!;
+    return this.outputName === this.inputName || this.isConstant(out) ? out.view(...out.shape) : out;
+  }
+
+  private isConstant(t: Tensor): boolean {
+    return this.nodes.some((n) => !(n.op instanceof Module) && n.op.type === 'constant' && n.op.value === t);
+  }
+
+  protected override extraRepr(): string {
+    return `${this.inputName} → ${this.outputName}, ${this.nodes.length} nodes`;
+  }
+}
+
+/** @returns a short description of an op, for messages */
+export function opName(op: Module | TensorOp): string {
+  return op instanceof Module ? op.constructor.name : op.type;
+}
+
+/** Kahn's algorithm, keeping the given order among ready nodes. */
+function topoSort(input: string, nodes: GraphNode[], fail: (msg: string) => never): GraphNode[] {
+  const done = new Set<string>([input]);
+  const out: GraphNode[] = [];
+  let rest = nodes;
+  while (rest.length) {
+    const ready = rest.filter((n) => n.inputs.every((i) => done.has(i)));
+    if (!ready.length) fail(`the nodes ${rest.map((n) => `'${n.name}'`).join(', ')} form a cycle or depend on one`);
+    for (const n of ready) done.add(n.name);
+    out.push(...ready);
+    rest = rest.filter((n) => !done.has(n.name));
+  }
+  return out;
+}
