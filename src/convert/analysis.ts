@@ -114,19 +114,27 @@ export async function analyzeConversion(ann: Module, converted: ConvertedSnn, lo
         let v: Tensor | number | undefined = opts.shift ? vTh / 2 : undefined, count: Tensor | undefined;
         for (let s = 0; s < tMax; s += chunk) {
           const len = Math.min(chunk, tMax - s);
-          const out = neuronMultiStep(z.unsqueeze(0).expand(len, ...z.shape), v, { vTh, amplitude: 'threshold' });
-          v = out.v;
-          const cs = count ? out.spikes.cumsum(0).add(count.unsqueeze(0)) : out.spikes.cumsum(0);
-          for (const t of T) {
-            if (t <= s || t > s + len) continue;
-            const rate = cs.select(0, t - s - 1).div(t);
-            res[l]!.floor[t]! += clipped.sub(rate).mean().item() * n;
-            const err = a.sub(rate);
-            res[l]!.total[t]! += err.mean().item() * n;
-            res[l]!.sq[t]! += err.square().mean().item() * n;
-          }
-          count = cs.select(0, len - 1);
+          // One scope per chunk: only the potential and the running spike count cross chunks.
+          const [nv, nc] = tidy(() => {
+            const out = neuronMultiStep(z.unsqueeze(0).expand(len, ...z.shape), v, { vTh, amplitude: 'threshold' });
+            const cs = count ? out.spikes.cumsum(0).add(count.unsqueeze(0)) : out.spikes.cumsum(0);
+            for (const t of T) {
+              if (t <= s || t > s + len) continue;
+              const rate = cs.select(0, t - s - 1).div(t);
+              res[l]!.floor[t]! += clipped.sub(rate).mean().item() * n;
+              const err = a.sub(rate);
+              res[l]!.total[t]! += err.mean().item() * n;
+              res[l]!.sq[t]! += err.square().mean().item() * n;
+            }
+            return [out.v.keep(), cs.select(0, len - 1).contiguous().keep()];
+          });
+          if (typeof v === 'object') v.dispose();
+          count?.dispose();
+          v = nv;
+          count = nc;
         }
+        if (typeof v === 'object') v.dispose();
+        count?.dispose();
       });
       // End to end: the full SNN, each IF layer's cumulative rate against the ANN activation.
       snn.resetMemories();
@@ -146,7 +154,9 @@ export async function analyzeConversion(ann: Module, converted: ConvertedSnn, lo
               for (const x of h) res[l]!.hist[Number(x)]!++;
             }
           }
-          sums[l] = cs.select(0, len - 1).keep();
+          const prev = sums[l];
+          sums[l] = cs.select(0, len - 1).contiguous().keep();
+          prev?.dispose();
         };
         m.listeners.add(fn);
         return fn;
@@ -155,12 +165,15 @@ export async function analyzeConversion(ann: Module, converted: ConvertedSnn, lo
         for (start = 0; start < tMax; start += chunk) {
           const len = Math.min(chunk, tMax - start);
           curIn = [];
-          snn.forward(b.x.unsqueeze(0).expand(len, ...b.x.shape));
-          curIn.forEach((x, i) => {
-            if (!x || i === 0) return; // the first layer gets the analog input: MACs, not SOPs
-            const cs = x.ne(0).to('float32').sum(0).mean(); // spikes per input neuron over this chunk
-            for (const t of T) if (t > start) inSpikes[i]![t]! += cs.item() * Math.min(len, t - start) / len * n;
-            inSlots[i] = x.shape.slice(2).reduce((p, q) => p * q, 1);
+          tidy(() => {
+            snn.forward(b.x.unsqueeze(0).expand(len, ...b.x.shape));
+            curIn.forEach((x, i) => {
+              if (!x || i === 0) return; // the first layer gets the analog input: MACs, not SOPs
+              const cs = x.ne(0).to('float32').sum(0).mean(); // spikes per input neuron over this chunk
+              for (const t of T) if (t > start) inSpikes[i]![t]! += cs.item() * Math.min(len, t - start) / len * n;
+              inSlots[i] = x.shape.slice(2).reduce((p, q) => p * q, 1);
+            });
+            curIn = [];
           });
         }
       } finally {

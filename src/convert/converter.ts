@@ -9,8 +9,9 @@ import type { DataLoader } from '../data/loader.js';
 import { ClippedReLU } from '../nn/activation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { AdaptiveAvgPool2d, AvgPool2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU } from '../nn/layers.js';
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
+import { GraphModule, type GraphNode } from '../nn/graph.js';
 import { BasicBlock, CifarResNet, OptionAShortcut } from '../nn/zoo/resnet.js';
 import { IF } from '../neurons/neuron.js';
 import { SeqToANN } from '../neurons/containers.js';
@@ -89,10 +90,39 @@ function convertList(children: [string, Module][], ctx: Ctx): Record<string, Mod
   return out;
 }
 
+/**
+ * A graph (an imported ONNX model): conv/linear → batch-norm pairs whose conv output feeds only the batch norm are
+ * folded (the batch-norm node becomes an identity), modules are converted one by one in graph order, and built-in ops
+ * (add, concat, reshape, slice, pad ...) stay, run with time folded into the batch: an Add of a residual shortcut
+ * therefore adds spikes into the input of the neuron after it.
+ */
+function convertGraph(g: GraphModule, ctx: Ctx, sync: (c: Ctx) => void): GraphModule {
+  const foldInto = new Map<string, BatchNorm2d>(), foldedBn = new Set<string>();
+  for (const n of g.nodes) {
+    if (!(n.op instanceof BatchNorm2d)) continue;
+    const src = g.node(n.inputs[0]!);
+    if (src && (src.op instanceof Conv2d || src.op instanceof Linear) && g.consumers(src.name).length === 1) {
+      foldInto.set(src.name, n.op);
+      foldedBn.add(n.name);
+    }
+  }
+  const nodes: GraphNode[] = g.nodes.map((n) => {
+    if (!(n.op instanceof Module)) return { name: n.name, op: n.op, inputs: n.inputs };
+    if (foldedBn.has(n.name)) return { name: n.name, op: { type: 'identity' }, inputs: n.inputs };
+    const bn = foldInto.get(n.name);
+    const op = bn ? stateless(foldBatchNorm(n.op as Conv2d | Linear, bn), ctx) : convertModule(n.op, { ...ctx, path: n.name }, (c) => (ctx.next = c.next));
+    return { name: n.name, op, inputs: n.inputs };
+  });
+  sync(ctx);
+  return new GraphModule(g.inputName, nodes, g.outputName, { multiStep: ctx.mode === 'snn' });
+}
+
 function convertModule(m: Module, ctx: Ctx, sync: (c: Ctx) => void = () => {}): Module {
   const at = ctx.path || 'the model';
   let r: Module;
-  if (m instanceof Sequential || m instanceof CifarResNet) {
+  if (m instanceof GraphModule) {
+    return convertGraph(m, ctx, sync);
+  } else if (m instanceof Sequential || m instanceof CifarResNet) {
     r = new Sequential(convertList(m.namedChildren(), ctx)); // the ANN's child names, so layers are recognisable
   } else if (m instanceof BasicBlock) {
     r = new ResidualBlock({
@@ -116,7 +146,7 @@ function convertModule(m: Module, ctx: Ctx, sync: (c: Ctx) => void = () => {}): 
     r = stateless(new Identity(), ctx);
   } else {
     throw new SnnkitError(`convert: ${at} is a ${m.constructor.name}, which the converter does not know; supported: Sequential, Conv2d, Linear, ` +
-      'BatchNorm2d after them, ReLU, ClippedReLU, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout, Identity, and the zoo ResNets', 'INVALID_ARGUMENT');
+      'BatchNorm2d after them, ReLU, ClippedReLU, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout, Identity, the zoo ResNets and imported graphs', 'INVALID_ARGUMENT');
   }
   sync(ctx);
   return r;

@@ -66,27 +66,35 @@ export async function simulate(snn: Module, loader: DataLoader, opts: SimulateOp
     return x.sub(m).div(sd);
   };
   for await (const b of loader.epoch(0)) {
-    tidy(() => noGrad(() => {
+    noGrad(() => {
       snn.resetMemories();
-      const annPred = opts.ann ? opts.ann.forward(affine(b.x)).argmax(1) : undefined;
-      if (annPred) annCorrect += annPred.eq(b.y).sum().item();
+      // Each chunk of time steps runs in its own scope: only the running output sum (and the ANN's predictions) cross
+      // chunks, so memory does not grow with T.
+      const annPred = opts.ann ? tidy(() => opts.ann!.forward(affine(b.x)).argmax(1).keep()) : undefined;
+      if (annPred) annCorrect += tidy(() => annPred.eq(b.y).sum().item());
       let sum: Tensor | undefined;
       for (let start = 0; start < tMax; start += chunk) {
         const len = Math.min(chunk, tMax - start);
-        const input = opts.encoding === 'poisson'
-          ? affine(rand([len, ...b.x.shape], { generator: opts.generator }).lt(b.x.clamp(0, 1).unsqueeze(0)).to('float32'))
-          : affine(b.x).unsqueeze(0).expand(len, ...b.x.shape);
-        const out = snn.forward(input);
-        const cs = sum ? out.cumsum(0).add(sum.unsqueeze(0)) : out.cumsum(0);
-        Ts.forEach((T, k) => {
-          if (T <= start || T > start + len) return;
-          const pred = cs.select(0, T - start - 1).argmax(1);
-          correct[k] = correct[k]! + pred.eq(b.y).sum().item();
-          if (annPred) agree[k] = agree[k]! + pred.eq(annPred).sum().item();
+        const next = tidy(() => {
+          const input = opts.encoding === 'poisson'
+            ? affine(rand([len, ...b.x.shape], { generator: opts.generator }).lt(b.x.clamp(0, 1).unsqueeze(0)).to('float32'))
+            : affine(b.x).unsqueeze(0).expand(len, ...b.x.shape);
+          const out = snn.forward(input);
+          const cs = sum ? out.cumsum(0).add(sum.unsqueeze(0)) : out.cumsum(0);
+          Ts.forEach((T, k) => {
+            if (T <= start || T > start + len) return;
+            const pred = cs.select(0, T - start - 1).argmax(1);
+            correct[k] = correct[k]! + pred.eq(b.y).sum().item();
+            if (annPred) agree[k] = agree[k]! + pred.eq(annPred).sum().item();
+          });
+          return cs.select(0, len - 1).contiguous().keep();
         });
-        sum = cs.select(0, len - 1);
+        sum?.dispose();
+        sum = next;
       }
-    }));
+      sum?.dispose();
+      annPred?.dispose();
+    });
     count += b.y.shape[0]!;
     b.dispose();
     opts.onBatch?.(b.index + 1, loader.length);

@@ -132,8 +132,15 @@ export class GraphModule extends Module {
    * @throws SnnkitError (INVALID_ARGUMENT) naming the node with a duplicate or invalid name, an unknown input, a wrong
    *   number of inputs or an unknown op; naming the nodes on a cycle; when outputName is not a node or the input
    */
-  constructor(readonly inputName: string, nodes: readonly GraphNode[], readonly outputName: string) {
+  /**
+   * Multi-step mode (a converted SNN): values carry a leading time dimension [T, N, ...], and the built-in ops, written
+   * for the ANN's [N, ...] layout, run with time folded into the batch; constants have no time dimension.
+   */
+  readonly multiStep: boolean;
+
+  constructor(readonly inputName: string, nodes: readonly GraphNode[], readonly outputName: string, opts: { multiStep?: boolean } = {}) {
     super();
+    this.multiStep = opts.multiStep ?? false;
     const fail = (msg: string): never => { throw new SnnkitError(`GraphModule: ${msg}`); };
     if (typeof inputName !== 'string' || inputName === '') fail(`the input name must be a non-empty string, got ${String(inputName)}`);
     const byName = new Map<string, GraphNode>();
@@ -178,7 +185,7 @@ export class GraphModule extends Module {
       const xs = n.inputs.map((i) => values.get(i)!);
       let y: Tensor;
       try {
-        y = n.op instanceof Module ? n.op.forward(xs[0]!) as Tensor : runTensorOp(n.op, xs);
+        y = n.op instanceof Module ? n.op.forward(xs[0]!) as Tensor : this.multiStep && n.op.type !== 'constant' ? this.foldedOp(n.op, xs) : runTensorOp(n.op, xs);
       } catch (e) {
         if (e instanceof SnnkitError) e.message = `GraphModule node '${n.name}' (${opName(n.op)}, inputs ${xs.map((t) => t.describe()).join(', ')}): ${e.message}`;
         throw e;
@@ -193,6 +200,15 @@ export class GraphModule extends Module {
     });
     const out = values.get(this.outputName)!;
     return this.outputName === this.inputName || this.isConstant(out) ? out.view(...out.shape) : out;
+  }
+
+  /** A built-in op on [T, N, ...] values: time folded into the batch for the op, then unfolded. */
+  private foldedOp(op: TensorOp, xs: Tensor[]): Tensor {
+    const timed = xs.find((t) => !this.isConstant(t));
+    if (!timed) return runTensorOp(op, xs);
+    const [T, N] = [timed.shape[0]!, timed.shape[1]!];
+    const y = runTensorOp(op, xs.map((t) => (this.isConstant(t) ? t : t.flatten(0, 1))));
+    return y.reshape(T, N, ...y.shape.slice(1));
   }
 
   private isConstant(t: Tensor): boolean {

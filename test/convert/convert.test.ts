@@ -145,3 +145,25 @@ test('Poisson input: rate-coded pixels, normalised inside the simulation, approa
   assert.equal(poisson.annAccuracy, direct.annAccuracy, 'the ANN sees the same normalised input either way');
   assert.ok(poisson.agreement![0]! >= 0.85, `Poisson agreement with the ANN at T = 256: ${poisson.agreement![0]}`);
 });
+
+const onnxFile = join(shared, 'models/cifar10-resnet20/cifar10-resnet20.onnx');
+test('an imported ONNX graph converts like the zoo model: same thresholds, same SNN outputs', { skip: !existsSync(onnxFile) && 'no ../shared' }, async () => {
+  const { io } = await import('../../src/index.js');
+  const graph = io.loadOnnx(onnxFile);
+  const ck = loadCheckpoint(resnetFile);
+  const zoo = nn.createModel('cifar-resnet20');
+  zoo.loadStateDict(ck.weights);
+  ck.dispose();
+  const ds = await data.loadDataset('cifar10', { data: join(shared, 'data/cifar10-exact-subset/test_first1000.bin'), split: 'test' });
+  const small = { ...ds, images: ds.images.subarray(0, 40 * 3072), labels: ds.labels.subarray(0, 40), length: 40 };
+  const loader = loaderOf(small, 20, [data.normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]);
+  const a = await convert.convertToSnn(graph, { calibration: loader, samples: 40 });
+  const b = await convert.convertToSnn(zoo, { calibration: loader, samples: 40 });
+  assert.equal(a.thresholds.length, 19);
+  a.thresholds.forEach((t, i) => assert.ok(Math.abs(t.vTh - b.thresholds[i]!.vTh) < 1e-4 * t.vTh, `threshold ${i}: ${t.vTh} vs ${b.thresholds[i]!.vTh}`));
+  tidy(() => noGrad(() => {
+    const x = randn([4, 3, 32, 32], { generator: new Generator(2) });
+    const enc = new neurons.DirectEncoder(8);
+    assertClose(a.snn.forward(enc.forward(x)), b.snn.forward(enc.forward(x)), 1e-3, 1e-3);
+  }));
+});
