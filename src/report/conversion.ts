@@ -29,7 +29,7 @@ export async function writeConversionReport(dir: string, r: ConversionReport): P
   put('report.json', JSON.stringify(r, null, 1) + '\n');
   const series = [{ name: 'SNN', points: sim.T.map((t, i) => ({ x: t, y: sim.accuracy[i]! })) }];
   if (sim.annAccuracy !== undefined) series.push({ name: 'ANN', points: sim.T.map((t) => ({ x: t, y: sim.annAccuracy! })) });
-  put('accuracy.svg', await lineChart(series, { title: `${r.title}: accuracy vs T`, xLabel: 'time steps T', yLabel: 'test accuracy', percent: true, yScale: 'linear' }));
+  put('accuracy.svg', await lineChart(series, { title: `${r.title}: accuracy vs T`, xLabel: 'time steps T', yLabel: 'test accuracy', percent: true, xScale: 'log' }));
   const md: string[] = [`# ${r.title}`, ''];
   if (r.command) md.push('```bash', r.command, '```', '');
   md.push('| setting | value |', '|---|---|', ...Object.entries(r.settings).map(([k, v]) => `| ${k} | ${typeof v === 'string' ? v : JSON.stringify(v)} |`), '');

@@ -23,6 +23,8 @@ export interface LineChartOptions {
   percent?: boolean;
   /** y-axis scale: 'linear' (default) or 'log'. */
   yScale?: 'linear' | 'log';
+  /** x-axis scale: 'linear' (default) or 'log' (base 2, for time steps that double). */
+  xScale?: 'linear' | 'log';
 }
 
 /**
@@ -41,7 +43,7 @@ export async function lineChart(series: Series[], opts: LineChartOptions = {}): 
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.xLabel ?? 'x' },
+      x: { field: 'x', type: 'quantitative', title: opts.xLabel ?? 'x', ...(opts.xScale === 'log' ? { scale: { type: 'log', base: 2 } } : {}) },
       y: {
         field: 'y', type: 'quantitative', title: opts.yLabel ?? 'y', scale: opts.yScale === 'log' ? { type: 'log' } : { zero: false },
         ...(opts.percent ? { axis: { format: '.1%' } } : {}),
