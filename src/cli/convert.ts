@@ -1,7 +1,7 @@
 /** `snnkit convert`: ANN checkpoint → SNN checkpoint, with the accuracy at several T and the error analysis. */
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SnnkitError } from '../errors.js';
 import { analyzeConversion } from '../convert/analysis.js';
 import { saveSnn } from '../convert/checkpoint.js';
@@ -9,9 +9,9 @@ import { convertToSnn } from '../convert/converter.js';
 import { parseThresholdStat } from '../convert/stats.js';
 import { simulate } from '../convert/simulate.js';
 import { loadDataset } from '../data/registry.js';
-import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { MODEL_NAMES } from '../nn/zoo/index.js';
+import { loadAnn } from './model.js';
 import { writeConversionReport } from '../report/conversion.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
 import { chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
 import { DataLoader } from '../data/loader.js';
 import { Generator } from '../tensor/creation.js';
@@ -53,14 +53,9 @@ export function convertCommand(program: Command): void {
     .action(async (f: ConvertFlags) => {
       const t0 = performance.now();
       const stat = parseThresholdStat(f.threshold);
-      const ck = loadCheckpoint(f.model);
-      const arch = f.arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
-      if (!arch || !ZOO[arch]) throw new SnnkitError(`${f.model}: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
-      const clip = ck.meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
-      const ann = createModel(arch, clip ? { clipRelu: clip } : {});
-      ann.loadStateDict(ck.weights);
-      const norm = chooseNormalization(f.dataset, f, ck.meta);
-      ck.dispose();
+      const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch);
+      const clip = meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
+      const norm = chooseNormalization(f.dataset, f, meta);
       const [calibSet, testSet] = await Promise.all([
         loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
       const common = { batchSize: f.batchSize, seed: 0, workers: f.workers };
@@ -77,7 +72,8 @@ export function convertCommand(program: Command): void {
       await Promise.all([calib.close(), test.close(), simLoader.close()]);
       mkdirSync(f.out, { recursive: true });
       const snnPath = join(f.out, 'snn.safetensors');
-      saveSnn(snnPath, ann, converted, { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, shift, threshold: f.threshold, ...(clip ? { clip_relu: clip } : {}) });
+      saveSnn(snnPath, ann, converted, { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, shift, threshold: f.threshold, ...(clip ? { clip_relu: clip } : {}),
+        ...(format === 'onnx' ? { onnx_path: resolve(f.model) } : {}) });
       const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };
       const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${f.shift ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
       const seconds = (performance.now() - t0) / 1000;

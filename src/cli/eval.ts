@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { SnnkitError } from '../errors.js';
 import { loadDataset } from '../data/registry.js';
-import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
+import { loadAnn } from './model.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { isSnnMeta, loadSnn } from '../convert/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
@@ -35,8 +36,8 @@ export function evalCommand(program: Command): void {
     .option('--json', 'print one JSON object as the last line')
     .action(async (f: EvalFlags) => {
       const t0 = performance.now();
-      const ck = loadCheckpoint(f.model);
-      if (isSnnMeta(ck.meta)) {
+      const ck = /\.(onnx|th|pt|pth)$/i.test(f.model) ? undefined : loadCheckpoint(f.model);
+      if (ck && isSnnMeta(ck.meta)) {
         ck.dispose();
         const { ann, converted, meta } = await loadSnn(f.model, f.arch);
         const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
@@ -52,17 +53,14 @@ export function evalCommand(program: Command): void {
           ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`)]);
         return;
       }
-      const arch = f.arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
-      if (!arch) throw new SnnkitError(`${f.model} has no "arch" metadata: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
-      const model = createModel(arch);
-      model.loadStateDict(ck.weights, { strict: true });
-      ck.dispose();
+      ck?.dispose();
+      const { model, arch, meta } = loadAnn(f.model, f.arch);
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
       const ds = subset(await loadDataset(f.dataset, { data, split: f.split }), f.limit);
-      const want = ZOO[arch]!.inputShape;
-      if (ds.shape.join(',') !== want.join(','))
+      const want = ZOO[arch]?.inputShape;
+      if (want && ds.shape.join(',') !== want.join(','))
         throw new SnnkitError(`${arch} takes ${want.join('×')} inputs but ${ds.name} has ${ds.shape.join('×')} images`, 'SHAPE_MISMATCH');
-      const norm = chooseNormalization(f.dataset, f, ck.meta);
+      const norm = chooseNormalization(f.dataset, f, meta);
       const loader = makeLoader(ds, norm, { batchSize: f.batchSize, shuffle: false, seed: 0, workers: f.workers });
       const r = await evaluate(model, loader);
       await loader.close();

@@ -6,6 +6,7 @@
 import { SnnkitError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { createModel } from '../nn/zoo/index.js';
+import { loadOnnx } from '../io/onnx.js';
 import { loadCheckpoint, saveModel, type CheckpointMeta } from '../train/checkpoint.js';
 import { convertToSnn, type ConvertedSnn, type ShiftMode } from './converter.js';
 
@@ -45,7 +46,9 @@ export async function loadSnn(path: string, arch?: string): Promise<{ ann: Modul
     if (!isSnnMeta(ck.meta)) throw new SnnkitError(`${path} is not an SNN checkpoint (no "snn" metadata): convert it with snnkit convert`, 'FILE_FORMAT');
     const name = arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
     if (!name) throw new SnnkitError(`${path} has no "arch" metadata: pass --arch`, 'INVALID_ARGUMENT');
-    const ann = createModel(name, ck.meta['clip_relu'] ? { clipRelu: ck.meta['clip_relu'] as { max: number; learnable?: boolean } } : {});
+    // A graph imported from ONNX is rebuilt from its file; zoo models from their name.
+    const ann = name === 'onnx' && typeof ck.meta['onnx_path'] === 'string' ? loadOnnx(ck.meta['onnx_path'])
+      : createModel(name, ck.meta['clip_relu'] ? { clipRelu: ck.meta['clip_relu'] as { max: number; learnable?: boolean } } : {});
     ann.loadStateDict(ck.weights);
     const snnMeta = ck.meta['snn'] as SnnMeta;
     const converted = await convertToSnn(ann, { thresholds: snnMeta.thresholds, shift: snnMeta.shift });

@@ -53,3 +53,16 @@ test('snnkit eval reports bad input clearly', () => {
     assert.match(run('eval', '--model', model, '--dataset', 'cifar10', '--mean', '0.5').stderr, /give both --mean and --std, or neither/);
   }
 });
+
+test('snnkit eval takes the ONNX and the PyTorch copies of the pretrained ResNet-20 too (91.5% each)', { skip: !existsSync(model) && 'no ../shared' }, () => {
+  const dir = join(shared, 'models/cifar10-resnet20');
+  const norm = ['--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225'];
+  const onnx = run('eval', '--model', join(dir, 'cifar10-resnet20.onnx'), '--dataset', 'cifar10', '--data', testBin, ...norm, '--json');
+  assert.equal(onnx.status, 0, onnx.stderr);
+  assert.ok(Math.abs((lastJson(onnx.stdout)['accuracy'] as number) - 0.915) <= 0.001, onnx.stdout);
+  const th = run('eval', '--model', join(dir, 'resnet20-12fca82f.th'), '--arch', 'cifar-resnet20', '--dataset', 'cifar10', '--data', testBin, ...norm, '--json');
+  assert.equal(th.status, 0, th.stderr);
+  assert.ok(Math.abs((lastJson(th.stdout)['accuracy'] as number) - 0.915) <= 0.001, th.stdout);
+  const noArch = run('eval', '--model', join(dir, 'resnet20-12fca82f.th'), '--dataset', 'cifar10', '--data', testBin);
+  assert.match(noArch.stderr, /resnet20-12fca82f\.th: a PyTorch checkpoint holds weights only: pass --arch \(one of mnist-cnn, /);
+});

@@ -1,0 +1,53 @@
+/** Loading the ANN a user brings: snnkit/safetensors checkpoints, ONNX graphs, PyTorch checkpoints. */
+import { extname } from 'node:path';
+import { SnnkitError } from '../errors.js';
+import { loadOnnx } from '../io/onnx.js';
+import { torchStateDict } from '../io/pytorch.js';
+import type { Module } from '../nn/module.js';
+import { createModel, MODEL_NAMES } from '../nn/zoo/index.js';
+import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
+import { dispose } from '../tensor/scope.js';
+
+/** A loaded ANN, the architecture name it was built from ('onnx' for graphs), and its metadata. */
+export interface LoadedAnn {
+  model: Module;
+  arch: string;
+  meta: CheckpointMeta;
+  format: 'safetensors' | 'onnx' | 'pytorch';
+}
+
+/**
+ * Loads an ANN by file type: `.onnx` (an imported graph; no --arch needed), `.th`/`.pt`/`.pth` (a PyTorch state dict,
+ * read without executing pickle code; needs --arch; a DataParallel `module.` prefix is removed), anything else as
+ * safetensors (architecture from --arch or the "arch" metadata).
+ * @throws SnnkitError when the architecture is missing or unknown, or the weights do not fit it
+ */
+export function loadAnn(path: string, arch: string | undefined): LoadedAnn {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.onnx') return { model: loadOnnx(path), arch: arch ?? 'onnx', meta: {}, format: 'onnx' };
+  const need = (a: string | undefined, why: string): string => {
+    if (!a) throw new SnnkitError(`${path}: ${why}: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
+    return a;
+  };
+  if (ext === '.th' || ext === '.pt' || ext === '.pth') {
+    const name = need(arch, 'a PyTorch checkpoint holds weights only');
+    const sd = torchStateDict(path, { stripPrefix: 'auto' });
+    const model = createModel(name);
+    try {
+      model.loadStateDict(sd);
+    } finally {
+      dispose(sd);
+    }
+    return { model, arch: name, meta: {}, format: 'pytorch' };
+  }
+  const ck = loadCheckpoint(path);
+  try {
+    const name = need(arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined), 'it has no "arch" metadata');
+    const clip = ck.meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
+    const model = createModel(name, clip ? { clipRelu: clip } : {});
+    model.loadStateDict(ck.weights);
+    return { model, arch: name, meta: ck.meta, format: 'safetensors' };
+  } finally {
+    ck.dispose();
+  }
+}
