@@ -109,7 +109,16 @@ def clip_value(v):
     return {"clip": v, "grads": [flat(p1.grad), flat(p2.grad)]}
 
 
-print(json.dumps({
+def dump(obj, depth=0):
+    """The top level and its children one per line, deeper values compact: a short, diffable fixture."""
+    if isinstance(obj, dict) and depth < 2:
+        pad = "  " * (depth + 1)
+        items = [pad + json.dumps(k) + ": " + dump(v, depth + 1) for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+print(dump({
     "generator": "/usr/bin/python3 test/optim/reference.py > test/optim/fixtures.json",
     "torch": torch.__version__,
     "problem": {"x": X, "y": Y, "w0": W0, "b0": B0},
@@ -126,4 +135,4 @@ print(json.dumps({
         "norm": [clip(1.0, 2.0), clip(0.5, 1.0), clip(0.8, float("inf")), clip(3.0, 3.0), clip(100.0, 2.0)],
         "value": [clip_value(0.3), clip_value(1.0)],
     },
-}, indent=1, allow_nan=False))
+}))
