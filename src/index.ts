@@ -24,3 +24,4 @@ export type { ProgressSink } from './train/progress.js';
 export * as neurons from './neurons/index.js';
 export * as surrogate from './surrogate/index.js';
 export * as convert from './convert/index.js';
+export * as calibrate from './calibrate/index.js';

@@ -8,7 +8,7 @@ import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
 import { full } from '../tensor/creation.js';
 import { stack } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** 'single': forward takes one step [N, ...]; 'multi': forward takes a sequence [T, N, ...] (fused kernel). */
 export type StepMode = 'single' | 'multi';
@@ -37,7 +37,7 @@ export type NeuronListener = (layer: SpikingNeuron, rec: NeuronRecord) => void;
 export abstract class SpikingNeuron extends Module {
   stepMode: StepMode;
   readonly T: number | undefined;
-  readonly v0: number | Tensor | undefined;
+  private v0_: number | Tensor | undefined;
   protected opts: ResolvedNeuronOptions;
   /** Monitors listening to this layer. */
   readonly listeners = new Set<NeuronListener>();
@@ -51,9 +51,22 @@ export abstract class SpikingNeuron extends Module {
     if (opts.T !== undefined && !(Number.isInteger(opts.T) && opts.T >= 1)) throw invalidArg(name, 'T', 'a positive integer', opts.T);
     this.stepMode = mode;
     this.T = opts.T;
-    this.v0 = opts.v0;
+    this.v0_ = opts.v0 instanceof Tensor ? opts.v0.keep() : opts.v0;
     this.opts = resolveNeuronOptions(name, opts);
     this.registerMemory('v');
+  }
+
+  /** The initial potential v[0] (a number, a tensor broadcastable to one step, or undefined for 0). */
+  get v0(): number | Tensor | undefined {
+    return this.v0_;
+  }
+  /**
+   * Sets the initial potential (the V_th/2 shift and potential calibration do). A tensor is kept by the layer.
+   * @param v0 a number, a tensor broadcastable to one step's state, or undefined for 0
+   */
+  setInitialPotential(v0: number | Tensor | undefined): void {
+    if (this.v0_ instanceof Tensor && this.v0_ !== v0) this.v0_.dispose();
+    this.v0_ = v0 instanceof Tensor ? v0.keep() : v0;
   }
 
   /** The current membrane potential (undefined before the first step and after reset()). */
@@ -78,7 +91,7 @@ export abstract class SpikingNeuron extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const prev = this.v ?? this.v0;
+    const prev = this.v ?? this.v0_;
     if (this.stepMode === 'single') {
       const r = neuronStep(x, prev, this.opts);
       this.setMemory('v', r.v);
