@@ -5,6 +5,8 @@
 import type { DataLoader } from '../data/loader.js';
 import { clipFloor } from '../functional/clipfloor.js';
 import type { Module } from '../nn/module.js';
+import { ReLU } from '../nn/layers.js';
+import { ClippedReLU } from '../nn/activation.js';
 import { foldNetwork } from '../convert/converter.js';
 import { noGrad } from '../tensor/autograd.js';
 import { cat, linspace, tensor } from '../tensor/creation.js';
@@ -36,7 +38,7 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
   const taps: Tensor[][] = [], maxima: number[] = [];
   let k = 0;
   for (const [, m] of folded.namedModules()) {
-    if (m.constructor.name !== 'ReLU' && m.constructor.name !== 'ClippedReLU') continue;
+    if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
     const idx = k++;
     taps.push([]);
     maxima.push(0);

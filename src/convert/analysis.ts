@@ -9,8 +9,9 @@
  */
 import type { DataLoader } from '../data/loader.js';
 import { neuronMultiStep } from '../functional/neuron.js';
-import { Conv2d, Linear } from '../nn/layers.js';
+import { Conv2d, Linear, ReLU } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
+import { ClippedReLU } from '../nn/activation.js';
 import { IF, type NeuronListener } from '../neurons/neuron.js';
 import { SeqToANN } from '../neurons/containers.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -78,7 +79,7 @@ export async function analyzeConversion(ann: Module, converted: ConvertedSnn, lo
   const relus: { z?: Tensor; a?: Tensor }[] = ifs.map(() => ({}));
   let k = 0;
   for (const [, m] of probe.namedModules()) {
-    if (!(m.constructor.name === 'ReLU' || m.constructor.name === 'ClippedReLU')) continue;
+    if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
     const slot = relus[k++]!;
     const fwd = m.forward.bind(m);
     m.forward = (x: Tensor) => { const y = fwd(x); slot.z = x; slot.a = y; return y; };

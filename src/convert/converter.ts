@@ -55,7 +55,8 @@ interface Ctx {
   recorders: ActivationRecorder[];
   stat: ThresholdStat;
   shift: ShiftMode;
-  next: number;
+  /** Activations converted so far, shared by every copy of the context (copies only change `path`). */
+  counter: { next: number };
   path: string;
 }
 
@@ -67,7 +68,7 @@ function activation(m: ReLU | ClippedReLU, ctx: Ctx): Module {
     ctx.recorders.push(r);
     return r;
   }
-  const k = ctx.next++;
+  const k = ctx.counter.next++;
   const vTh = ctx.preset ? ctx.preset[k]! : ctx.recorders[k]!.threshold(ctx.stat);
   return new IF({ vTh, reset: 'soft', amplitude: 'threshold', stepMode: 'multi', v0: ctx.shift === 'potential' ? vTh / 2 : undefined });
 }
@@ -85,7 +86,7 @@ function convertList(children: [string, Module][], ctx: Ctx): Record<string, Mod
       i++;
       continue;
     }
-    out[name] = convertModule(m, { ...ctx, path }, (c) => (ctx.next = c.next));
+    out[name] = convertModule(m, { ...ctx, path });
   }
   return out;
 }
@@ -96,7 +97,7 @@ function convertList(children: [string, Module][], ctx: Ctx): Record<string, Mod
  * (add, concat, reshape, slice, pad ...) stay, run with time folded into the batch: an Add of a residual shortcut
  * therefore adds spikes into the input of the neuron after it.
  */
-function convertGraph(g: GraphModule, ctx: Ctx, sync: (c: Ctx) => void): GraphModule {
+function convertGraph(g: GraphModule, ctx: Ctx): GraphModule {
   const foldInto = new Map<string, BatchNorm2d>(), foldedBn = new Set<string>();
   for (const n of g.nodes) {
     if (!(n.op instanceof BatchNorm2d)) continue;
@@ -110,27 +111,26 @@ function convertGraph(g: GraphModule, ctx: Ctx, sync: (c: Ctx) => void): GraphMo
     if (!(n.op instanceof Module)) return { name: n.name, op: n.op, inputs: n.inputs };
     if (foldedBn.has(n.name)) return { name: n.name, op: { type: 'identity' }, inputs: n.inputs };
     const bn = foldInto.get(n.name);
-    const op = bn ? stateless(foldBatchNorm(n.op as Conv2d | Linear, bn), ctx) : convertModule(n.op, { ...ctx, path: n.name }, (c) => (ctx.next = c.next));
+    const op = bn ? stateless(foldBatchNorm(n.op as Conv2d | Linear, bn), ctx) : convertModule(n.op, { ...ctx, path: n.name });
     return { name: n.name, op, inputs: n.inputs };
   });
-  sync(ctx);
   return new GraphModule(g.inputName, nodes, g.outputName, { multiStep: ctx.mode === 'snn' });
 }
 
-function convertModule(m: Module, ctx: Ctx, sync: (c: Ctx) => void = () => {}): Module {
+function convertModule(m: Module, ctx: Ctx): Module {
   const at = ctx.path || 'the model';
   let r: Module;
   if (m instanceof GraphModule) {
-    return convertGraph(m, ctx, sync);
+    return convertGraph(m, ctx);
   } else if (m instanceof Sequential || m instanceof CifarResNet) {
     r = new Sequential(convertList(m.namedChildren(), ctx)); // the ANN's child names, so layers are recognisable
   } else if (m instanceof BasicBlock) {
     r = new ResidualBlock({
       conv1: stateless(foldBatchNorm(m.conv1, m.bn1), ctx),
-      act1: convertModule(m.relu1, { ...ctx, path: `${at}.relu1` }, (c) => (ctx.next = c.next)),
+      act1: convertModule(m.relu1, { ...ctx, path: `${at}.relu1` }),
       conv2: stateless(foldBatchNorm(m.conv2, m.bn2), ctx),
-      shortcut: convertModule(m.shortcut, { ...ctx, path: `${at}.shortcut` }, (c) => (ctx.next = c.next)),
-      act2: convertModule(m.relu2, { ...ctx, path: `${at}.relu2` }, (c) => (ctx.next = c.next)),
+      shortcut: convertModule(m.shortcut, { ...ctx, path: `${at}.shortcut` }),
+      act2: convertModule(m.relu2, { ...ctx, path: `${at}.relu2` }),
     });
   } else if (m instanceof ReLU || m instanceof ClippedReLU) {
     r = activation(m, ctx);
@@ -148,7 +148,6 @@ function convertModule(m: Module, ctx: Ctx, sync: (c: Ctx) => void = () => {}): 
     throw new SnnkitError(`convert: ${at} is a ${m.constructor.name}, which the converter does not know; supported: Sequential, Conv2d, Linear, ` +
       'BatchNorm2d after them, ReLU, ClippedReLU, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout, Identity, the zoo ResNets and imported graphs', 'INVALID_ARGUMENT');
   }
-  sync(ctx);
   return r;
 }
 
@@ -158,7 +157,7 @@ function convertModule(m: Module, ctx: Ctx, sync: (c: Ctx) => void = () => {}): 
  * @throws SnnkitError naming the first layer that cannot be converted
  */
 export function foldNetwork(ann: Module): Module {
-  const folded = convertModule(ann, { mode: 'fold', recorders: [], stat: 'max', shift: 'none', next: 0, path: '' });
+  const folded = convertModule(ann, { mode: 'fold', recorders: [], stat: 'max', shift: 'none', counter: { next: 0 }, path: '' });
   folded.eval();
   return folded;
 }
@@ -173,7 +172,7 @@ export function foldNetwork(ann: Module): Module {
  */
 export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<ConvertedSnn> {
   const stat = parseThresholdStat(opts.threshold ?? 'max');
-  const ctx: Ctx = { mode: 'stats', recorders: [], stat, shift: opts.shift ?? 'none', next: 0, path: '' };
+  const ctx: Ctx = { mode: 'stats', recorders: [], stat, shift: opts.shift ?? 'none', counter: { next: 0 }, path: '' };
   const wasTraining = ann.training;
   ann.eval();
   try {
@@ -193,7 +192,7 @@ export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<C
         if (seen >= want) break;
       }
     }
-    const snn = convertModule(ann, { ...ctx, mode: 'snn', next: 0, ...(opts.thresholds ? { preset: opts.thresholds } : {}) });
+    const snn = convertModule(ann, { ...ctx, mode: 'snn', counter: { next: 0 }, ...(opts.thresholds ? { preset: opts.thresholds } : {}) });
     snn.eval();
     probe.dispose();
     const thresholds = snn.namedModules().filter(([, m]) => m instanceof IF).map(([layer, m]) => ({ layer, vTh: (m as IF).vTh as number }));
