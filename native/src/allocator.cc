@@ -4,6 +4,7 @@
 // Select with SNNKIT_ALLOCATOR=caching (default) | system; cap the cache with SNNKIT_CACHE_LIMIT_MB (default 4096).
 #include "common.h"
 #include <c10/core/CPUAllocator.h>
+#include <torch/version.h>
 #include <malloc.h>
 #include <cstdlib>
 #include <mutex>
@@ -57,8 +58,20 @@ void DeleteBlock(void* p) {
   c.cached += static_cast<int64_t>(n);
 }
 
+// libtorch 2.3 made Allocator::allocate non-const and added the pure virtual copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define SNN_ALLOCATE_CONST
+#define SNN_HAS_COPY_DATA 1
+#else
+#define SNN_ALLOCATE_CONST const
+#define SNN_HAS_COPY_DATA 0
+#endif
+
 struct CachingAllocator final : public c10::Allocator {
-  c10::DataPtr allocate(size_t n) const override {
+#if SNN_HAS_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
+  c10::DataPtr allocate(size_t n) SNN_ALLOCATE_CONST override {
     void* p = nullptr;
     if (n == 0) return {nullptr, nullptr, &DeleteBlock, c10::Device(c10::DeviceType::CPU)};
     size_t r = RoundSize(n);

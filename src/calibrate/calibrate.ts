@@ -1,37 +1,85 @@
 /**
- * Layer-wise calibration of a converted SNN (Li, Deng, Dong, Gong & Gu, ICML 2021; METHODS §4), layer by layer in
- * order, each layer seeing the already calibrated layers before it (their spike trains are cached, so every stage
- * runs once per step of the procedure, not the whole network per layer):
- * - bias correction: per output channel, b += mean over batch and positions of e = ReLU(x) − r (the SNN rate);
- * - potential correction: v(0) = T · e per element (mean over the batch), on top of the V_th/2 shift.
- * Residual blocks are calibrated inside: first the block's first neuron, then the second (with the shortcut).
+ * Layer-wise calibration of a converted SNN (Li, Deng, Dong, Gong & Gu, ICML 2021; METHODS §4). The network is lowered
+ * to a program (src/calibrate/program.ts) and run one neuron at a time over the cached calibration batches, so each
+ * neuron is calibrated seeing the already calibrated layers before it, and every layer is computed once. At each
+ * neuron, in this order, each step optional:
+ * - threshold: V_th = argmin ‖clipfloor(x, T, V) − a‖² over a grid, per layer or per channel, where a is the ANN's
+ *   activation and x the ANN's pre-activation (the authors' recipe) or the calibrated SNN's mean input current;
+ * - weight: the affine layers feeding the neuron trained to minimise ‖clipfloor(W·r + b) − a‖² on the SNN's input
+ *   rates r (floor passed straight through), Adam or SGD with a cosine schedule;
+ * - bias: per output channel, b += mean over samples and positions of e = a − r (r the SNN's rate);
+ * - potential: v(0) = T · e per element (mean over the samples), on top of the V_th/2 shift.
+ * Calibration data: unlabelled training samples (default 1024).
  */
-import { SnnkitError } from '../errors.js';
+import { invalidArg, SnnkitError } from '../errors.js';
 import type { DataLoader } from '../data/loader.js';
-import { ResidualBlock } from '../convert/blocks.js';
 import { convertToSnn, foldNetwork, type ConvertedSnn } from '../convert/converter.js';
-import { Conv2d, Linear } from '../nn/layers.js';
+import { parseThresholdStat, type ThresholdStat } from '../convert/stats.js';
 import type { Module } from '../nn/module.js';
-import { IF } from '../neurons/neuron.js';
-import { SeqToANN } from '../neurons/containers.js';
-import { noGrad } from '../tensor/autograd.js';
+import { SpikingNeuron } from '../neurons/neuron.js';
+import { Adam } from '../optim/adam.js';
+import { SGD } from '../optim/sgd.js';
+import { CosineAnnealingLR } from '../optim/schedule.js';
+import { enableGrad, noGrad } from '../tensor/autograd.js';
+import { cat, Generator, randperm, tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
+import { emptyCache } from '../tensor/system.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkAligned, stagesOf } from './stages.js';
-import { searchThresholds, type ThresholdGrid } from './threshold.js';
+import { biasLayerOf, checkAligned, lastUses, lower, segmentOf, type Program } from './program.js';
+import { gridSearch, searchRows, searchThresholds, subsampleRows, type ThresholdGrid } from './threshold.js';
 
-/** The calibration steps (METHODS §4); 'weight' is not implemented yet. */
+/** The calibration steps (METHODS §4), applied at each neuron in the order threshold, weight, bias, potential. */
 export interface CalibrationSteps {
   threshold?: boolean;
+  weight?: boolean;
   bias?: boolean;
   potential?: boolean;
 }
-/** The named pipelines: none = max thresholds; light = threshold search + bias; advanced = light + potential. */
+/** The step names, in the order they run at each neuron. */
+export const STEP_NAMES = ['threshold', 'weight', 'bias', 'potential'] as const;
+/** A step's name. */
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** The named pipelines (*ref*): none = max thresholds; light = threshold search + bias; advanced = light + potential. */
 export const PIPELINES: Readonly<Record<'none' | 'light' | 'advanced', CalibrationSteps>> = {
   none: {},
   light: { threshold: true, bias: true },
   advanced: { threshold: true, bias: true, potential: true },
 };
+/** The pipeline names. */
+export type PipelineName = keyof typeof PIPELINES;
+
+/**
+ * Parses a comma-separated list of steps, e.g. 'threshold,bias,potential,weight'.
+ * @throws SnnkitError naming the unknown step and listing the valid ones
+ */
+export function parseSteps(list: string): CalibrationSteps {
+  const out: CalibrationSteps = {};
+  for (const s of list.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    if (!(STEP_NAMES as readonly string[]).includes(s)) throw invalidArg('calibrate', 'steps', `a comma-separated list of ${STEP_NAMES.join(', ')}`, s);
+    out[s as StepName] = true;
+  }
+  return out;
+}
+
+/** Weight calibration settings (*ref*: Adam, lr 4e-5, cosine to 0, 5000 iterations of batch 32). */
+export interface WeightCalibrationOptions {
+  /**
+   * What the loss compares with the ANN's activation: 'rate' (default, *ref*): clipfloor of the layer's current
+   * computed from the SNN's time-averaged input, floor straight-through; 'spikes': the neuron's actual firing rate
+   * from the cached input spike trains, gradients through time with the neuron's surrogate (T times the cost, and
+   * it sees the uneven timing of spikes that the rate form ignores).
+   */
+  objective?: 'rate' | 'spikes';
+  optimizer?: 'adam' | 'sgd';
+  lr?: number;
+  iterations?: number;
+  batchSize?: number;
+  seed?: number;
+}
+
+/** What the search of the threshold step looks at: the ANN's pre-activation, or the calibrated SNN's input current. */
+export type ThresholdSource = 'ann' | 'snn';
 
 /** Options of calibrateSnn. */
 export interface CalibrateOptions {
@@ -39,109 +87,344 @@ export interface CalibrateOptions {
   T: number;
   /** Unlabelled training samples (labels are not used). */
   calibration: DataLoader;
+  /** Samples to use (default 1024, rounded up to whole batches): for the thresholds and weight calibration. */
   samples?: number;
+  /**
+   * Of those, the samples that run through the SNN for bias and potential correction and the SNN-side threshold
+   * search (default 256, rounded up to whole batches; the authors use one batch). Weight calibration runs all.
+   */
+  correctionSamples?: number;
   steps: CalibrationSteps;
   /** V_th/2 initial potential (default true, as the authors' code). */
   shift?: boolean;
+  /** The thresholds before calibration (and of 'none'): a statistic of the ANN's activations. Default 'max'. */
+  initialThreshold?: ThresholdStat | string;
   grid?: ThresholdGrid;
+  /** Points of the linear grid (default 100). */
+  points?: number;
+  /** One threshold per channel instead of per layer. */
+  perChannel?: boolean;
+  /** Default 'ann' (the authors' recipe). */
+  thresholdSource?: ThresholdSource;
+  weight?: WeightCalibrationOptions;
+  /** Called before each neuron is calibrated. */
+  onLayer?: (layer: string, index: number, total: number) => void;
 }
 
-const affine = (m: Module): Conv2d | Linear => {
-  const inner = m instanceof SeqToANN ? m.module : m;
-  if (inner instanceof Conv2d || inner instanceof Linear) return inner;
-  throw new SnnkitError(`calibrate: expected a convolution or linear layer before the neuron, found ${m.constructor.name}`, 'INVALID_ARGUMENT');
-};
-
-/** e = ANN activation − SNN rate, for one neuron driven by `current` [T, N, ...] from a fresh membrane. */
-function errorOf(neuron: IF, current: Tensor, annAct: Tensor): Tensor {
-  neuron.reset();
-  const rate = neuron.forward(current).mean(0);
-  neuron.reset();
-  return annAct.sub(rate);
+/** What calibration did to one neuron layer. */
+export interface LayerCalibration {
+  layer: string;
+  /** The threshold (one per channel when per-channel). */
+  vTh: number | number[];
+  /** The largest ANN activation of the layer on the calibration samples. */
+  max: number;
+  /** Mean squared error between the ANN's activation and the SNN's rate after each step ('converted': before any). */
+  errors: { step: 'converted' | StepName; mse: number }[];
 }
 
-/** Bias and potential correction of one neuron fed by `layer`; `current()` recomputes its input current. */
-function correct(neuron: IF, layer: Conv2d | Linear, current: () => Tensor, annAct: Tensor, o: CalibrateOptions): void {
-  if (o.steps.bias) tidy(() => noGrad(() => {
-    const e = errorOf(neuron, current(), annAct);
-    const dims = e.ndim === 4 ? [0, 2, 3] : [0];
-    layer.bias!.add_(e.mean(dims));
-  }));
-  if (o.steps.potential) tidy(() => noGrad(() => {
-    const e = errorOf(neuron, current(), annAct);
-    const base = (o.shift ?? true) ? (neuron.vTh as number) / 2 : 0;
-    neuron.setInitialPotential(e.mean(0).mul(o.T).add(base));
-  }));
+/** A calibrated SNN: the converted network, per-layer results and the seconds each phase took. */
+export interface CalibratedSnn extends ConvertedSnn {
+  T: number;
+  steps: CalibrationSteps;
+  layers: LayerCalibration[];
+  seconds: Record<string, number>;
+}
+
+/** The current values of one calibration batch, by name, in the SNN ([T, N, ...]) and the folded ANN ([N, ...]). */
+interface BatchValues {
+  snn: Map<string, Tensor>;
+  ann: Map<string, Tensor>;
+  count: number;
+}
+
+function checkOptions(o: CalibrateOptions): void {
+  if (!(Number.isInteger(o.T) && o.T >= 1)) throw invalidArg('calibrate', 'T', 'a positive integer', o.T);
+  if (o.samples !== undefined && !(Number.isInteger(o.samples) && o.samples >= 1)) throw invalidArg('calibrate', 'samples', 'a positive integer', o.samples);
+  if (o.thresholdSource !== undefined && !['ann', 'snn'].includes(o.thresholdSource)) throw invalidArg('calibrate', 'thresholdSource', "'ann' or 'snn'", o.thresholdSource);
+  const w = o.weight ?? {};
+  if (w.objective !== undefined && !['rate', 'spikes'].includes(w.objective)) throw invalidArg('calibrate', 'weight.objective', "'rate' or 'spikes'", w.objective);
+  if (w.optimizer !== undefined && !['adam', 'sgd'].includes(w.optimizer)) throw invalidArg('calibrate', 'weight.optimizer', "'adam' or 'sgd'", w.optimizer);
+  if (w.lr !== undefined && !(Number.isFinite(w.lr) && w.lr > 0)) throw invalidArg('calibrate', 'weight.lr', 'a positive number', w.lr);
+  for (const k of ['iterations', 'batchSize'] as const)
+    if (w[k] !== undefined && !(Number.isInteger(w[k]) && w[k]! >= 1)) throw invalidArg('calibrate', `weight.${k}`, 'a positive integer', w[k]);
+}
+
+/** e reshaped per channel: [N, C, ...] → channel-first view shape [C, 1, ...] for broadcasting onto one step. */
+const channelShape = (e: Tensor): number[] => [e.shape[1]!, ...new Array<number>(Math.max(0, e.ndim - 2)).fill(1)];
+
+/** clipfloor with the floor passed straight through (its gradient taken as 1); V a number or a broadcastable tensor. */
+function clipFloorSte(z: Tensor, T: number, V: number | Tensor, shift: number): Tensor {
+  const u = z.mul(T).div(V).add(shift);
+  const f = u.add(u.floor().sub(u).detach());
+  return f.clamp(0, T).mul(V).div(T);
 }
 
 /**
  * Converts and calibrates an ANN for T time steps.
- * @returns the calibrated SNN (as convertToSnn returns it) and the seconds each phase took
- * @throws SnnkitError for models the converter cannot handle or stages it cannot calibrate
+ * @param ann the ANN (not modified)
+ * @returns the calibrated SNN, what each layer's calibration did, and the seconds each phase took
+ * @throws SnnkitError for models the converter cannot handle, bad options, or a neuron bias correction cannot reach
+ * @example
+ * const c = await calibrateSnn(model, { T: 32, calibration: trainLoader, steps: PIPELINES.advanced });
  */
-export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<ConvertedSnn & { seconds: Record<string, number> }> {
+export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<CalibratedSnn> {
+  checkOptions(o);
+  const seconds: Record<string, number> = {};
+  const timed = <R>(phase: string, fn: () => R): R => {
+    const t = performance.now();
+    try { return fn(); } finally { seconds[phase] = (seconds[phase] ?? 0) + (performance.now() - t) / 1000; }
+  };
   const t0 = performance.now();
   const shift = o.shift ?? true;
-  const thresholds = o.steps.threshold ? (await searchThresholds(ann, o.calibration, { T: o.T, shift, samples: o.samples, grid: o.grid })).thresholds : undefined;
+  const stat = parseThresholdStat(o.initialThreshold ?? 'max');
+  const steps = o.steps;
+  const annSearch = steps.threshold && (o.thresholdSource ?? 'ann') === 'ann';
+  const searched = annSearch ? await searchThresholds(ann, o.calibration, { T: o.T, shift, grid: o.grid, points: o.points, samples: o.samples, perChannel: o.perChannel }) : undefined;
+  if (searched) seconds['threshold'] = (performance.now() - t0) / 1000;
+  const tc = performance.now();
+  // Converted with the initial statistic: each neuron gets its searched threshold when its turn comes, so that the
+  // report shows the error before and after.
+  const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: stat, shift: shift ? 'potential' : 'none' });
+  seconds['convert'] = (performance.now() - tc) / 1000;
+  const folded = foldNetwork(ann);
+  const annP = lower(folded), snnP = lower(converted.snn);
+  checkAligned(annP, snnP);
+  const last = lastUses(snnP);
+  const neurons = snnP.nodes.flatMap((n, k) => (n.kind === 'neuron' ? [k] : []));
+  if (steps.weight) for (const k of neurons) for (const v of segmentOf(snnP, k).reads) last.set(v, Math.max(last.get(v) ?? 0, k));
+  const layers: LayerCalibration[] = [];
+
+  const batches: BatchValues[] = [];
+  const want = steps.weight ? o.samples ?? 1024 : Math.min(o.samples ?? 1024, o.correctionSamples ?? 256);
+  let seen = 0;
   const t1 = performance.now();
-  const converted = await convertToSnn(ann, thresholds ? { thresholds, shift: shift ? 'potential' : 'none' } : { calibration: o.calibration, samples: o.samples, shift: shift ? 'potential' : 'none' });
-  const t2 = performance.now();
-  if (o.steps.bias || o.steps.potential) {
-    const folded = foldNetwork(ann);
-    const annStages = stagesOf(folded), snnStages = stagesOf(converted.snn);
-    checkAligned(annStages, snnStages);
-    let batch: { x: Tensor; dispose(): void } | undefined;
-    for await (const b of o.calibration.epoch(0)) { batch = b; break; } // corrections use one batch, as the authors
-    if (!batch) throw new SnnkitError('calibrate: the calibration loader gave no batch', 'INVALID_ARGUMENT');
-    noGrad(() => {
-      let prevSnnIn: Tensor | undefined; // the input of the stage before: the affine layer feeding a neuron
-      let annIn = batch!.x.keep(), snnIn = tidy(() => batch!.x.unsqueeze(0).expand(o.T, ...batch!.x.shape).contiguous().keep());
-      for (let i = 0; i < snnStages.length; i++) {
-        const s = snnStages[i]!, a = annStages[i]!;
-        const [nextAnn, nextSnn] = tidy(() => {
-          if (s instanceof IF) {
-            // The affine stage before it already produced snnIn; recompute it from the cached stage input.
-            const layer = affine(snnStages[i - 1]!);
-            const annAct = a.forward(annIn);
-            correct(s, layer, () => snnStages[i - 1]!.forward(prevSnnIn!), annAct, o);
-            s.reset();
-            const out = s.forward(snnStages[i - 1]!.forward(prevSnnIn!));
-            s.reset();
-            return [annAct.keep(), out.keep()];
-          }
-          if (s instanceof ResidualBlock && a instanceof ResidualBlock) {
-            const c1 = affine(s.conv1), c2 = affine(s.conv2);
-            const a1 = a.act1.forward(a.conv1.forward(annIn));
-            correct(s.act1 as IF, c1, () => s.conv1.forward(snnIn), a1, o);
-            (s.act1 as IF).reset();
-            const spikes1 = s.act1.forward(s.conv1.forward(snnIn));
-            (s.act1 as IF).reset();
-            const annOut = a.forward(annIn);
-            const cur2 = () => s.conv2.forward(spikes1).add(s.shortcut.forward(snnIn));
-            correct(s.act2 as IF, c2, cur2, annOut, o);
-            (s.act2 as IF).reset();
-            const out = s.act2.forward(cur2());
-            (s.act2 as IF).reset();
-            return [annOut.keep(), out.keep()];
-          }
-          return [a.forward(annIn).keep(), s.forward(snnIn).keep()];
-        });
-        prevSnnIn?.dispose();
-        prevSnnIn = snnIn;
-        annIn.dispose();
-        annIn = nextAnn!;
-        snnIn = nextSnn!;
+  for await (const b of o.calibration.epoch(0)) {
+    const x = b.x.clone().keep();
+    batches.push({ ann: new Map([[annP.input, x]]), snn: new Map([[snnP.input, tidy(() => x.unsqueeze(0).expand(o.T, ...x.shape).keep())]]), count: x.shape[0]! });
+    seen += x.shape[0]!;
+    b.dispose();
+    if (seen >= want) break;
+  }
+  if (!batches.length) throw new SnnkitError('calibrate: the calibration loader gave no batch', 'INVALID_ARGUMENT');
+  seconds['data'] = (performance.now() - t1) / 1000;
+
+  const free = (m: Map<string, Tensor>, k: number, p: Program): void => {
+    for (const i of new Set(p.nodes[k]!.inputs)) {
+      if ((last.get(i) ?? -1) > k) continue;
+      const t = m.get(i);
+      m.delete(i);
+      const src = p.nodes.find((n) => n.name === i);
+      if (t && !src?.constant) t.dispose();
+    }
+  };
+  const runNode = (b: BatchValues, k: number): void => {
+    const s = snnP.nodes[k]!, a = annP.nodes[k]!;
+    b.snn.set(s.name, tidy(() => s.run(s.inputs.map((i) => snnValue(b, i))).keep()));
+    b.ann.set(a.name, tidy(() => a.run(a.inputs.map((i) => b.ann.get(i)!)).keep()));
+  };
+  const lastNeuron = neurons[neurons.length - 1] ?? -1;
+  // Spike trains are cached as booleans (a quarter of the memory; 1024 samples × T = 64 would not fit otherwise) and
+  // expanded to spikes × V_th when read (inside a scope).
+  const packed = new Map<string, SpikingNeuron>();
+  function snnValue(b: BatchValues, name: string): Tensor {
+    const t = b.snn.get(name)!, n = packed.get(name);
+    return n ? t.to('float32').mul(n.vTh) : t;
+  }
+  try {
+    for (let k = 0; k <= lastNeuron; k++) {
+      const s = snnP.nodes[k]!;
+      if (s.kind === 'neuron') {
+        o.onLayer?.(s.name, layers.length, neurons.length);
+        layers.push(calibrateNeuron(k, s.module as SpikingNeuron));
+      } else timed('propagate', () => noGrad(() => { for (const b of batches) runNode(b, k); }));
+      for (const b of batches) {
+        free(b.snn, k, snnP);
+        free(b.ann, k, annP);
       }
-      annIn.dispose();
-      snnIn.dispose();
-      prevSnnIn?.dispose();
-      prevSnnIn = undefined;
-    });
-    batch.dispose();
+    }
+  } finally {
+    for (const b of batches) {
+      for (const [name, t] of [...b.snn, ...b.ann]) if (!snnP.nodes.find((n) => n.name === name)?.constant) t.dispose();
+    }
     folded.dispose();
     converted.snn.resetMemories();
+    emptyCache(); // the cached values' blocks: sizes the simulation will not ask for
   }
-  const t3 = performance.now();
-  return { ...converted, seconds: { threshold: (t1 - t0) / 1000, convert: (t2 - t1) / 1000, corrections: (t3 - t2) / 1000 } };
-}
+  seconds['total'] = (performance.now() - t0) / 1000;
+  const thresholds = layers.map((l) => ({ layer: l.layer, vTh: typeof l.vTh === 'number' ? l.vTh : Math.max(...l.vTh) }));
+  return { ...converted, thresholds, T: o.T, steps, layers, seconds };
 
+  /** Sets a neuron's threshold and, with the shift, its initial potential V_th/2 (the neuron keeps a tensor given). */
+  function setThreshold(neuron: SpikingNeuron, vTh: number | Tensor): void {
+    neuron.setThreshold(vTh);
+    neuron.setInitialPotential(shift ? (typeof vTh === 'number' ? vTh / 2 : tidy(() => vTh.div(2))) : undefined);
+  }
+
+  /** Calibrates the neuron at node k, then replaces its input by its spikes in every batch. */
+  function calibrateNeuron(k: number, neuron: SpikingNeuron): LayerCalibration {
+    const s = snnP.nodes[k]!, a = annP.nodes[k]!, inName = s.inputs[0]!;
+    if (!(neuron instanceof SpikingNeuron)) throw new SnnkitError(`calibrate: node '${s.name}' is not a spiking neuron`, 'INVALID_ARGUMENT');
+    const T = o.T;
+    const targets = noGrad(() => batches.map((b) => tidy(() => a.run([b.ann.get(a.inputs[0]!)!]).keep())));
+    const rate = (b: BatchValues): Tensor => {
+      neuron.reset();
+      const r = neuron.forward(b.snn.get(inName)!).mean(0);
+      neuron.reset();
+      return r;
+    };
+    /** Σ over batches of fn(e) for e = a − r. */
+    const errorSum = (fn: (e: Tensor) => Tensor): Tensor => tidy(() => {
+      let acc: Tensor | undefined;
+      batches.forEach((b, i) => {
+        const part = fn(targets[i]!.sub(rate(b)));
+        acc = acc ? acc.add(part) : part;
+      });
+      return acc!;
+    });
+    const count = batches.reduce((n, b) => n + b.count, 0);
+    // The per-step errors of the report, on the first batch (a full pass per step would cost as much as the steps).
+    const mse = (): number => noGrad(() => tidy(() => targets[0]!.sub(rate(batches[0]!)).square().mean().item()));
+    const errors: LayerCalibration['errors'] = [{ step: 'converted', mse: mse() }];
+    const max = searched?.max[layers.length] ?? noGrad(() => tidy(() => Math.max(...targets.map((t) => t.amax().item()))));
+
+    const preset = searched?.thresholds[layers.length];
+    if (preset !== undefined) {
+      const vTh = typeof preset === 'number' ? preset : tensor(preset, channelShape(targets[0]!));
+      setThreshold(neuron, vTh);
+      errors.push({ step: 'threshold', mse: mse() });
+    } else if (steps.threshold) timed('threshold', () => noGrad(() => {
+      const per = o.perChannel === true;
+      const pick = (t: Tensor): Tensor => subsampleRows(searchRows(t, per), 65536);
+      const V = tidy(() => {
+        const xs = batches.map((b) => pick(b.snn.get(inName)!.mean(0)));
+        const ts = targets.map(pick);
+        const rowMax = per ? cat(targets.map((t) => searchRows(t, per).amax(1).unsqueeze(0))).amax(0).toTypedArray() as Float32Array : [max];
+        return gridSearch(cat(xs, 1), cat(ts, 1), [...rowMax], { T, shift, grid: o.grid, points: o.points });
+      });
+      setThreshold(neuron, per ? tensor(V, channelShape(targets[0]!)) : V[0]!);
+      errors.push({ step: 'threshold', mse: mse() });
+    }));
+    if (steps.weight) timed('weight', () => {
+      calibrateWeights(k, neuron, targets);
+      errors.push({ step: 'weight', mse: mse() });
+    });
+    if (steps.bias) timed('bias', () => noGrad(() => {
+      const layer = biasLayerOf(snnP, k);
+      const dims = targets[0]!.ndim > 2 ? [0, ...Array.from({ length: targets[0]!.ndim - 2 }, (_, i) => i + 2)] : [0];
+      const corr = tidy(() => errorSum((e) => e.sum(dims)).div(count * (targets[0]!.size / targets[0]!.shape[0]! / targets[0]!.shape[1]!)).keep());
+      layer.bias!.add_(corr.view(layer.bias!.shape[0]!));
+      const c = corr.view(...channelShape(targets[0]!));
+      for (const b of batches) {
+        const next = tidy(() => b.snn.get(inName)!.add(c).keep());
+        b.snn.get(inName)!.dispose();
+        b.snn.set(inName, next);
+      }
+      c.dispose();
+      corr.dispose();
+      errors.push({ step: 'bias', mse: mse() });
+    }));
+    if (steps.potential) timed('potential', () => noGrad(() => {
+      const v0 = tidy(() => {
+        const e = errorSum((x) => x.sum(0)).div(count).mul(T);
+        const th = neuron.vTh;
+        return (shift ? e.add(typeof th === 'number' ? th / 2 : th.div(2)) : e).keep();
+      });
+      neuron.setInitialPotential(v0); // kept by the neuron
+      errors.push({ step: 'potential', mse: mse() });
+    }));
+    packed.set(s.name, neuron);
+    timed('propagate', () => noGrad(() => {
+      batches.forEach((b, i) => {
+        b.snn.set(s.name, tidy(() => { neuron.reset(); const out = neuron.forward(b.snn.get(inName)!).ne(0).keep(); neuron.reset(); return out; }));
+        b.ann.set(a.name, targets[i]!);
+      });
+    }));
+    const th = neuron.vTh;
+    return { layer: s.name, vTh: typeof th === 'number' ? th : [...(tidy(() => th.flatten().toTypedArray()) as Float32Array)], max, errors };
+  }
+
+  /**
+   * Weight calibration of the affine layers feeding neuron k: on the SNN's time-averaged inputs (cached for all
+   * samples), minimise the squared error between clipfloor of the resulting current and the ANN's activation.
+   * Afterwards the neuron's input current is recomputed in every batch.
+   */
+  function calibrateWeights(k: number, neuron: SpikingNeuron, targets: Tensor[]): void {
+    const seg = segmentOf(snnP, k);
+    const layersW = seg.nodes.map((i) => snnP.nodes[i]!).filter((n) => n.kind === 'affine' && n.layer).map((n) => n.layer!);
+    if (!layersW.length) return;
+    const w = o.weight ?? {};
+    const iterations = w.iterations ?? 5000, bs = w.batchSize ?? 32, lr = w.lr ?? 4e-5;
+    const spikes = w.objective === 'spikes';
+    // The rate form trains on all samples' time-averaged inputs; the spike form on one cached batch at a time.
+    const rates = spikes ? new Map<string, Tensor>() : new Map(seg.reads.map((v) => [v, noGrad(() => tidy(() => cat(batches.map((b) => (v === snnP.input ? b.ann.get(annP.input)! : snnValue(b, v).mean(0)))).keep()))]));
+    const target = spikes ? undefined : tidy(() => cat(targets).keep());
+    const N = target?.shape[0] ?? batches.reduce((n, b) => n + b.count, 0);
+    const params = layersW.map((l) => l.weight);
+    const opt = w.optimizer === 'sgd' ? new SGD(params, { lr, momentum: 0.9 }) : new Adam(params, { lr });
+    const sched = new CosineAnnealingLR(opt, iterations);
+    const gen = new Generator(w.seed ?? 0);
+    const V = neuron.vTh, sh = shift ? 0.5 : 0;
+    const outName = snnP.nodes[k]!.inputs[0]!;
+    const runSegment = (vals: Map<string, Tensor>, rate: boolean): Tensor => {
+      for (const i of seg.nodes) {
+        const n = snnP.nodes[i]!;
+        vals.set(n.name, rate ? n.rate(n.inputs.map((x) => vals.get(x)!)) : n.run(n.inputs.map((x) => vals.get(x)!)));
+      }
+      return vals.get(outName)!;
+    };
+    let perm: Tensor | undefined, pos = N;
+    try {
+      for (let it = 0; it < iterations; it++) {
+        if (spikes) {
+          const bi = it % batches.length, b = batches[bi]!;
+          tidy(() => enableGrad(() => {
+            const idx = randperm(b.count, { generator: gen }).narrow(0, 0, Math.min(bs, b.count));
+            const vals = new Map<string, Tensor>(seg.reads.map((v) => [v, snnValue(b, v).indexSelect(1, idx)]));
+            neuron.reset();
+            const rate = neuron.forward(runSegment(vals, false)).mean(0);
+            neuron.reset();
+            const loss = rate.sub(targets[bi]!.indexSelect(0, idx)).square().mean();
+            opt.zeroGrad();
+            loss.backward();
+            opt.step();
+            sched.step();
+          }));
+          continue;
+        }
+        if (pos + bs > N) { perm?.dispose(); perm = randperm(N, { generator: gen }).keep(); pos = 0; }
+        const idx = tidy(() => perm!.narrow(0, pos, Math.min(bs, N)).keep());
+        pos += bs;
+        tidy(() => enableGrad(() => {
+          const vals = new Map<string, Tensor>([...rates].map(([v, r]) => [v, r.indexSelect(0, idx)]));
+          const pred = clipFloorSte(runSegment(vals, true), o.T, V, sh);
+          const loss = pred.sub(target!.indexSelect(0, idx)).square().mean();
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+          sched.step();
+        }));
+        idx.dispose();
+      }
+    } finally {
+      perm?.dispose();
+      neuron.reset();
+      for (const l of layersW) l.zeroGrad();
+      for (const r of rates.values()) r.dispose();
+      target?.dispose();
+    }
+    // The layers changed: recompute the segment, in spikes, in every batch.
+    noGrad(() => {
+      for (const b of batches) {
+        const vals = new Map<string, Tensor>(), consts = new Map<string, Tensor>();
+        for (const i of seg.nodes) {
+          const n = snnP.nodes[i]!;
+          if (n.constant) consts.set(n.name, n.run([])); // the graph's own tensor: never disposed here
+          else vals.set(n.name, tidy(() => n.run(n.inputs.map((x) => vals.get(x) ?? consts.get(x) ?? snnValue(b, x))).keep()));
+        }
+        for (const [name, t] of vals) {
+          if (b.snn.has(name)) { b.snn.get(name)!.dispose(); b.snn.set(name, t); } else t.dispose();
+        }
+      }
+    });
+  }
+}

@@ -1,54 +1,116 @@
 /**
- * Adaptive thresholds (Li, Deng et al., ICML 2021; METHODS §4): per layer, V_th = argmin_V ‖clipfloor(x, T, V) − ReLU(x)‖²
- * over a grid, on the ANN's pre-activations x of the calibration samples (a strided subsample of each batch).
+ * Adaptive thresholds (Li, Deng et al., ICML 2021; METHODS §4): V_th = argmin_V ‖clipfloor(x, T, V) − a‖² over a grid
+ * of candidates, per layer or per channel, where a is the ANN's activation and x the current that drives the neuron
+ * (the ANN's pre-activation in the authors' recipe, or the calibrated SNN's mean input current).
  */
+import { invalidArg } from '../errors.js';
 import type { DataLoader } from '../data/loader.js';
-import { clipFloor } from '../functional/clipfloor.js';
 import type { Module } from '../nn/module.js';
 import { ReLU } from '../nn/layers.js';
 import { ClippedReLU } from '../nn/activation.js';
 import { foldNetwork } from '../convert/converter.js';
 import { noGrad } from '../tensor/autograd.js';
-import { cat, linspace, tensor } from '../tensor/creation.js';
+import { cat, tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** The candidate grid: 'ref' is the authors' max·(1 − 0.01 i), i = 0..94; 'linear' N points in (0, max]. */
+/** The candidate grid: 'ref' is the authors' max·(1 − 0.01 i), i = 0..94; 'linear' N points max·i/N, i = 1..N. */
 export type ThresholdGrid = 'ref' | 'linear';
+/** The valid grids. */
+export const THRESHOLD_GRIDS: readonly ThresholdGrid[] = ['ref', 'linear'];
 
-/** Options of searchThresholds. */
-export interface ThresholdSearchOptions {
+/** How to search. */
+export interface GridOptions {
   T: number;
-  /** Start membranes at V_th/2 (then clipfloor rounds). */
+  /** Membranes start at V_th/2 (then clipfloor rounds). */
   shift: boolean;
   grid?: ThresholdGrid;
   /** Points of the linear grid (default 100). */
   points?: number;
+}
+
+/** The grid as fractions of the maximum. */
+export function gridFractions(grid: ThresholdGrid = 'ref', points = 100): number[] {
+  if (!THRESHOLD_GRIDS.includes(grid)) throw invalidArg('threshold search', 'grid', `one of ${THRESHOLD_GRIDS.join(', ')}`, grid);
+  if (!(Number.isInteger(points) && points >= 1)) throw invalidArg('threshold search', 'points', 'a positive integer', points);
+  return grid === 'ref' ? Array.from({ length: 95 }, (_, i) => 1 - 0.01 * i) : Array.from({ length: points }, (_, i) => (i + 1) / points);
+}
+
+/**
+ * Grid search, one threshold per row.
+ * @param x the driving current, [R, M] (R rows: 1 for a layer, C for per-channel thresholds)
+ * @param target the activations to match, [R, M]
+ * @param max each row's maximum activation (the grid's top), length R
+ * @returns the best threshold of each row (a tiny positive value for a row that never activates)
+ */
+export function gridSearch(x: Tensor, target: Tensor, max: readonly number[], o: GridOptions): number[] {
+  const fr = gridFractions(o.grid, o.points);
+  const R = max.length, shift = o.shift ? 0.5 : 0;
+  const best = new Array<number>(R).fill(Infinity), bestV = max.map((m) => (m > 0 ? m : 1e-6));
+  const x64 = x.to('float64'), t64 = target.to('float64');
+  const maxT = tensor(max.map((m) => (m > 0 ? m : 1)), [R, 1], { dtype: 'float64' });
+  for (const f of fr) {
+    const err = tidy(() => {
+      const V = maxT.mul(f);
+      const q = x64.mul(o.T).div(V).add(shift).floor().clamp(0, o.T).mul(V).div(o.T);
+      return q.sub(t64).square().sum(1).toTypedArray() as Float64Array;
+    });
+    for (let r = 0; r < R; r++) if (max[r]! > 0 && err[r]! < best[r]!) [best[r], bestV[r]] = [err[r]!, max[r]! * f];
+  }
+  x64.dispose();
+  t64.dispose();
+  maxT.dispose();
+  return bestV;
+}
+
+/** Options of searchThresholds. */
+export interface ThresholdSearchOptions extends GridOptions {
   samples?: number;
+  /** One threshold per channel (dim 1) instead of per layer. */
+  perChannel?: boolean;
   /** Elements kept per layer and batch for the search (default 65536). */
   perBatch?: number;
 }
 
+/** Rows for the search: [1, M] per layer, or [C, M] per channel (dim 1 of [N, C, ...]). */
+export function searchRows(t: Tensor, perChannel: boolean): Tensor {
+  return perChannel ? t.transpose(0, 1).flatten(1) : t.flatten().unsqueeze(0);
+}
+
+/** A strided subsample of the rows' columns, at most `budget` elements in all. */
+export function subsampleRows(rows: Tensor, budget: number): Tensor {
+  const step = Math.max(1, Math.ceil((rows.shape[0]! * rows.shape[1]!) / budget));
+  return rows.slice(1, 0, undefined, step).contiguous();
+}
+
 /**
+ * Thresholds from the ANN alone (the authors' recipe): the grid search on each ReLU layer's pre-activations over the
+ * calibration samples (a strided subsample of each batch), per layer or per channel.
  * @param ann the ANN (not modified)
- * @returns one threshold per ReLU layer, in network order, and each layer's maximum
+ * @returns for each ReLU layer in network order: its threshold (one per channel with perChannel) and maximum
  */
-export async function searchThresholds(ann: Module, calib: DataLoader, o: ThresholdSearchOptions): Promise<{ thresholds: number[]; max: number[] }> {
+export async function searchThresholds(ann: Module, calib: DataLoader, o: ThresholdSearchOptions): Promise<{ thresholds: (number | number[])[]; max: number[] }> {
   const folded = foldNetwork(ann);
-  const taps: Tensor[][] = [], maxima: number[] = [];
+  const per = o.perChannel === true;
+  const taps: Tensor[][] = [], rowMax: Tensor[] = [], clips: (number | undefined)[] = [];
   let k = 0;
   for (const [, m] of folded.namedModules()) {
     if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
     const idx = k++;
     taps.push([]);
-    maxima.push(0);
+    clips.push(m instanceof ClippedReLU ? m.level() : undefined);
     const fwd = m.forward.bind(m);
     m.forward = (z: Tensor) => {
-      const flat = z.flatten();
-      maxima[idx] = Math.max(maxima[idx]!, tidy(() => flat.amax().item()));
-      const step = Math.max(1, Math.ceil(flat.size / (o.perBatch ?? 65536)));
-      taps[idx]!.push(flat.slice(0, 0, undefined, step).contiguous().keep());
-      return fwd(z);
+      const y = fwd(z);
+      tidy(() => {
+        const rows = searchRows(z, per);
+        const mx = searchRows(y, per).amax(1);
+        const prev = rowMax[idx];
+        rowMax[idx] = (prev ? prev.maximum(mx) : mx).keep();
+        prev?.dispose();
+        taps[idx]!.push(subsampleRows(rows, o.perBatch ?? 65536).keep());
+      });
+      return y;
     };
   }
   let seen = 0;
@@ -58,23 +120,17 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
     b.dispose();
     if (seen >= (o.samples ?? 1024)) break;
   }
-  const shift = o.shift ? 0.5 : 0;
+  const max: number[] = [];
   const thresholds = taps.map((parts, l) => tidy(() => {
-    const x = cat(parts).to('float64');
+    const x = cat(parts, 1);
     for (const p of parts) p.dispose();
-    const max = maxima[l]!;
-    if (max <= 0) return 1e-6;
-    const grid = (o.grid ?? 'ref') === 'ref'
-      ? tensor(Array.from({ length: 95 }, (_, i) => max * (1 - 0.01 * i)), { dtype: 'float64' })
-      : linspace(max / (o.points ?? 100), max, o.points ?? 100, { dtype: 'float64' });
-    const target = x.relu();
-    let best = Infinity, bestV = max;
-    for (const v of grid.toTypedArray() as Float64Array) {
-      const err = tidy(() => clipFloor(x, o.T, v, shift).sub(target).square().sum().item());
-      if (err < best) [best, bestV] = [err, v];
-    }
-    return bestV;
+    const m = [...(rowMax[l]!.toTypedArray() as Float32Array)];
+    rowMax[l]!.dispose();
+    max.push(Math.max(...m));
+    const target = clips[l] === undefined ? x.relu() : x.clamp(0, clips[l]);
+    const v = gridSearch(x, target, m, o);
+    return per ? v : v[0]!;
   }));
   folded.dispose();
-  return { thresholds, max: maxima };
+  return { thresholds, max };
 }

@@ -7,6 +7,9 @@ import { DATASETS } from '../data/registry.js';
 import { defaultDownloadDir, downloadDataset, OFFICIAL_SOURCES, type DownloadableDataset } from '../data/download.js';
 import { normalize, type Transform } from '../data/transforms.js';
 import type { CheckpointMeta } from '../train/checkpoint.js';
+import { loadDataset } from '../data/registry.js';
+import { resolve } from 'node:path';
+import { loadAnn } from './model.js';
 
 /** commander parser: an integer >= min. */
 export const intAtLeast = (min: number) => (v: string): number => {
@@ -27,6 +30,12 @@ export const numberList = (v: string): number[] => {
   return xs;
 };
 /** commander parser: one of `choices`. */
+/** A comma-separated list of positive integers for `flag`, e.g. --T 8,16,32. */
+export const intList = (flag: string) => (v: string): number[] => {
+  const xs = numberList(v);
+  if (!xs.every((x) => Number.isInteger(x) && x >= 1)) throw new SnnkitError(`${flag}: expected positive integers, got '${v}'`, 'INVALID_ARGUMENT');
+  return xs;
+};
 export const oneOf = <T extends string>(choices: readonly T[]) => (v: string): T => {
   if (!choices.includes(v as T)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${v}'`);
   return v as T;
@@ -90,4 +99,28 @@ export async function resolveData(dataset: string, data: string | undefined, dow
   const r = await downloadDataset(name, data ?? defaultDownloadDir(name), mirror ? { baseUrl: mirror } : {});
   log(`${dataset}: ${r.downloaded.length ? `downloaded ${r.downloaded.length} file(s)` : 'already downloaded'} into ${r.dataDir}`);
   return r.dataDir;
+}
+
+/** The flags convert and calibrate share: the model, the data, normalisation, batching. */
+export interface ConversionFlags {
+  model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[];
+  testLimit?: number; batchSize: number; workers: number;
+}
+
+/**
+ * Loads the ANN (any format loadAnn takes), chooses the normalisation, and makes the calibration loader (train split,
+ * shuffled) and the test loader (test split, first --test-limit samples).
+ * @returns them, plus the checkpoint metadata an SNN made from this ANN should carry
+ */
+export async function prepareConversion(f: ConversionFlags, seed = 0) {
+  const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch);
+  const clip = meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
+  const norm = chooseNormalization(f.dataset, f, meta);
+  const [calibSet, testSet] = await Promise.all([
+    loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
+  const common = { batchSize: f.batchSize, seed, workers: f.workers };
+  const calib = makeLoader(calibSet, norm, { ...common, shuffle: true });
+  const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, shuffle: false });
+  const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model) } : {}) };
+  return { ann, arch, meta, norm, testSet, calib, test, snnMeta };
 }

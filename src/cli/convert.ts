@@ -1,18 +1,15 @@
 /** `snnkit convert`: ANN checkpoint → SNN checkpoint, with the accuracy at several T and the error analysis. */
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { SnnkitError } from '../errors.js';
+import { join } from 'node:path';
 import { analyzeConversion } from '../convert/analysis.js';
 import { saveSnn } from '../convert/checkpoint.js';
 import { convertToSnn } from '../convert/converter.js';
 import { parseThresholdStat } from '../convert/stats.js';
 import { simulate } from '../convert/simulate.js';
-import { loadDataset } from '../data/registry.js';
 import { MODEL_NAMES } from '../nn/zoo/index.js';
-import { loadAnn } from './model.js';
 import { writeConversionReport } from '../report/conversion.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
+import { intAtLeast, intList, makeLoader, prepareConversion, numberList, oneOf, report, subset } from './common.js';
 import { DataLoader } from '../data/loader.js';
 import { Generator } from '../tensor/creation.js';
 
@@ -20,12 +17,6 @@ interface ConvertFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   threshold: string; shift?: boolean; encoding: 'direct' | 'poisson'; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
 }
-
-const intList = (v: string): number[] => {
-  const xs = numberList(v);
-  if (!xs.every((x) => Number.isInteger(x) && x >= 1)) throw new SnnkitError(`--T: expected positive integers, got '${v}'`, 'INVALID_ARGUMENT');
-  return xs;
-};
 
 /** Registers `convert`. */
 export function convertCommand(program: Command): void {
@@ -39,7 +30,7 @@ export function convertCommand(program: Command): void {
     .option('--calib-data <path>', 'data for the activation statistics (default: --data, train split)')
     .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
-    .option('--T <list>', 'time steps to report', intList, [8, 16, 32, 64])
+    .option('--T <list>', 'time steps to report', intList('--T'), [8, 16, 32, 64])
     .option('--threshold <stat>', 'max | ema | a percentile such as 99.9', 'max')
     .option('--shift', 'start membranes at V_th/2 (the V_th/2T bias shift; flooring becomes rounding)')
     .option('--encoding <kind>', 'direct (analog input every step) or poisson (rate-coded pixels)', oneOf(['direct', 'poisson'] as const), 'direct')
@@ -53,14 +44,7 @@ export function convertCommand(program: Command): void {
     .action(async (f: ConvertFlags) => {
       const t0 = performance.now();
       const stat = parseThresholdStat(f.threshold);
-      const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch);
-      const clip = meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
-      const norm = chooseNormalization(f.dataset, f, meta);
-      const [calibSet, testSet] = await Promise.all([
-        loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
-      const common = { batchSize: f.batchSize, seed: 0, workers: f.workers };
-      const calib = makeLoader(calibSet, norm, { ...common, shuffle: true });
-      const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, shuffle: false });
+      const { ann, arch, norm, testSet, calib, test, snnMeta } = await prepareConversion(f);
       const shift = f.shift ? 'potential' : 'none';
       const converted = await convertToSnn(ann, { calibration: calib, samples: f.samples, threshold: stat, shift });
       process.stderr.write(`converted ${arch}: ${converted.thresholds.length} IF layers, thresholds from ${converted.samples} samples (${f.threshold})\n`);
@@ -68,12 +52,11 @@ export function convertCommand(program: Command): void {
       // Poisson needs raw pixels: the simulation normalises each step's spikes itself.
       const simLoader = poisson ? new DataLoader(subset(testSet, f.testLimit), { batchSize: f.batchSize, workers: f.workers }) : test;
       const sim = await simulate(converted.snn, simLoader, { T: f.T, ann, ...(poisson ? { encoding: 'poisson' as const, normalize: norm, generator: new Generator(0) } : {}), onBatch: (d, n) => { if (d % 10 === 0 || d === n) process.stderr.write(`simulating: batch ${d}/${n}\n`); } });
-      const analysis = f.analyzeLimit > 0 ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { ...common, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
+      const analysis = f.analyzeLimit > 0 ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { batchSize: f.batchSize, seed: 0, workers: f.workers, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
       await Promise.all([calib.close(), test.close(), simLoader.close()]);
       mkdirSync(f.out, { recursive: true });
       const snnPath = join(f.out, 'snn.safetensors');
-      saveSnn(snnPath, ann, converted, { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, shift, threshold: f.threshold, ...(clip ? { clip_relu: clip } : {}),
-        ...(format === 'onnx' ? { onnx_path: resolve(f.model) } : {}) });
+      saveSnn(snnPath, ann, converted, { ...snnMeta, shift, threshold: f.threshold });
       const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };
       const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${f.shift ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
       const seconds = (performance.now() - t0) / 1000;

@@ -8,11 +8,11 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { isSnnMeta, loadSnn } from '../convert/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
 import { evaluate } from '../train/evaluate.js';
-import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberList, oneOf, report, subset } from './common.js';
+import { resolveData, chooseNormalization, intAtLeast, intList, makeLoader, numberList, oneOf, report, subset } from './common.js';
 
 interface EvalFlags {
   model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
-  batchSize: number; T: number[]; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
+  batchSize: number; T?: number[]; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
 }
 
 /** Registers `eval`. */
@@ -28,7 +28,7 @@ export function evalCommand(program: Command): void {
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
     .option('--split <split>', 'train or test', oneOf(['train', 'test'] as const), 'test')
     .option('--batch-size <n>', 'batch size', intAtLeast(1), 256)
-    .option('--T <list>', 'for an SNN checkpoint (from snnkit convert): the time steps to simulate', numberList, [8, 16, 32, 64])
+    .option('--T <list>', 'for an SNN checkpoint (snnkit convert or calibrate): the time steps to simulate (default: the T it was calibrated for, else 8,16,32,64)', intList('--T'))
     .option('--limit <n>', 'evaluate only the first n samples', intAtLeast(1))
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
     .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
@@ -39,12 +39,12 @@ export function evalCommand(program: Command): void {
       const ck = /\.(onnx|th|pt|pth)$/i.test(f.model) ? undefined : loadCheckpoint(f.model);
       if (ck && isSnnMeta(ck.meta)) {
         ck.dispose();
-        const { ann, converted, meta } = await loadSnn(f.model, f.arch);
+        const { ann, converted, meta, snnMeta } = await loadSnn(f.model, f.arch);
         const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
         const ds = subset(await loadDataset(f.dataset, { data, split: f.split }), f.limit);
         const norm = chooseNormalization(f.dataset, f, meta);
         const loader = makeLoader(ds, norm, { batchSize: Math.min(f.batchSize, 100), shuffle: false, seed: 0, workers: f.workers });
-        const sim = await simulate(converted.snn, loader, { T: f.T, ann });
+        const sim = await simulate(converted.snn, loader, { T: f.T ?? (snnMeta.calibration ? [snnMeta.calibration.T] : [8, 16, 32, 64]), ann });
         await loader.close();
         const seconds = (performance.now() - t0) / 1000;
         report(f.json, { command: 'eval', model: f.model, kind: 'snn', arch: meta.arch, dataset: f.dataset, split: f.split, T: sim.T, accuracy: sim.accuracy,

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SnnkitError } from '../errors.js';
+import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
 import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
@@ -25,6 +26,7 @@ export function buildCli(): Command {
   trainAnnCommand(program);
   evalCommand(program);
   convertCommand(program);
+  calibrateCommand(program);
   infoCommand(program);
   return program;
 }

@@ -19,7 +19,6 @@ import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ConvertedSnn } from './converter.js';
 import { foldNetwork } from './converter.js';
-import { ActivationRecorder } from './stats.js';
 
 /** Energy per operation, in picojoules (Horowitz, "Computing's energy problem", ISSCC 2014; 45 nm, fp32). */
 export const ENERGY_PJ = { mac: 4.6, ac: 0.9 } as const;

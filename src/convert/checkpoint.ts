@@ -1,13 +1,20 @@
 /**
  * SNN checkpoints: the ANN's weights (as they came, batch norm unfolded, so any weights reader understands them) plus
  * the conversion in metadata (`snn`: thresholds in network order, shift, statistic, samples). Loading converts again
- * with the saved thresholds, which reproduces the SNN exactly.
+ * with the saved thresholds, which reproduces the SNN exactly. A calibrated SNN also stores what calibration changed,
+ * under the prefix `snn.`: the SNN's own (folded, corrected) weights and each neuron's initial potential and
+ * threshold tensors (`snn.<layer>.v0`, `snn.<layer>.vTh`); loading puts them back.
  */
 import { SnnkitError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { createModel } from '../nn/zoo/index.js';
 import { loadOnnx } from '../io/onnx.js';
-import { loadCheckpoint, saveModel, type CheckpointMeta } from '../train/checkpoint.js';
+import { saveSafetensors } from '../io/safetensors.js';
+import { SpikingNeuron } from '../neurons/neuron.js';
+import { full } from '../tensor/creation.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { encodeMeta, loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
 import { convertToSnn, type ConvertedSnn, type ShiftMode } from './converter.js';
 
 /** What the `snn` metadata entry holds. */
@@ -17,7 +24,12 @@ export interface SnnMeta {
   shift: ShiftMode;
   threshold: string;
   samples: number;
+  /** Present for a calibrated SNN: the T it was calibrated for and the steps applied. */
+  calibration?: { T: number; steps: string[]; pipeline?: string };
 }
+
+/** Prefix of the calibrated SNN's own tensors in a checkpoint. */
+const SNN_PREFIX = 'snn.';
 
 /**
  * Saves an SNN checkpoint atomically.
@@ -25,9 +37,22 @@ export interface SnnMeta {
  * @param ann the source ANN (its weights are stored)
  * @param converted what convertToSnn returned
  */
-export function saveSnn(path: string, ann: Module, converted: ConvertedSnn, meta: CheckpointMeta & { shift: ShiftMode; threshold: string }): void {
-  const snn: SnnMeta = { thresholds: converted.thresholds.map((t) => t.vTh), layers: converted.thresholds.map((t) => t.layer), shift: meta.shift, threshold: meta.threshold, samples: converted.samples };
-  saveModel(path, ann, { ...meta, snn });
+export function saveSnn(path: string, ann: Module, converted: ConvertedSnn, meta: CheckpointMeta & { shift: ShiftMode; threshold: string; calibration?: SnnMeta['calibration'] }): void {
+  const { calibration, ...rest } = meta;
+  const snn: SnnMeta = { thresholds: converted.thresholds.map((t) => t.vTh), layers: converted.thresholds.map((t) => t.layer), shift: meta.shift, threshold: meta.threshold, samples: converted.samples, ...(calibration ? { calibration } : {}) };
+  tidy(() => {
+    const tensors: Record<string, Tensor> = ann.stateDict();
+    if (calibration) {
+      for (const [k, t] of Object.entries(converted.snn.stateDict())) tensors[SNN_PREFIX + k] = t;
+      for (const [name, m] of converted.snn.namedModules()) {
+        if (!(m instanceof SpikingNeuron)) continue;
+        const v0 = m.v0, th = m.vTh;
+        if (v0 !== undefined) tensors[`${SNN_PREFIX}${name}.v0`] = typeof v0 === 'number' ? full([], v0) : v0;
+        if (typeof th !== 'number') tensors[`${SNN_PREFIX}${name}.vTh`] = th;
+      }
+    }
+    saveSafetensors(path, tensors, encodeMeta({ ...rest, snn }));
+  });
 }
 
 /** True when a checkpoint's metadata describes an SNN. */
@@ -49,11 +74,33 @@ export async function loadSnn(path: string, arch?: string): Promise<{ ann: Modul
     // A graph imported from ONNX is rebuilt from its file; zoo models from their name.
     const ann = name === 'onnx' && typeof ck.meta['onnx_path'] === 'string' ? loadOnnx(ck.meta['onnx_path'])
       : createModel(name, ck.meta['clip_relu'] ? { clipRelu: ck.meta['clip_relu'] as { max: number; learnable?: boolean } } : {});
-    ann.loadStateDict(ck.weights);
+    const annWeights = Object.fromEntries(Object.entries(ck.weights).filter(([k]) => !k.startsWith(SNN_PREFIX)));
+    ann.loadStateDict(annWeights);
     const snnMeta = ck.meta['snn'] as SnnMeta;
     const converted = await convertToSnn(ann, { thresholds: snnMeta.thresholds, shift: snnMeta.shift });
+    if (snnMeta.calibration) restoreCalibrated(path, converted.snn, ck.weights);
     return { ann, converted: { ...converted, samples: snnMeta.samples }, meta: ck.meta, snnMeta };
   } finally {
     ck.dispose();
+  }
+}
+
+/** Puts a calibrated SNN's saved weights, initial potentials and threshold tensors back. */
+function restoreCalibrated(path: string, snn: Module, weights: Record<string, Tensor>): void {
+  const own: Record<string, Tensor> = {};
+  const neurons = new Map(snn.namedModules().filter(([, m]) => m instanceof SpikingNeuron) as [string, SpikingNeuron][]);
+  for (const [k, t] of Object.entries(weights)) {
+    if (!k.startsWith(SNN_PREFIX)) continue;
+    const key = k.slice(SNN_PREFIX.length), dot = key.lastIndexOf('.');
+    const neuron = neurons.get(key.slice(0, dot)), field = key.slice(dot + 1);
+    if (neuron && field === 'v0') neuron.setInitialPotential(t.ndim === 0 ? t.item() : t.clone());
+    else if (neuron && field === 'vTh') neuron.setThreshold(t.clone());
+    else own[key] = t;
+  }
+  try {
+    snn.loadStateDict(own);
+  } catch (e) {
+    if (e instanceof SnnkitError) e.message = `${path}: the calibrated SNN's weights do not fit the rebuilt network: ${e.message}`;
+    throw e;
   }
 }

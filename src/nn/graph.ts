@@ -185,7 +185,7 @@ export class GraphModule extends Module {
       const xs = n.inputs.map((i) => values.get(i)!);
       let y: Tensor;
       try {
-        y = n.op instanceof Module ? n.op.forward(xs[0]!) as Tensor : this.multiStep && n.op.type !== 'constant' ? this.foldedOp(n.op, xs) : runTensorOp(n.op, xs);
+        y = n.op instanceof Module ? n.op.forward(xs[0]!) as Tensor : this.runOp(n.op, xs);
       } catch (e) {
         if (e instanceof SnnkitError) e.message = `GraphModule node '${n.name}' (${opName(n.op)}, inputs ${xs.map((t) => t.describe()).join(', ')}): ${e.message}`;
         throw e;
@@ -202,8 +202,12 @@ export class GraphModule extends Module {
     return this.outputName === this.inputName || this.isConstant(out) ? out.view(...out.shape) : out;
   }
 
-  /** A built-in op on [T, N, ...] values: time folded into the batch for the op, then unfolded. */
-  private foldedOp(op: TensorOp, xs: Tensor[]): Tensor {
+  /**
+   * Runs a built-in op as this graph does: in multi-step mode on [T, N, ...] values, time folded into the batch for
+   * the op, then unfolded (constants have no time dimension). For 'constant' it returns the kept tensor itself.
+   */
+  runOp(op: TensorOp, xs: readonly Tensor[]): Tensor {
+    if (!this.multiStep || op.type === 'constant') return runTensorOp(op, xs);
     const timed = xs.find((t) => !this.isConstant(t));
     if (!timed) return runTensorOp(op, xs);
     const [T, N] = [timed.shape[0]!, timed.shape[1]!];
@@ -211,7 +215,8 @@ export class GraphModule extends Module {
     return y.reshape(T, N, ...y.shape.slice(1));
   }
 
-  private isConstant(t: Tensor): boolean {
+  /** @returns true when `t` is the value of one of the graph's constant nodes (kept by the graph, never freed by it) */
+  isConstant(t: Tensor): boolean {
     return this.nodes.some((n) => !(n.op instanceof Module) && n.op.type === 'constant' && n.op.value === t);
   }
 

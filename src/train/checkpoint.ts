@@ -25,7 +25,7 @@ export interface CheckpointMeta {
   [key: string]: unknown;
 }
 
-function encodeMeta(meta: CheckpointMeta): Record<string, string> {
+export function encodeMeta(meta: CheckpointMeta): Record<string, string> {
   const out: Record<string, string> = { format: 'snnkit-checkpoint-1' };
   for (const [k, v] of Object.entries(meta)) {
     if (v === undefined) continue;

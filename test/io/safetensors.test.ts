@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SnnkitError, tensor, memory, dispose, type Tensor } from '../../src/index.js';
+import { tensor, memory, dispose, type Tensor } from '../../src/index.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../../src/io/index.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'snnkit-st-'));

@@ -1,0 +1,130 @@
+/**
+ * `snnkit calibrate`: a pretrained ANN (snnkit/safetensors, ONNX or PyTorch) → calibrated SNNs, one per T and
+ * pipeline, with the test accuracy of each, a report with per-layer thresholds and errors, and plots.
+ */
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SnnkitError } from '../errors.js';
+import { calibrateSnn, parseSteps, PIPELINES, STEP_NAMES, type CalibrationSteps, type StepName } from '../calibrate/calibrate.js';
+import { THRESHOLD_GRIDS, type ThresholdGrid } from '../calibrate/threshold.js';
+import { saveSnn } from '../convert/checkpoint.js';
+import { simulate } from '../convert/simulate.js';
+import { MODEL_NAMES } from '../nn/zoo/index.js';
+import { writeCalibrationReport, type CalibrationRun } from '../report/calibration.js';
+import { TerminalProgress } from '../report/progress.js';
+import { intAtLeast, intList, numberAtLeast, numberList, oneOf, prepareConversion, report } from './common.js';
+
+interface CalibrateFlags {
+  model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
+  pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
+  thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; wcObjective: 'rate' | 'spikes'; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
+}
+
+/** The pipelines asked for: names from PIPELINES, or 'custom' with --steps. */
+function pipelinesOf(f: CalibrateFlags): { name: string; steps: CalibrationSteps }[] {
+  const names = f.pipeline.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (!names.length) throw new SnnkitError(`--pipeline: expected none, light, advanced or custom, got '${f.pipeline}'`, 'INVALID_ARGUMENT');
+  return names.map((name) => {
+    if (name === 'custom') {
+      if (!f.steps) throw new SnnkitError(`--pipeline custom needs --steps (a comma-separated list of ${STEP_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
+      const steps = parseSteps(f.steps);
+      return { name: STEP_NAMES.filter((s) => steps[s]).join('+') || 'custom', steps };
+    }
+    if (!(name in PIPELINES)) throw new SnnkitError(`--pipeline: unknown pipeline '${name}'; expected one of none, light, advanced, custom`, 'INVALID_ARGUMENT');
+    if (f.steps) throw new SnnkitError('--steps applies to --pipeline custom only', 'INVALID_ARGUMENT');
+    return { name, steps: PIPELINES[name as keyof typeof PIPELINES] };
+  });
+}
+
+/** Registers `calibrate`. */
+export function calibrateCommand(program: Command): void {
+  program
+    .command('calibrate')
+    .description('convert and calibrate a pretrained ANN for each T and pipeline (Li, Deng et al., ICML 2021); DIR gets one SNN checkpoint per run and report.{md,json} with plots')
+    .requiredOption('--model <file>', 'the ANN: .safetensors (snnkit or --arch), .onnx, or a PyTorch .th/.pt/.pth (with --arch)')
+    .option('--arch <name>', `architecture for weights-only files: ${MODEL_NAMES.join(', ')}`)
+    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
+    .option('--data <path>', 'test data (default: the dataset\'s usual place, test split)')
+    .option('--calib-data <path>', 'calibration data, labels unused (default: --data, train split)')
+    .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
+    .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
+    .option('--T <list>', 'time steps, one calibration each', intList('--T'), [8, 16, 32, 64])
+    .option('--pipeline <list>', 'none | light | advanced | custom, or a comma-separated list of them', 'advanced')
+    .option('--steps <list>', `with --pipeline custom: ${STEP_NAMES.join(',')}`)
+    .option('--calib-samples <n>', 'calibration samples (thresholds, weight calibration)', intAtLeast(1), 1024)
+    .option('--correction-samples <n>', 'of those, the samples run through the SNN for bias/potential correction', intAtLeast(1), 256)
+    .option('--per-channel', 'one threshold per channel instead of per layer')
+    .option('--grid <kind>', `threshold candidates: ${THRESHOLD_GRIDS.join(' | ')} (ref: max·(1 − 0.01 i))`, oneOf(THRESHOLD_GRIDS), 'ref')
+    .option('--grid-points <n>', 'points of the linear grid', intAtLeast(1), 100)
+    .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann) or the calibrated SNN\'s input current (snn)', oneOf(['ann', 'snn'] as const), 'ann')
+    .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): max | ema | a percentile', 'max')
+    .option('--no-shift', 'start membranes at 0 instead of V_th/2')
+    .option('--wc-objective <kind>', 'weight calibration loss: rate (clipfloor of the mean input, the authors\') | spikes (the neuron\'s real rate, through time)', oneOf(['rate', 'spikes'] as const), 'rate')
+    .option('--wc-optimizer <name>', 'weight calibration optimizer: adam | sgd', oneOf(['adam', 'sgd'] as const), 'adam')
+    .option('--wc-lr <lr>', 'weight calibration learning rate (cosine to 0)', numberAtLeast(0), 4e-5)
+    .option('--wc-iterations <n>', 'weight calibration iterations per layer', intAtLeast(1), 5000)
+    .option('--wc-batch <n>', 'weight calibration batch size', intAtLeast(1), 32)
+    .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
+    .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--seed <n>', 'seed of the calibration sample order and weight calibration', intAtLeast(0), 0)
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--json', 'print one JSON object as the last line')
+    .action(async (f: CalibrateFlags) => {
+      const t0 = performance.now();
+      const pipelines = pipelinesOf(f);
+      const { ann, arch, norm, calib, test, snnMeta } = await prepareConversion(f, f.seed);
+      mkdirSync(f.out, { recursive: true });
+      const progress = new TerminalProgress();
+      const runs: CalibrationRun[] = [];
+      let annAccuracy: number | undefined, count = 0;
+      try {
+        for (const T of f.T) for (const p of pipelines) {
+          const r0 = performance.now();
+          const c = await calibrateSnn(ann, {
+            T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, steps: p.steps, shift: f.shift,
+            initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource,
+            weight: { objective: f.wcObjective, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
+            onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
+          });
+          progress.stop();
+          const r1 = performance.now();
+          progress.start(`simulate T=${T} ${p.name}`, test.length);
+          const sim = await simulate(c.snn, test, { T: [T], ann, onBatch: (d) => progress.update(d) });
+          progress.stop();
+          const r2 = performance.now();
+          annAccuracy = sim.annAccuracy;
+          count = sim.count;
+          const steps = STEP_NAMES.filter((s: StepName) => p.steps[s]);
+          const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
+          saveSnn(checkpoint, ann, c, { ...snnMeta, shift: f.shift ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
+          const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
+          runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
+          progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%), ${seconds.total.toFixed(1)} s`);
+          c.snn.dispose();
+        }
+      } finally {
+        await Promise.all([calib.close(), test.close()]);
+      }
+      const settings = {
+        model: f.model, arch, dataset: f.dataset, 'calibration samples': f.calibSamples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
+        'threshold source': f.thresholdSource, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift, 'initial threshold': f.initialThreshold,
+        'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,
+      };
+      const files = await writeCalibrationReport(f.out, { title: `${arch} → calibrated SNN`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, ...(annAccuracy !== undefined ? { annAccuracy } : {}), count, runs });
+      const seconds = (performance.now() - t0) / 1000;
+      const only = runs.length === 1 ? runs[0]! : undefined;
+      report(f.json, {
+        command: 'calibrate', arch, dataset: f.dataset, count, annAccuracy,
+        accuracy: only ? only.accuracy : Object.fromEntries(runs.map((r) => [`${r.pipeline}@T=${r.T}`, r.accuracy])),
+        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, agreement: r.agreement, seconds: r.seconds, checkpoint: r.checkpoint })),
+        report: join(f.out, 'report.md'), files, seconds,
+      }, [
+        `${arch} calibrated on ${f.dataset} (${count} test images), ANN ${((annAccuracy ?? 0) * 100).toFixed(2)}%`,
+        ...runs.map((r) => `  T=${r.T} ${r.pipeline}: ${(100 * r.accuracy).toFixed(2)}%  (${r.seconds['total']!.toFixed(1)} s)`),
+        `${join(f.out, 'report.md')} (${seconds.toFixed(0)} s)`,
+      ]);
+    });
+}

@@ -1,0 +1,73 @@
+/** The calibration report: accuracy per T and pipeline, per-layer thresholds and errors, SVG plots. */
+import { join } from 'node:path';
+import type { LayerCalibration } from '../calibrate/calibrate.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { barChart, lineChart } from './plot.js';
+
+/** One calibrated SNN: its T, pipeline, accuracy, wall times and what calibration did per layer. */
+export interface CalibrationRun {
+  T: number;
+  pipeline: string;
+  steps: string[];
+  accuracy: number;
+  agreement?: number;
+  /** Seconds: calibration phases, the simulation, and the whole run. */
+  seconds: Record<string, number>;
+  layers: LayerCalibration[];
+  checkpoint: string;
+}
+
+/** Everything the report shows. */
+export interface CalibrationReport {
+  title: string;
+  command?: string;
+  settings: Record<string, unknown>;
+  annAccuracy?: number;
+  count: number;
+  runs: CalibrationRun[];
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+const sci = (x: number): string => x.toExponential(2);
+const th = (v: number | number[]): string => (typeof v === 'number' ? v.toFixed(4) : `${v.length} channels, ${Math.min(...v).toFixed(3)}–${Math.max(...v).toFixed(3)}`);
+
+/**
+ * Writes report.md, report.json, accuracy.svg and one errors-T<T>-<pipeline>.svg per run into `dir`.
+ * @returns the paths written
+ */
+export async function writeCalibrationReport(dir: string, r: CalibrationReport): Promise<string[]> {
+  const files: string[] = [];
+  const put = (name: string, text: string): void => { writeFileAtomic(join(dir, name), text); files.push(join(dir, name)); };
+  put('report.json', JSON.stringify(r, null, 1) + '\n');
+  const pipelines = [...new Set(r.runs.map((x) => x.pipeline))], Ts = [...new Set(r.runs.map((x) => x.T))].sort((a, b) => a - b);
+  const at = (p: string, T: number): CalibrationRun | undefined => r.runs.find((x) => x.pipeline === p && x.T === T);
+  const series = pipelines.map((p) => ({ name: p, points: Ts.flatMap((T) => { const x = at(p, T); return x ? [{ x: T, y: x.accuracy }] : []; }) }));
+  if (r.annAccuracy !== undefined) series.push({ name: 'ANN', points: Ts.map((T) => ({ x: T, y: r.annAccuracy! })) });
+  put('accuracy.svg', await lineChart(series, { title: `${r.title}: accuracy vs T`, xLabel: 'time steps T', yLabel: 'test accuracy', percent: true, xScale: Ts.length > 1 ? 'log' : 'linear' }));
+  const md: string[] = [`# ${r.title}`, ''];
+  if (r.command) md.push('```bash', r.command, '```', '');
+  md.push('| setting | value |', '|---|---|', ...Object.entries(r.settings).map(([k, v]) => `| ${k} | ${typeof v === 'string' ? v : JSON.stringify(v)} |`), '');
+  md.push(`## Accuracy (${r.count} test samples${r.annAccuracy !== undefined ? `, ANN ${pct(r.annAccuracy)}` : ''})`, '',
+    `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
+    ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const x = at(p, T); return x ? pct(x.accuracy) : '—'; }).join(' | ')} |`), '',
+    '![accuracy vs T](accuracy.svg)', '', '## Wall time (seconds: calibration, simulation of the test set, whole run)', '',
+    `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
+    ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const x = at(p, T); return x ? `${x.seconds['calibration']!.toFixed(1)} + ${x.seconds['simulation']!.toFixed(1)} = ${x.seconds['total']!.toFixed(1)}` : '—'; }).join(' | ')} |`), '');
+  for (const run of r.runs) {
+    const name = `errors-T${run.T}-${run.pipeline.replace(/[^A-Za-z0-9_.-]/g, '_')}.svg`;
+    const stepsSeen = [...new Set(run.layers.flatMap((l) => l.errors.map((e) => e.step)))];
+    md.push(`## T=${run.T}, ${run.pipeline} (${run.steps.join(', ') || 'no steps'}): ${pct(run.accuracy)}`, '',
+      `Checkpoint: \`${run.checkpoint}\`. Per layer: the threshold, and the mean squared error between the ANN's activation and the SNN's rate`,
+      '(first calibration batch) after each step; "converted" is before any.', '',
+      `| layer | V_th | ${stepsSeen.join(' | ')} |`, `|---|---:|${stepsSeen.map(() => '---:').join('|')}|`,
+      ...run.layers.map((l) => `| ${l.layer} | ${th(l.vTh)} | ${stepsSeen.map((s) => { const e = l.errors.find((x) => x.step === s); return e ? sci(e.mse) : '—'; }).join(' | ')} |`),
+      '', `![errors](${name})`, '');
+    const rows = run.layers.flatMap((l) => [
+      { category: l.layer, series: 'before', value: l.errors[0]!.mse },
+      { category: l.layer, series: 'after', value: l.errors[l.errors.length - 1]!.mse },
+    ]);
+    put(name, await barChart(rows, { title: `T=${run.T}, ${run.pipeline}: per-layer error before and after calibration`, yLabel: 'MSE (ANN activation − SNN rate)' }));
+  }
+  put('report.md', md.join('\n') + '\n');
+  return files;
+}

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const root = process.cwd();
+const shared = join(root, '..', 'shared');
+const onnx = join(shared, 'models/cifar10-resnet20/cifar10-resnet20.onnx');
+const exact = join(shared, 'data/cifar10-exact-subset');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+const norm = ['--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225'];
+
+test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval reproduces, a report with plots', { skip: !existsSync(onnx) && 'no ../shared' }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'snnkit-calibrate-'));
+  try {
+    const r = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
+      ...norm, '--T', '8', '--pipeline', 'none,advanced', '--calib-samples', '128', '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const j = lastJson(r.stdout);
+    const acc = j['accuracy'] as Record<string, number>;
+    assert.deepEqual(Object.keys(acc), ['none@T=8', 'advanced@T=8']);
+    assert.equal(j['count'], 128);
+    // At T = 8, max thresholds lose most of the accuracy; calibration brings most of it back (ANN 91.5% on all 1000).
+    assert.ok(acc['advanced@T=8']! > acc['none@T=8']! + 0.2, `advanced ${acc['advanced@T=8']} vs none ${acc['none@T=8']}`);
+    assert.ok(acc['advanced@T=8']! > 0.6, `advanced at T=8: ${acc['advanced@T=8']}`);
+    const runs = j['runs'] as { pipeline: string; checkpoint: string; steps: string[]; seconds: Record<string, number> }[];
+    assert.deepEqual(runs.map((x) => x.steps), [[], ['threshold', 'bias', 'potential']]);
+    for (const x of runs) assert.ok(x.seconds['calibration']! > 0 && x.seconds['simulation']! > 0);
+    // The checkpoint holds the calibrated network: eval gives the same accuracy at the calibrated T by default.
+    const e = run('eval', '--model', runs[1]!.checkpoint, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--limit', '128', '--json');
+    assert.equal(e.status, 0, e.stderr);
+    const ej = lastJson(e.stdout);
+    assert.deepEqual(ej['T'], [8]);
+    assert.deepEqual(ej['accuracy'], [acc['advanced@T=8']]);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(md, /\| pipeline \| T=8 \|/);
+    assert.match(md, /\| advanced \| \d+\.\d\d % \|/);
+    assert.match(md, /\| layer \| V_th \| converted \| threshold \| bias \| potential \|/);
+    for (const f of ['accuracy.svg', 'errors-T8-none.svg', 'errors-T8-advanced.svg', 'report.json']) assert.ok(existsSync(join(out, f)), f);
+    assert.match(readFileSync(join(out, 'accuracy.svg'), 'utf8'), /<svg/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('snnkit calibrate rejects bad pipelines and steps with clear messages', () => {
+  const base = ['calibrate', '--model', onnx, '--dataset', 'cifar10', '--out', join(tmpdir(), 'never')];
+  const custom = run(...base, '--pipeline', 'custom');
+  assert.equal(custom.status, 1);
+  assert.match(custom.stderr, /--pipeline custom needs --steps/);
+  assert.match(run(...base, '--pipeline', 'heavy').stderr, /unknown pipeline 'heavy'; expected one of none, light, advanced, custom/);
+  assert.match(run(...base, '--pipeline', 'custom', '--steps', 'threshold,magic').stderr, /steps.*threshold, weight, bias, potential.*magic/);
+  assert.match(run(...base, '--steps', 'bias').stderr, /--steps applies to --pipeline custom only/);
+  assert.match(run(...base, '--T', '8,x').stderr, /option '--T <list>' argument '8,x' is invalid. expected comma-separated numbers/);
+  assert.match(run(...base, '--T', '8,0').stderr, /--T: expected positive integers, got '8,0'/);
+  assert.match(run(...base, '--grid', 'log').stderr, /--grid/);
+});
