@@ -18,7 +18,7 @@ import { intAtLeast, intList, numberAtLeast, numberList, oneOf, prepareConversio
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; wcObjective: 'rate' | 'spikes'; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -26,6 +26,7 @@ interface CalibrateFlags {
 function pipelinesOf(f: CalibrateFlags): { name: string; steps: CalibrationSteps }[] {
   const names = f.pipeline.split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (!names.length) throw new SnnkitError(`--pipeline: expected none, light, advanced or custom, got '${f.pipeline}'`, 'INVALID_ARGUMENT');
+  if (f.steps && !names.includes('custom')) throw new SnnkitError('--steps applies to --pipeline custom only', 'INVALID_ARGUMENT');
   return names.map((name) => {
     if (name === 'custom') {
       if (!f.steps) throw new SnnkitError(`--pipeline custom needs --steps (a comma-separated list of ${STEP_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
@@ -33,7 +34,6 @@ function pipelinesOf(f: CalibrateFlags): { name: string; steps: CalibrationSteps
       return { name: STEP_NAMES.filter((s) => steps[s]).join('+') || 'custom', steps };
     }
     if (!(name in PIPELINES)) throw new SnnkitError(`--pipeline: unknown pipeline '${name}'; expected one of none, light, advanced, custom`, 'INVALID_ARGUMENT');
-    if (f.steps) throw new SnnkitError('--steps applies to --pipeline custom only', 'INVALID_ARGUMENT');
     return { name, steps: PIPELINES[name as keyof typeof PIPELINES] };
   });
 }
@@ -48,6 +48,7 @@ export function calibrateCommand(program: Command): void {
     .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
     .option('--data <path>', 'test data (default: the dataset\'s usual place, test split)')
     .option('--calib-data <path>', 'calibration data, labels unused (default: --data, train split)')
+    .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
     .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
     .option('--T <list>', 'time steps, one calibration each', intList('--T'), [8, 16, 32, 64])
@@ -59,13 +60,18 @@ export function calibrateCommand(program: Command): void {
     .option('--grid <kind>', `threshold candidates: ${THRESHOLD_GRIDS.join(' | ')} (ref: max·(1 − 0.01 i))`, oneOf(THRESHOLD_GRIDS), 'ref')
     .option('--grid-points <n>', 'points of the linear grid', intAtLeast(1), 100)
     .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann) or the calibrated SNN\'s input current (snn)', oneOf(['ann', 'snn'] as const), 'ann')
-    .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): max | ema | a percentile', 'max')
+    .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): ema (of batch maxima, the authors\') | max | a percentile', 'ema')
     .option('--no-shift', 'start membranes at 0 instead of V_th/2')
-    .option('--wc-objective <kind>', 'weight calibration loss: rate (clipfloor of the mean input, the authors\') | spikes (the neuron\'s real rate, through time)', oneOf(['rate', 'spikes'] as const), 'rate')
+    .option('--wc-objective <kind>', 'weight calibration loss: rate (clipfloor of the mean input, the authors\') | spikes (the neuron\'s real rate, through time) | rate+spikes (one, then the other)', oneOf(['rate', 'spikes', 'rate+spikes'] as const), 'rate')
+    .option('--wc-spike-iterations <n>', 'with --wc-objective rate+spikes: iterations of the spike phase', intAtLeast(1), 300)
     .option('--wc-optimizer <name>', 'weight calibration optimizer: adam | sgd', oneOf(['adam', 'sgd'] as const), 'adam')
+    .option('--wc-bias', 'weight calibration trains the biases too')
     .option('--wc-lr <lr>', 'weight calibration learning rate (cosine to 0)', numberAtLeast(0), 4e-5)
     .option('--wc-iterations <n>', 'weight calibration iterations per layer', intAtLeast(1), 5000)
     .option('--wc-batch <n>', 'weight calibration batch size', intAtLeast(1), 32)
+    .option('--distill-epochs <n>', 'distill step (snnkit\'s, after the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 8)
+    .option('--distill-lr <lr>', 'distill step: Adam learning rate (cosine to 0)', numberAtLeast(0), 5e-4)
+    .option('--distill-batch <n>', 'distill step: batch size', intAtLeast(1), 32)
     .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
     .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
@@ -86,7 +92,8 @@ export function calibrateCommand(program: Command): void {
           const c = await calibrateSnn(ann, {
             T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, steps: p.steps, shift: f.shift,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource,
-            weight: { objective: f.wcObjective, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
+            weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
+            distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch },
             onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
           });
           progress.stop();
@@ -111,6 +118,7 @@ export function calibrateCommand(program: Command): void {
       const settings = {
         model: f.model, arch, dataset: f.dataset, 'calibration samples': f.calibSamples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
         'threshold source': f.thresholdSource, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift, 'initial threshold': f.initialThreshold,
+        distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr}, batch ${f.distillBatch}, cosine`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,
       };
       const files = await writeCalibrationReport(f.out, { title: `${arch} → calibrated SNN`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, ...(annAccuracy !== undefined ? { annAccuracy } : {}), count, runs });

@@ -104,7 +104,7 @@ export async function resolveData(dataset: string, data: string | undefined, dow
 /** The flags convert and calibrate share: the model, the data, normalisation, batching. */
 export interface ConversionFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[];
-  testLimit?: number; batchSize: number; workers: number;
+  testLimit?: number; batchSize: number; workers: number; maxpoolAsAvg?: boolean;
 }
 
 /**
@@ -113,7 +113,7 @@ export interface ConversionFlags {
  * @returns them, plus the checkpoint metadata an SNN made from this ANN should carry
  */
 export async function prepareConversion(f: ConversionFlags, seed = 0) {
-  const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch);
+  const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch, { maxpoolAsAvg: f.maxpoolAsAvg ?? false });
   const clip = meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
   const norm = chooseNormalization(f.dataset, f, meta);
   const [calibSet, testSet] = await Promise.all([
@@ -121,6 +121,6 @@ export async function prepareConversion(f: ConversionFlags, seed = 0) {
   const common = { batchSize: f.batchSize, seed, workers: f.workers };
   const calib = makeLoader(calibSet, norm, { ...common, shuffle: true });
   const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, shuffle: false });
-  const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model) } : {}) };
+  const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model), ...(f.maxpoolAsAvg ? { maxpool_as_avg: true } : {}) } : {}) };
   return { ann, arch, meta, norm, testSet, calib, test, snnMeta };
 }

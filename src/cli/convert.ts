@@ -28,6 +28,7 @@ export function convertCommand(program: Command): void {
     .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
     .option('--data <path>', 'evaluation data (default: the dataset\'s usual place, test split)')
     .option('--calib-data <path>', 'data for the activation statistics (default: --data, train split)')
+    .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
     .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
     .option('--T <list>', 'time steps to report', intList('--T'), [8, 16, 32, 64])

@@ -22,9 +22,12 @@ export interface LoadedAnn {
  * safetensors (architecture from --arch or the "arch" metadata).
  * @throws SnnkitError when the architecture is missing or unknown, or the weights do not fit it
  */
-export function loadAnn(path: string, arch: string | undefined): LoadedAnn {
+export function loadAnn(path: string, arch: string | undefined, opts: { maxpoolAsAvg?: boolean } = {}): LoadedAnn {
   const ext = extname(path).toLowerCase();
-  if (ext === '.onnx') return { model: loadOnnx(path), arch: arch ?? 'onnx', meta: {}, format: 'onnx' };
+  if (ext === '.onnx') {
+    const model = loadOnnx(path, { substituteMaxPool: opts.maxpoolAsAvg ?? false, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+    return { model, arch: arch ?? 'onnx', meta: {}, format: 'onnx' };
+  }
   const need = (a: string | undefined, why: string): string => {
     if (!a) throw new SnnkitError(`${path}: ${why}: pass --arch (one of ${MODEL_NAMES.join(', ')})`, 'INVALID_ARGUMENT');
     return a;

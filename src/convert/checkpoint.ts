@@ -72,7 +72,7 @@ export async function loadSnn(path: string, arch?: string): Promise<{ ann: Modul
     const name = arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined);
     if (!name) throw new SnnkitError(`${path} has no "arch" metadata: pass --arch`, 'INVALID_ARGUMENT');
     // A graph imported from ONNX is rebuilt from its file; zoo models from their name.
-    const ann = name === 'onnx' && typeof ck.meta['onnx_path'] === 'string' ? loadOnnx(ck.meta['onnx_path'])
+    const ann = name === 'onnx' && typeof ck.meta['onnx_path'] === 'string' ? loadOnnx(ck.meta['onnx_path'], { substituteMaxPool: ck.meta['maxpool_as_avg'] === true })
       : createModel(name, ck.meta['clip_relu'] ? { clipRelu: ck.meta['clip_relu'] as { max: number; learnable?: boolean } } : {});
     const annWeights = Object.fromEntries(Object.entries(ck.weights).filter(([k]) => !k.startsWith(SNN_PREFIX)));
     ann.loadStateDict(annWeights);

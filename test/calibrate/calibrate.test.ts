@@ -44,15 +44,17 @@ test('each calibration step lowers the error it targets, measured on held-out sa
   const T = 4;
   const errs: Record<string, number> = {}, acc: Record<string, number> = {}, isolated: Record<string, number[]> = {};
   const weight = { iterations: 300, lr: 1e-3, batchSize: 32 };
-  for (const [name, steps] of [['none', {}], ['threshold', { threshold: true }], ['light', { threshold: true, bias: true }], ['advanced', { threshold: true, bias: true, potential: true }],
-    ['threshold+weight', { threshold: true, weight: true }]] as const) {
-    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 512, steps, weight });
+  const spikeWeight = { objective: 'spikes', iterations: 60, lr: 1e-3, batchSize: 32 } as const;
+  for (const [name, steps, w] of [['none', {}], ['threshold', { threshold: true }], ['light', { threshold: true, bias: true }], ['advanced', { threshold: true, bias: true, potential: true }],
+    ['threshold+weight', { threshold: true, weight: true }], ['threshold+weight(spikes)', { threshold: true, weight: true }, spikeWeight],
+    ['advanced+distill', { threshold: true, bias: true, potential: true, distill: true }]] as const) {
+    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 512, steps, weight: w ?? weight, distill: { epochs: 2, lr: 1e-3 } });
     errs[name] = await outputError(c.snn, ann, heldOut, T);
     acc[name] = (await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]!;
     isolated[name] = (await convert.analyzeConversion(ann, c, heldOut, [T], { shift: true })).layers.map((l) => l.totalRms[T]!);
     // The report: one entry per neuron, an error before any step and one after each step asked for.
     assert.equal(c.layers.length, 3);
-    for (const l of c.layers) assert.deepEqual(l.errors.map((e) => e.step), ['converted', ...calibrate.STEP_NAMES.filter((k) => (steps as calibrate.CalibrationSteps)[k])]);
+    for (const l of c.layers) assert.deepEqual(l.errors.map((e) => e.step), ['converted', ...calibrate.STEP_NAMES.filter((k) => k !== 'distill' && (steps as calibrate.CalibrationSteps)[k])]);
     c.snn.dispose();
   }
   // The threshold search minimises each layer's own clipfloor error (its inputs taken from the ANN).
@@ -61,6 +63,8 @@ test('each calibration step lowers the error it targets, measured on held-out sa
   assert.ok(errs['light']! < errs['threshold']!, `bias correction: ${errs['light']} vs ${errs['threshold']}`);
   assert.ok(errs['advanced']! < errs['light']!, `potential correction: ${errs['advanced']} vs ${errs['light']}`);
   assert.ok(errs['threshold+weight']! < errs['threshold']!, `weight calibration: ${errs['threshold+weight']} vs ${errs['threshold']}`);
+  assert.ok(errs['advanced+distill']! < errs['advanced']!, `distillation: ${errs['advanced+distill']} vs ${errs['advanced']}`);
+  assert.ok(errs['threshold+weight(spikes)']! < errs['threshold']!, `weight calibration through spikes: ${errs['threshold+weight(spikes)']} vs ${errs['threshold']}`);
   assert.ok(Object.values(acc).every((a) => a > 0.1), 'every pipeline still classifies');
 });
 
@@ -104,11 +108,13 @@ test('gridSearch returns, per row, the grid value with the smallest clipfloor er
 
 test('calibration options and steps are checked, naming what is wrong', async () => {
   const { ann, calib } = await setup();
-  assert.throws(() => calibrate.parseSteps('threshold,bias,magic'), /calibrate: steps must be a comma-separated list of threshold, weight, bias, potential; got 'magic'|magic/);
+  assert.throws(() => calibrate.parseSteps('threshold,bias,magic'), /calibrate: argument 'steps' must be a comma-separated list of threshold, weight, bias, potential, distill, got 'magic'/);
   assert.deepEqual(calibrate.parseSteps('bias, threshold'), { bias: true, threshold: true });
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 0, calibration: calib, steps: {} }), /T/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { lr: -1 } }), /weight\.lr/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdSource: 'both' as never }), /thresholdSource/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { objective: 'fast' as never } }), /argument 'weight.objective' must be 'rate', 'spikes' or 'rate\+spikes', got 'fast'/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { iterations: 0 } }), /weight\.iterations/);
 });
 
 test('bias correction needs a conv/linear layer right before the neuron: a neuron after pooling is named', async () => {
