@@ -115,6 +115,11 @@ export interface CalibrateOptions {
    * search (default 256, rounded up to whole batches; the authors use one batch). Weight calibration runs all.
    */
   correctionSamples?: number;
+  /**
+   * Cap on samples × T for the samples that run through the SNN (default 32768: 1024 samples up to T = 32, 512 at
+   * T = 64): their currents are cached until each neuron is calibrated.
+   */
+  maxSampleSteps?: number;
   steps: CalibrationSteps;
   /** V_th/2 initial potential (default true, as the authors' code). */
   shift?: boolean;
@@ -169,7 +174,8 @@ interface BatchValues {
 
 function checkOptions(o: CalibrateOptions): void {
   if (!(Number.isInteger(o.T) && o.T >= 1)) throw invalidArg('calibrate', 'T', 'a positive integer', o.T);
-  if (o.samples !== undefined && !(Number.isInteger(o.samples) && o.samples >= 1)) throw invalidArg('calibrate', 'samples', 'a positive integer', o.samples);
+  for (const k of ['samples', 'correctionSamples', 'maxSampleSteps'] as const)
+    if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k]! >= 1)) throw invalidArg('calibrate', k, 'a positive integer', o[k]);
   if (o.thresholdSource !== undefined && !['ann', 'snn'].includes(o.thresholdSource)) throw invalidArg('calibrate', 'thresholdSource', "'ann' or 'snn'", o.thresholdSource);
   const w = o.weight ?? {};
   if (w.objective !== undefined && !['rate', 'spikes', 'rate+spikes'].includes(w.objective)) throw invalidArg('calibrate', 'weight.objective', "'rate', 'spikes' or 'rate+spikes'", w.objective);
@@ -229,7 +235,10 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   const layers: LayerCalibration[] = [];
 
   const batches: BatchValues[] = [];
-  const want = steps.weight ? o.samples ?? 1024 : Math.min(o.samples ?? 1024, o.correctionSamples ?? 256);
+  // The walk keeps every batch's input currents ([T, N, ...] floats) until their neuron is calibrated: samples × T
+  // is capped so that memory stays bounded (ResNet-20: about 2 GB per cached value at the default cap).
+  const cap = Math.max(1, Math.floor((o.maxSampleSteps ?? 32768) / o.T));
+  const want = Math.min(steps.weight ? o.samples ?? 1024 : Math.min(o.samples ?? 1024, o.correctionSamples ?? 256), cap);
   let seen = 0;
   const t1 = performance.now();
   for await (const b of o.calibration.epoch(0)) {

@@ -17,7 +17,7 @@ import { intAtLeast, intList, numberAtLeast, numberList, oneOf, prepareConversio
 
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
-  pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
+  pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
   thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
@@ -56,6 +56,7 @@ export function calibrateCommand(program: Command): void {
     .option('--steps <list>', `with --pipeline custom: ${STEP_NAMES.join(',')}`)
     .option('--calib-samples <n>', 'calibration samples (thresholds, weight calibration)', intAtLeast(1), 1024)
     .option('--correction-samples <n>', 'of those, the samples run through the SNN for bias/potential correction', intAtLeast(1), 256)
+    .option('--max-sample-steps <n>', 'cap on samples × T run through the SNN while calibrating (memory)', intAtLeast(1), 32768)
     .option('--per-channel', 'one threshold per channel instead of per layer')
     .option('--grid <kind>', `threshold candidates: ${THRESHOLD_GRIDS.join(' | ')} (ref: max·(1 − 0.01 i))`, oneOf(THRESHOLD_GRIDS), 'ref')
     .option('--grid-points <n>', 'points of the linear grid', intAtLeast(1), 100)
@@ -90,7 +91,7 @@ export function calibrateCommand(program: Command): void {
         for (const T of f.T) for (const p of pipelines) {
           const r0 = performance.now();
           const c = await calibrateSnn(ann, {
-            T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, steps: p.steps, shift: f.shift,
+            T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift: f.shift,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
             distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch },

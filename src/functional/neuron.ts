@@ -16,7 +16,7 @@ import { invalidArg, SnnkitError } from '../errors.js';
 import { native } from '../native/load.js';
 import { SURROGATE_KIND, type Surrogate } from '../surrogate/surrogate.js';
 import { atan } from '../surrogate/atan.js';
-import { full } from '../tensor/creation.js';
+import { full, stack } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -109,8 +109,22 @@ export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: 
   return { spikes: o.amplitude === 'threshold' ? s.mul(o.vTh) : s, v: vNext };
 }
 
+/** The same dynamics as T calls of neuronStep: what neuronMultiStep runs on devices the fused kernel does not (CUDA). */
+function stepByStep(input: Tensor, v0: Tensor | number | undefined, o: ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
+  return tidy(() => {
+    let v: Tensor | number | undefined = v0;
+    const spikes: Tensor[] = [];
+    for (let t = 0; t < input.shape[0]!; t++) {
+      const r = neuronStep(input.select(0, t), v, o);
+      spikes.push(r.spikes);
+      v = r.v;
+    }
+    return { spikes: stack(spikes), v: v as Tensor };
+  });
+}
+
 /**
- * All T steps at once, in the fused native kernel (forward, and BPTT with the surrogate when gradients are needed).
+ * All T steps at once, in the fused native kernel (on the CPU; elsewhere, step by step with the same ops) (forward, and BPTT with the surrogate when gradients are needed).
  * Equal to applying neuronStep T times.
  * @param input [T, N, ...]
  * @param v0 the initial potential (a tensor broadcastable to one step, a number, or undefined for 0)
@@ -120,6 +134,7 @@ export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: 
 export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
   if (input.ndim < 2) throw new SnnkitError(`neuronMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
+  if (input.device !== 'cpu') return stepByStep(input, v0, o);
   return tidy(() => {
     const dt = input.dtype;
     const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: dt === 'float64' ? 'float64' : 'float32' }));

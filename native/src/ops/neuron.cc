@@ -241,6 +241,7 @@ Napi::Value MultiStep(Args& a) {
   at::Tensor v0 = a.isNullish(1) ? at::Tensor() : a.tensor(1);
   at::Tensor vth = a.tensor(2), alpha = a.tensor(3);
   if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
+  if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused multi-step kernel runs on CPU tensors, got " + Describe(x) + " (neuronMultiStep falls back to step-by-step ops there)");
   if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
     a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
   if (alpha.numel() != 1) a.fail("SHAPE_MISMATCH", "alpha must have one element, got " + Describe(alpha));
@@ -271,7 +272,8 @@ struct SpikeFn : public torch::autograd::Function<SpikeFn> {
     return (x >= 0).to(x.scalar_type());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    at::Tensor x = ctx->get_saved_variables()[0].contiguous();
+    at::Tensor saved = ctx->get_saved_variables()[0];
+    at::Tensor x = saved.cpu().contiguous();  // the surrogate loops run on the CPU; other devices get g copied back
     at::Tensor g = at::empty_like(x);
     int kind = static_cast<int>(ctx->saved_data["kind"].toInt());
     double param = ctx->saved_data["param"].toDouble();
@@ -284,7 +286,7 @@ struct SpikeFn : public torch::autograd::Function<SpikeFn> {
         });
       });
     });
-    return {grads[0] * g, at::Tensor(), at::Tensor()};
+    return {grads[0] * g.to(saved.device()), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -300,7 +302,8 @@ Napi::Value Spike(Args& a) {
 
 // (x, surrogateKind, surrogateParam) → g(x), the surrogate's derivative itself (for tests and plots)
 Napi::Value SurrogateGrad(Args& a) {
-  at::Tensor x = a.tensor(0).contiguous();
+  at::Device device = a.tensor(0).device();
+  at::Tensor x = a.tensor(0).cpu().contiguous();
   int kind = static_cast<int>(a.i64(1));
   double param = a.f64(2);
   at::Tensor g = at::empty_like(x);
@@ -311,7 +314,7 @@ Napi::Value SurrogateGrad(Args& a) {
       for (int64_t i = 0; i < x.numel(); ++i) gp[i] = surr(xp[i]);
     });
   });
-  return Ret(a.env(), g);
+  return Ret(a.env(), g.to(device));
 }
 
 }  // namespace
