@@ -21,3 +21,4 @@ for p in $parts; do case $p in
   3) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps threshold,weight,bias,potential,distill \
        --wc-lr 1e-3 --wc-iterations 1000 --out "$out/wc-distill" | tail -1 ;;
 esac; done
+node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/wc" "$out/wc-distill"
