@@ -112,7 +112,10 @@ export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: 
 /** The same dynamics as T calls of neuronStep: what neuronMultiStep runs on devices the fused kernel does not (CUDA). */
 function stepByStep(input: Tensor, v0: Tensor | number | undefined, o: ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   return tidy(() => {
-    let v: Tensor | number | undefined = v0;
+    // Thresholds, decay and v0 given as CPU tensors follow the input (a copy per call; keep them on its device to avoid it).
+    const here = <X>(x: X): X => (x instanceof Tensor && x.device !== input.device ? x.toDevice(input.device) as X : x);
+    o = { ...o, vTh: here(o.vTh), alpha: here(o.alpha) };
+    let v: Tensor | number | undefined = here(v0);
     const spikes: Tensor[] = [];
     for (let t = 0; t < input.shape[0]!; t++) {
       const r = neuronStep(input.select(0, t), v, o);
