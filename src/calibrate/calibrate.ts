@@ -251,13 +251,14 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   if (!batches.length) throw new SnnkitError('calibrate: the calibration loader gave no batch', 'INVALID_ARGUMENT');
   seconds['data'] = (performance.now() - t1) / 1000;
 
+  // Graph constants are the graph's own tensors: never disposed here (the ANN and SNN programs share names).
+  const constants = new Set(snnP.nodes.filter((n) => n.constant).map((n) => n.name));
   const free = (m: Map<string, Tensor>, k: number, p: Program): void => {
     for (const i of new Set(p.nodes[k]!.inputs)) {
       if ((last.get(i) ?? -1) > k) continue;
       const t = m.get(i);
       m.delete(i);
-      const src = p.nodes.find((n) => n.name === i);
-      if (t && !src?.constant) t.dispose();
+      if (t && !constants.has(i)) t.dispose();
     }
   };
   const runNode = (b: BatchValues, k: number): void => {
@@ -287,7 +288,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     }
   } finally {
     for (const b of batches) {
-      for (const [name, t] of [...b.snn, ...b.ann]) if (!snnP.nodes.find((n) => n.name === name)?.constant) t.dispose();
+      for (const [name, t] of [...b.snn, ...b.ann]) if (!constants.has(name)) t.dispose();
     }
     folded.dispose();
     converted.snn.resetMemories();
@@ -370,7 +371,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       });
       return acc!;
     });
-    const count = batches.reduce((n, b) => n + b.count, 0);
+    const count = seen; // the samples in the cached batches
     // The per-step errors of the report, on the first batch (a full pass per step would cost as much as the steps).
     const mse = (): number => noGrad(() => tidy(() => targets[0]!.sub(rate(batches[0]!)).square().mean().item()));
     const errors: LayerCalibration['errors'] = [{ step: 'converted', mse: mse() }];
@@ -450,7 +451,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     const useRates = objective !== 'spikes';
     const rates = useRates ? new Map(seg.reads.map((v) => [v, noGrad(() => tidy(() => cat(batches.map((b) => (v === snnP.input ? b.ann.get(annP.input)! : snnValue(b, v).mean(0)))).keep()))])) : new Map<string, Tensor>();
     const target = useRates ? tidy(() => cat(targets).keep()) : undefined;
-    const N = batches.reduce((n, b) => n + b.count, 0);
+    const N = seen;
     const params = layersW.flatMap((l) => (w.trainBias && l.bias ? [l.weight, l.bias] : [l.weight]));
     const gen = new Generator(w.seed ?? 0);
     const V = neuron.vTh, sh = shift ? 0.5 : 0;

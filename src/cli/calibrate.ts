@@ -10,10 +10,9 @@ import { calibrateSnn, parseSteps, PIPELINES, STEP_NAMES, type CalibrationSteps,
 import { THRESHOLD_GRIDS, type ThresholdGrid } from '../calibrate/threshold.js';
 import { saveSnn } from '../convert/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
-import { MODEL_NAMES } from '../nn/zoo/index.js';
 import { writeCalibrationReport, type CalibrationRun } from '../report/calibration.js';
 import { TerminalProgress } from '../report/progress.js';
-import { intAtLeast, intList, numberAtLeast, numberList, oneOf, prepareConversion, report } from './common.js';
+import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report } from './common.js';
 
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
@@ -40,17 +39,9 @@ function pipelinesOf(f: CalibrateFlags): { name: string; steps: CalibrationSteps
 
 /** Registers `calibrate`. */
 export function calibrateCommand(program: Command): void {
-  program
+  conversionOptions(program
     .command('calibrate')
-    .description('convert and calibrate a pretrained ANN for each T and pipeline (Li, Deng et al., ICML 2021); DIR gets one SNN checkpoint per run and report.{md,json} with plots')
-    .requiredOption('--model <file>', 'the ANN: .safetensors (snnkit or --arch), .onnx, or a PyTorch .th/.pt/.pth (with --arch)')
-    .option('--arch <name>', `architecture for weights-only files: ${MODEL_NAMES.join(', ')}`)
-    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
-    .option('--data <path>', 'test data (default: the dataset\'s usual place, test split)')
-    .option('--calib-data <path>', 'calibration data, labels unused (default: --data, train split)')
-    .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
-    .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
-    .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
+    .description('convert and calibrate a pretrained ANN for each T and pipeline (Li, Deng et al., ICML 2021); DIR gets one SNN checkpoint per run and report.{md,json} with plots'), 'calibration data, labels unused')
     .option('--T <list>', 'time steps, one calibration each', intList('--T'), [8, 16, 32, 64])
     .option('--pipeline <list>', 'none | light | advanced | custom, or a comma-separated list of them', 'advanced')
     .option('--steps <list>', `with --pipeline custom: ${STEP_NAMES.join(',')}`)
@@ -73,12 +64,8 @@ export function calibrateCommand(program: Command): void {
     .option('--distill-epochs <n>', 'distill step (snnkit\'s, after the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 8)
     .option('--distill-lr <lr>', 'distill step: Adam learning rate (cosine to 0)', numberAtLeast(0), 5e-4)
     .option('--distill-batch <n>', 'distill step: batch size', intAtLeast(1), 32)
-    .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
     .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
-    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
     .option('--seed <n>', 'seed of the calibration sample order and weight calibration', intAtLeast(0), 0)
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--json', 'print one JSON object as the last line')
     .action(async (f: CalibrateFlags) => {
       const t0 = performance.now();
       const pipelines = pipelinesOf(f);

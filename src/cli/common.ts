@@ -1,5 +1,5 @@
 /** Helpers shared by CLI commands: typed option parsers, normalisation choice, loaders, --json output. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { SnnkitError } from '../errors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
@@ -10,6 +10,7 @@ import type { CheckpointMeta } from '../train/checkpoint.js';
 import { loadDataset } from '../data/registry.js';
 import { resolve } from 'node:path';
 import { loadAnn } from './model.js';
+import { MODEL_NAMES } from '../nn/zoo/index.js';
 
 /** commander parser: an integer >= min. */
 export const intAtLeast = (min: number) => (v: string): number => {
@@ -99,6 +100,26 @@ export async function resolveData(dataset: string, data: string | undefined, dow
   const r = await downloadDataset(name, data ?? defaultDownloadDir(name), mirror ? { baseUrl: mirror } : {});
   log(`${dataset}: ${r.downloaded.length ? `downloaded ${r.downloaded.length} file(s)` : 'already downloaded'} into ${r.dataDir}`);
   return r.dataDir;
+}
+
+/**
+ * Declares the options of ConversionFlags (except --batch-size, whose default differs) on a command, plus --out and
+ * --json: what convert and calibrate share.
+ */
+export function conversionOptions(cmd: Command, calibData: string): Command {
+  return cmd
+    .requiredOption('--model <file>', 'the ANN: .safetensors (snnkit or --arch), .onnx, or a PyTorch .th/.pt/.pth (with --arch)')
+    .option('--arch <name>', `architecture for weights-only files (default: the checkpoint's metadata): ${MODEL_NAMES.join(', ')}`)
+    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
+    .option('--data <path>', 'test data (default: the dataset\'s usual place, test split)')
+    .option('--calib-data <path>', `${calibData} (default: --data, train split)`)
+    .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
+    .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
+    .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
+    .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--json', 'print one JSON object as the last line');
 }
 
 /** The flags convert and calibrate share: the model, the data, normalisation, batching. */

@@ -7,9 +7,8 @@ import { saveSnn } from '../convert/checkpoint.js';
 import { convertToSnn } from '../convert/converter.js';
 import { parseThresholdStat } from '../convert/stats.js';
 import { simulate } from '../convert/simulate.js';
-import { MODEL_NAMES } from '../nn/zoo/index.js';
 import { writeConversionReport } from '../report/conversion.js';
-import { intAtLeast, intList, makeLoader, prepareConversion, numberList, oneOf, report, subset } from './common.js';
+import { intAtLeast, intList, makeLoader, prepareConversion, oneOf, report, subset, conversionOptions } from './common.js';
 import { DataLoader } from '../data/loader.js';
 import { Generator } from '../tensor/creation.js';
 
@@ -20,28 +19,16 @@ interface ConvertFlags {
 
 /** Registers `convert`. */
 export function convertCommand(program: Command): void {
-  program
+  conversionOptions(program
     .command('convert')
-    .description('convert a trained ANN into an SNN (threshold balancing); DIR gets snn.safetensors and report.{md,json} with plots')
-    .requiredOption('--model <file>', 'the ANN checkpoint (.safetensors)')
-    .option('--arch <name>', `architecture (default: the checkpoint's metadata): ${MODEL_NAMES.join(', ')}`)
-    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
-    .option('--data <path>', 'evaluation data (default: the dataset\'s usual place, test split)')
-    .option('--calib-data <path>', 'data for the activation statistics (default: --data, train split)')
-    .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
-    .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
-    .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
+    .description('convert a trained ANN into an SNN (threshold balancing); DIR gets snn.safetensors and report.{md,json} with plots'), 'data for the activation statistics')
     .option('--T <list>', 'time steps to report', intList('--T'), [8, 16, 32, 64])
     .option('--threshold <stat>', 'max | ema | a percentile such as 99.9', 'max')
     .option('--shift', 'start membranes at V_th/2 (the V_th/2T bias shift; flooring becomes rounding)')
     .option('--encoding <kind>', 'direct (analog input every step) or poisson (rate-coded pixels)', oneOf(['direct', 'poisson'] as const), 'direct')
     .option('--samples <n>', 'training samples for the statistics', intAtLeast(1), 1024)
-    .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
     .option('--analyze-limit <n>', 'samples for the per-layer error analysis (0: skip it)', intAtLeast(0), 256)
     .option('--batch-size <n>', 'batch size', intAtLeast(1), 100)
-    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--json', 'print one JSON object as the last line')
     .action(async (f: ConvertFlags) => {
       const t0 = performance.now();
       const stat = parseThresholdStat(f.threshold);
