@@ -215,8 +215,7 @@ export class GraphModule extends Module {
     return y.reshape(T, N, ...y.shape.slice(1));
   }
 
-  /** @returns true when `t` is the value of one of the graph's constant nodes (kept by the graph, never freed by it) */
-  isConstant(t: Tensor): boolean {
+  private isConstant(t: Tensor): boolean {
     return this.nodes.some((n) => !(n.op instanceof Module) && n.op.type === 'constant' && n.op.value === t);
   }
 
