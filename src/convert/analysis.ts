@@ -12,7 +12,8 @@ import { neuronMultiStep } from '../functional/neuron.js';
 import { Conv2d, Linear, ReLU } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { ClippedReLU } from '../nn/activation.js';
-import { IF, type NeuronListener } from '../neurons/neuron.js';
+import { IF, SignedIF, type NeuronListener } from '../neurons/neuron.js';
+import { SnnkitError } from '../errors.js';
 import { SeqToANN } from '../neurons/containers.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
@@ -72,6 +73,7 @@ function macsOf(layer: Module, outShape: readonly number[]): number {
 export async function analyzeConversion(ann: Module, converted: ConvertedSnn, loader: DataLoader, Ts: number[], opts: { limit?: number; shift?: boolean; chunk?: number } = {}): Promise<ConversionAnalysis> {
   const T = [...new Set(Ts)].sort((a, b) => a - b), tMax = T[T.length - 1]!, chunk = opts.chunk ?? 16;
   const snn = converted.snn;
+  if (snn.modules().some((m) => m instanceof SignedIF)) throw new SnnkitError('analyzeConversion: the network has signed IF neurons; the analysis models IF neurons only', 'INVALID_ARGUMENT');
   const ifs = snn.namedModules().filter(([, m]) => m instanceof IF) as [string, IF][];
   // The folded ANN with recorders that expose each ReLU's input z and output, in the same order as the IF layers.
   const probe = foldNetwork(ann);

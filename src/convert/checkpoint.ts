@@ -10,7 +10,7 @@ import type { Module } from '../nn/module.js';
 import { createModel } from '../nn/zoo/index.js';
 import { loadOnnx } from '../io/onnx.js';
 import { saveSafetensors } from '../io/safetensors.js';
-import { SpikingNeuron } from '../neurons/neuron.js';
+import { SignedIF, SpikingNeuron } from '../neurons/neuron.js';
 import { full } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -24,6 +24,8 @@ export interface SnnMeta {
   shift: ShiftMode;
   threshold: string;
   samples: number;
+  /** Signed IF neurons (absent: IF). */
+  signed?: boolean;
   /** Present for a calibrated SNN: the T it was calibrated for and the steps applied. */
   calibration?: { T: number; steps: string[]; pipeline?: string };
 }
@@ -39,7 +41,8 @@ const SNN_PREFIX = 'snn.';
  */
 export function saveSnn(path: string, ann: Module, converted: ConvertedSnn, meta: CheckpointMeta & { shift: ShiftMode; threshold: string; calibration?: SnnMeta['calibration'] }): void {
   const { calibration, ...rest } = meta;
-  const snn: SnnMeta = { thresholds: converted.thresholds.map((t) => t.vTh), layers: converted.thresholds.map((t) => t.layer), shift: meta.shift, threshold: meta.threshold, samples: converted.samples, ...(calibration ? { calibration } : {}) };
+  const signed = converted.snn.modules().some((m) => m instanceof SignedIF);
+  const snn: SnnMeta = { thresholds: converted.thresholds.map((t) => t.vTh), layers: converted.thresholds.map((t) => t.layer), shift: meta.shift, threshold: meta.threshold, samples: converted.samples, ...(signed ? { signed } : {}), ...(calibration ? { calibration } : {}) };
   tidy(() => {
     const tensors: Record<string, Tensor> = ann.stateDict();
     if (calibration) {
@@ -77,7 +80,7 @@ export async function loadSnn(path: string, arch?: string): Promise<{ ann: Modul
     const annWeights = Object.fromEntries(Object.entries(ck.weights).filter(([k]) => !k.startsWith(SNN_PREFIX)));
     ann.loadStateDict(annWeights);
     const snnMeta = ck.meta['snn'] as SnnMeta;
-    const converted = await convertToSnn(ann, { thresholds: snnMeta.thresholds, shift: snnMeta.shift });
+    const converted = await convertToSnn(ann, { thresholds: snnMeta.thresholds, shift: snnMeta.shift, signed: snnMeta.signed === true });
     if (snnMeta.calibration) restoreCalibrated(path, converted.snn, ck.weights);
     return { ann, converted: { ...converted, samples: snnMeta.samples }, meta: ck.meta, snnMeta };
   } finally {

@@ -13,7 +13,7 @@ import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { GraphModule, type GraphNode } from '../nn/graph.js';
 import { BasicBlock, CifarResNet, OptionAShortcut } from '../nn/zoo/resnet.js';
-import { IF } from '../neurons/neuron.js';
+import { IF, SignedIF } from '../neurons/neuron.js';
 import { SeqToANN } from '../neurons/containers.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
@@ -36,6 +36,8 @@ export interface ConvertOptions {
   threshold?: ThresholdStat | string;
   /** 'potential' starts every membrane at V_th/2, the T-independent form of the V_th/(2T) bias shift. Default 'none'. */
   shift?: ShiftMode;
+  /** Signed IF neurons (ternary spikes: spikes fired too early are taken back; SignedIF) instead of IF. Default false. */
+  signed?: boolean;
 }
 
 /** A converted network and what conversion found. */
@@ -55,6 +57,7 @@ interface Ctx {
   recorders: ActivationRecorder[];
   stat: ThresholdStat;
   shift: ShiftMode;
+  signed?: boolean;
   /** Activations converted so far, shared by every copy of the context (copies only change `path`). */
   counter: { next: number };
   path: string;
@@ -70,7 +73,8 @@ function activation(m: ReLU | ClippedReLU, ctx: Ctx): Module {
   }
   const k = ctx.counter.next++;
   const vTh = ctx.preset ? ctx.preset[k]! : ctx.recorders[k]!.threshold(ctx.stat);
-  return new IF({ vTh, reset: 'soft', amplitude: 'threshold', stepMode: 'multi', v0: ctx.shift === 'potential' ? vTh / 2 : undefined });
+  const o = { vTh, reset: 'soft', amplitude: 'threshold', stepMode: 'multi', v0: ctx.shift === 'potential' ? vTh / 2 : undefined } as const;
+  return ctx.signed ? new SignedIF(o) : new IF(o);
 }
 
 const stateless = (m: Module, ctx: Ctx): Module => (ctx.mode === 'snn' ? new SeqToANN(m) : m);
@@ -172,7 +176,7 @@ export function foldNetwork(ann: Module): Module {
  */
 export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<ConvertedSnn> {
   const stat = parseThresholdStat(opts.threshold ?? 'max');
-  const ctx: Ctx = { mode: 'stats', recorders: [], stat, shift: opts.shift ?? 'none', counter: { next: 0 }, path: '' };
+  const ctx: Ctx = { mode: 'stats', recorders: [], stat, shift: opts.shift ?? 'none', signed: opts.signed ?? false, counter: { next: 0 }, path: '' };
   const wasTraining = ann.training;
   ann.eval();
   try {
@@ -195,7 +199,7 @@ export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<C
     const snn = convertModule(ann, { ...ctx, mode: 'snn', counter: { next: 0 }, ...(opts.thresholds ? { preset: opts.thresholds } : {}) });
     snn.eval();
     probe.dispose();
-    const thresholds = snn.namedModules().filter(([, m]) => m instanceof IF).map(([layer, m]) => ({ layer, vTh: (m as IF).vTh as number }));
+    const thresholds = snn.namedModules().filter(([, m]) => m instanceof IF || m instanceof SignedIF).map(([layer, m]) => ({ layer, vTh: (m as IF).vTh as number }));
     return { snn, thresholds, samples: seen };
   } finally {
     ann.train(wasTraining);

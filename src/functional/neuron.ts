@@ -17,6 +17,7 @@ import { native } from '../native/load.js';
 import { SURROGATE_KIND, type Surrogate } from '../surrogate/surrogate.js';
 import { atan } from '../surrogate/atan.js';
 import { full, stack } from '../tensor/creation.js';
+import { isGradEnabled } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -145,5 +146,63 @@ export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, 
     const [s, v] = native.neuronMultiStep(input.handle, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
       o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param);
     return { spikes: new Tensor(s), v: new Tensor(v) };
+  });
+}
+
+/**
+ * One time step of a signed IF neuron (ternary spikes; soft reset, alpha = 1): it fires as IF, and also fires a
+ * negative spike (v += V_th) when its potential is below 0 while it has fired more positive than negative spikes:
+ *
+ *   u = v + I;  p = H(u − V_th);  w = u − p · V_th;  q = [w < 0] · [n + p > 0];  v' = w + q · V_th;  n' = n + p − q
+ *   o = A · (p − q)
+ *
+ * so a spike fired too early is taken back: with |I[t]| < V_th and v[0] = V_th/2, the net count n[t] is exactly
+ * max(0, ⌊Σ I / V_th + 1/2⌋) at every step, where IF's count only grows. (The signed neuron of Kim et al., Spiking-YOLO,
+ * AAAI 2020, and Wang et al.'s SNM, IJCAI 2022.) Both spikes have the surrogate's gradient (q's through g(−w)).
+ * @param n the net spike count so far (undefined means 0); not differentiated
+ * @returns spikes, the new potential and the new count
+ */
+export function signedNeuronStep(input: Tensor, v: Tensor | number | undefined, n: Tensor | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor; n: Tensor } {
+  const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('signedNeuronStep', opts);
+  const u = v === undefined ? input.mul(1) : typeof v === 'number' ? input.add(v) : v.add(input);
+  const p = spike(u.sub(o.vTh), o.surrogate);
+  const w = u.sub((o.detachReset ? p.detach() : p).mul(o.vTh));
+  const pd = p.detach();
+  const up = n === undefined ? pd : n.add(pd);
+  const q = spike(w.neg(), o.surrogate).mul(w.lt(0).logicalAnd(up.gt(0)).to(w.dtype));
+  const vNext = w.add((o.detachReset ? q.detach() : q).mul(o.vTh));
+  const s = p.sub(q);
+  return { spikes: o.amplitude === 'threshold' ? s.mul(o.vTh) : s, v: vNext, n: up.sub(q.detach()) };
+}
+
+/**
+ * All T steps of a signed IF neuron: the fused native kernel on the CPU when no gradient is needed, else T calls of
+ * signedNeuronStep (which autograd differentiates).
+ * @param input [T, N, ...]
+ * @param v0 the initial potential (undefined for 0); n0 the initial net count (undefined for 0)
+ * @returns spikes [T, N, ...], the final potential and the final net count
+ */
+export function signedMultiStep(input: Tensor, v0: Tensor | number | undefined, n0: Tensor | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor; n: Tensor } {
+  const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('signedMultiStep', opts);
+  if (input.ndim < 2) throw new SnnkitError(`signedMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
+  const needsGrad = isGradEnabled() && [input, v0, n0, o.vTh].some((t) => t instanceof Tensor && t.requiresGrad);
+  return tidy(() => {
+    if (!needsGrad && input.device === 'cpu') {
+      const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: input.dtype === 'float64' ? 'float64' : 'float32' }));
+      const init = v0 === undefined ? undefined : scalar(v0);
+      const [s, v, n] = native.signedMultiStep(input.handle, init?.handle, n0?.handle, scalar(o.vTh).handle, o.amplitude === 'threshold');
+      return { spikes: new Tensor(s), v: new Tensor(v), n: new Tensor(n) };
+    }
+    const here = <X>(x: X): X => (x instanceof Tensor && x.device !== input.device ? x.toDevice(input.device) as X : x);
+    const oo = { ...o, vTh: here(o.vTh) };
+    let v: Tensor | number | undefined = here(v0), n: Tensor | undefined = here(n0);
+    const spikes: Tensor[] = [];
+    for (let t = 0; t < input.shape[0]!; t++) {
+      const r = signedNeuronStep(input.select(0, t), v, n, oo);
+      spikes.push(r.spikes);
+      v = r.v;
+      n = r.n;
+    }
+    return { spikes: stack(spikes), v: v as Tensor, n: n! };
   });
 }

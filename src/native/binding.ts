@@ -167,6 +167,7 @@ export interface NativeBinding {
   buildInfo(): { torchVersion: string; hasCuda: boolean; parallel: string };
   // neurons
   neuronMultiStep(x: H, v0: H | undefined, vth: H, alpha: H, hard: boolean, vReset: number, ampVth: boolean, detachReset: boolean, surrogate: number, param: number): [H, H];
+  signedMultiStep(x: H, v0: H | undefined, n0: H | undefined, vth: H, ampVth: boolean): [H, H, H];
   spike(x: H, surrogate: number, param: number): H;
   surrogateGrad(x: H, surrogate: number, param: number): H;
 }

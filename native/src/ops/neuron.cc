@@ -263,6 +263,73 @@ Napi::Value MultiStep(Args& a) {
   return Ret(a.env(), std::vector<at::Tensor>{r[0], r[1]});
 }
 
+// Signed IF (src/functional/neuron.ts signedNeuronStep), forward only (training runs the step function):
+//   u = v + x;  p = [u >= V_th];  w = u - p V_th;  q = [w < 0][n + p > 0];  v' = w + q V_th;  n' = n + p - q;  out = A (p - q)
+template <typename T, bool AMPVTH>
+void SignedBlocks(const T* xp, T* op, T* vp, T* np, Bcast<T> v0b, Bcast<T> n0b, Bcast<T> th, int64_t steps, int64_t E) {
+  at::parallel_for(0, E, kGrain, [&](int64_t begin, int64_t end) {
+    T v[kBlock], c[kBlock], h[kBlock];
+    for (int64_t e0 = begin; e0 < end; e0 += kBlock) {
+      const int64_t n = std::min(kBlock, end - e0);
+      for (int64_t j = 0; j < n; ++j) {
+        v[j] = v0b[e0 + j];
+        c[j] = n0b[e0 + j];
+        h[j] = th[e0 + j];
+      }
+      for (int64_t t = 0; t < steps; ++t) {
+        const T* __restrict__ x = xp + t * E + e0;
+        T* __restrict__ o = op + t * E + e0;
+        for (int64_t j = 0; j < n; ++j) {
+          const T u = v[j] + x[j];
+          const T p = static_cast<T>(u >= h[j]);
+          const T w = u - p * h[j];
+          const T q = static_cast<T>(w < T(0)) * static_cast<T>(c[j] + p > T(0));
+          v[j] = w + q * h[j];
+          c[j] = c[j] + p - q;
+          o[j] = AMPVTH ? (p - q) * h[j] : p - q;
+        }
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        vp[e0 + j] = v[j];
+        np[e0 + j] = c[j];
+      }
+    }
+  });
+}
+
+// (x [T, ...], v0 | null, n0 | null, vth, ampVth) → [out, vT, nT]; no autograd (the caller checks)
+Napi::Value SignedMultiStep(Args& a) {
+  at::Tensor x = a.tensor(0);
+  at::Tensor v0 = a.isNullish(1) ? at::Tensor() : a.tensor(1);
+  at::Tensor n0 = a.isNullish(2) ? at::Tensor() : a.tensor(2);
+  at::Tensor vth = a.tensor(3);
+  const bool amp = a.boolean(4);
+  if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
+  if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused signed kernel runs on CPU tensors, got " + Describe(x));
+  if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
+    a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
+  at::IntArrayRef state = x.sizes().slice(1);
+  CheckBroadcast(a, vth, state, "threshold");
+  CheckBroadcast(a, v0, state, "initial potential");
+  CheckBroadcast(a, n0, state, "initial count");
+  auto same = [&](const at::Tensor& t) { return t.defined() ? t.to(x.scalar_type()) : t; };
+  x = x.contiguous();
+  v0 = same(v0);
+  n0 = same(n0);
+  vth = same(vth);
+  at::Tensor out = at::empty_like(x), vT = at::empty(state, x.options()), nT = at::empty(state, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "signedForward", [&] {
+    at::Tensor k1, k2, k3;
+    Bcast<scalar_t> v0b = MakeBcast<scalar_t>(v0, state, k1), n0b = MakeBcast<scalar_t>(n0, state, k2), th = MakeBcast<scalar_t>(vth, state, k3);
+    const int64_t steps = x.size(0), E = x.numel() / steps;
+    auto run = [&](auto ampv) {
+      SignedBlocks<scalar_t, decltype(ampv)::value>(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), vT.data_ptr<scalar_t>(), nT.data_ptr<scalar_t>(), v0b, n0b, th, steps, E);
+    };
+    amp ? run(std::true_type{}) : run(std::false_type{});
+  });
+  return Ret(a.env(), std::vector<at::Tensor>{out, vT, nT});
+}
+
 // The spike function with a surrogate gradient: forward H(x) = [x >= 0], backward grad * g(x).
 struct SpikeFn : public torch::autograd::Function<SpikeFn> {
   static at::Tensor forward(AutogradContext* ctx, at::Tensor x, int64_t kind, double param) {
@@ -321,6 +388,7 @@ Napi::Value SurrogateGrad(Args& a) {
 
 void InitNeuron(Napi::Env env, Napi::Object e) {
   Def(env, e, "neuronMultiStep", MultiStep);
+  Def(env, e, "signedMultiStep", SignedMultiStep);
   Def(env, e, "spike", Spike);
   Def(env, e, "surrogateGrad", SurrogateGrad);
 }
