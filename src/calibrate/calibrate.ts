@@ -15,13 +15,14 @@ import { invalidArg, SnnkitError } from '../errors.js';
 import type { DataLoader } from '../data/loader.js';
 import { convertToSnn, foldNetwork, type ConvertedSnn } from '../convert/converter.js';
 import { parseThresholdStat, type ThresholdStat } from '../convert/stats.js';
+import type { Conv2d, Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { SpikingNeuron } from '../neurons/neuron.js';
+import { SignedIF, SpikingNeuron } from '../neurons/neuron.js';
 import { Adam } from '../optim/adam.js';
 import { SGD } from '../optim/sgd.js';
 import { CosineAnnealingLR } from '../optim/schedule.js';
 import { enableGrad, noGrad } from '../tensor/autograd.js';
-import { cat, Generator, randperm, tensor } from '../tensor/creation.js';
+import { cat, Generator, randint, randperm, tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { emptyCache } from '../tensor/system.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -34,11 +35,16 @@ export interface CalibrationSteps {
   weight?: boolean;
   bias?: boolean;
   potential?: boolean;
+  /** Before the layer-wise steps (snnkit's addition, not in the paper): see QuantizeOptions. */
+  quantize?: boolean;
   /** After the layer-wise steps (snnkit's addition, not in the paper): see DistillOptions. */
   distill?: boolean;
 }
-/** The step names, in the order they run (the first four at each neuron, distill once at the end). */
-export const STEP_NAMES = ['threshold', 'weight', 'bias', 'potential', 'distill'] as const;
+/**
+ * The step names: quantize once before the walk, the next four at each neuron in this order, distill once at the
+ * end.
+ */
+export const STEP_NAMES = ['quantize', 'threshold', 'weight', 'bias', 'potential', 'distill'] as const;
 /** A step's name. */
 export type StepName = (typeof STEP_NAMES)[number];
 
@@ -84,13 +90,51 @@ export interface WeightCalibrationOptions {
   seed?: number;
 }
 
+/** What the fine-tuning steps (quantize, distill) do to each sample: nothing, or random shifts and mirror images. */
+export type Augment = 'none' | 'crop' | 'crop+flip';
+/** The augmentations. */
+export const AUGMENTS: readonly Augment[] = ['none', 'crop', 'crop+flip'];
+
+/** Settings the end-to-end fine-tuning steps share. Both see only the calibration samples, never their labels. */
+export interface FinetuneOptions {
+  epochs?: number;
+  lr?: number;
+  batchSize?: number;
+  /**
+   * Applied to image samples ([N, C, H, W]) each time they are drawn, the teacher seeing the same augmented image
+   * (default 'crop+flip': shifts of up to 4 pixels, zero-padded, and a mirror image half the time; use 'crop' for
+   * data whose mirror image means something else, such as digits).
+   */
+  augment?: Augment;
+  seed?: number;
+}
+
+/**
+ * The quantize step: before the walk, the converted network is fine-tuned as the ANN the SNN approximates, with each
+ * ReLU replaced by clipfloor(x, T, V) (the floor passed straight through, V learnt per neuron layer as in LSQ/QCFS),
+ * so that its logits match the original ANN's on the calibration samples (mean squared error; labels unused), Adam
+ * with a cosine schedule. The layer-wise steps then calibrate the SNN against this quantized ANN (its clip-floor
+ * activations, its weights and thresholds) instead of the original. Cheap: it costs no more than training the ANN
+ * for a few epochs on the calibration samples, whatever T.
+ */
+export interface QuantizeOptions extends FinetuneOptions {
+  /** Default 20. */
+  epochs?: number;
+  /** Weights and biases (default 5e-4). */
+  lr?: number;
+  /** The thresholds (default 1e-3). */
+  thresholdLr?: number;
+  /** Default 64. */
+  batchSize?: number;
+}
+
 /**
  * The distill step: every weight and bias of the calibrated SNN trained end to end, through time with the neurons'
  * surrogate gradients, so that its time-averaged output matches the ANN's logits on the calibration samples (mean
  * squared error; labels unused), Adam with a cosine schedule. Thresholds and initial potentials stay as calibrated.
  * Layer-wise steps match each layer on its own; this one also corrects what errors add up to across layers.
  */
-export interface DistillOptions {
+export interface DistillOptions extends FinetuneOptions {
   /** Default 8. */
   epochs?: number;
   /** Default 5e-4 (ResNet-20 at T = 8: 2e-3 diverges). */
@@ -124,6 +168,14 @@ export interface CalibrateOptions {
   /** V_th/2 initial potential (default true, as the authors' code). */
   shift?: boolean;
   /**
+   * How the shift is applied: 'potential' (default) starts each membrane at V_th/2; 'bias' adds V_th/(2T) to the
+   * input current at every step (Deng & Gu's bias shift, as the authors' calibration code does), added to the bias
+   * of the layer feeding each neuron once its threshold (and weights) are calibrated.
+   */
+  shiftForm?: 'potential' | 'bias';
+  /** Signed IF neurons (ternary spikes; SignedIF) instead of IF (default false). */
+  signed?: boolean;
+  /**
    * The thresholds before calibration (and of 'none'): a statistic of the ANN's activations. Default 'ema', the EMA
    * (momentum 0.9) of per-batch maxima, as the authors' code computes its "max" thresholds.
    */
@@ -141,6 +193,7 @@ export interface CalibrateOptions {
   /** Default 'ann' (the authors' recipe). */
   thresholdSource?: ThresholdSource;
   weight?: WeightCalibrationOptions;
+  quantize?: QuantizeOptions;
   distill?: DistillOptions;
   /** Called before each neuron is calibrated. */
   onLayer?: (layer: string, index: number, total: number) => void;
@@ -181,10 +234,14 @@ function checkOptions(o: CalibrateOptions): void {
   if (w.objective !== undefined && !['rate', 'spikes', 'rate+spikes'].includes(w.objective)) throw invalidArg('calibrate', 'weight.objective', "'rate', 'spikes' or 'rate+spikes'", w.objective);
   if (w.optimizer !== undefined && !['adam', 'sgd'].includes(w.optimizer)) throw invalidArg('calibrate', 'weight.optimizer', "'adam' or 'sgd'", w.optimizer);
   if (w.lr !== undefined && !(Number.isFinite(w.lr) && w.lr > 0)) throw invalidArg('calibrate', 'weight.lr', 'a positive number', w.lr);
-  const d = o.distill ?? {};
-  for (const k of ['epochs', 'batchSize'] as const)
-    if (d[k] !== undefined && !(Number.isInteger(d[k]) && d[k]! >= 1)) throw invalidArg('calibrate', `distill.${k}`, 'a positive integer', d[k]);
-  if (d.lr !== undefined && !(Number.isFinite(d.lr) && d.lr > 0)) throw invalidArg('calibrate', 'distill.lr', 'a positive number', d.lr);
+  for (const [name, d] of [['distill', o.distill ?? {}], ['quantize', o.quantize ?? {}]] as const) {
+    for (const k of ['epochs', 'batchSize'] as const)
+      if (d[k] !== undefined && !(Number.isInteger(d[k]) && d[k]! >= 1)) throw invalidArg('calibrate', `${name}.${k}`, 'a positive integer', d[k]);
+    if (d.lr !== undefined && !(Number.isFinite(d.lr) && d.lr > 0)) throw invalidArg('calibrate', `${name}.lr`, 'a positive number', d.lr);
+    if (d.augment !== undefined && !AUGMENTS.includes(d.augment)) throw invalidArg('calibrate', `${name}.augment`, AUGMENTS.map((a) => `'${a}'`).join(', '), d.augment);
+  }
+  const q = o.quantize ?? {};
+  if (q.thresholdLr !== undefined && !(Number.isFinite(q.thresholdLr) && q.thresholdLr > 0)) throw invalidArg('calibrate', 'quantize.thresholdLr', 'a positive number', q.thresholdLr);
   for (const k of ['iterations', 'batchSize', 'spikeIterations'] as const)
     if (w[k] !== undefined && !(Number.isInteger(w[k]) && w[k]! >= 1)) throw invalidArg('calibrate', `weight.${k}`, 'a positive integer', w[k]);
 }
@@ -197,6 +254,47 @@ function clipFloorSte(z: Tensor, T: number, V: number | Tensor, shift: number): 
   const u = z.mul(T).div(V).add(shift);
   const f = u.add(u.floor().sub(u).detach());
   return f.clamp(0, T).mul(V).div(T);
+}
+
+/** A threshold of one value or one per channel, viewed to broadcast over x ([N, C, ...]). */
+function perChannelView(V: Tensor, x: Tensor): Tensor {
+  return V.size === 1 ? V : V.view(...channelShape(x));
+}
+
+/** The first n samples of the loader's epoch 0 (the walk's samples), as one tensor. */
+async function collectSamples(loader: DataLoader, n: number): Promise<Tensor> {
+  const parts: Tensor[] = [];
+  let seen = 0;
+  for await (const b of loader.epoch(0)) {
+    const take = Math.min(b.x.shape[0]!, n - seen);
+    parts.push(b.x.narrow(0, 0, take).clone().keep());
+    seen += take;
+    b.dispose();
+    if (seen >= n) break;
+  }
+  if (!parts.length) throw new SnnkitError('calibrate: the calibration loader gave no batch', 'INVALID_ARGUMENT');
+  const x = tidy(() => cat(parts).keep());
+  for (const p of parts) p.dispose();
+  return x;
+}
+
+/**
+ * Random shifts (up to 4 pixels, zero-padded) and mirror images of a batch of images [N, C, H, W], drawn per sample
+ * from `gen`; other shapes and 'none' are returned as they are.
+ */
+export function augmentImages(x: Tensor, augment: Augment, gen: Generator): Tensor {
+  if (augment === 'none' || x.ndim !== 4) return x;
+  const N = x.shape[0]!, H = x.shape[2]!, W = x.shape[3]!, pad = 4;
+  const shifts = randint(0, 2 * pad + 1, [N, 2], { generator: gen }).toTypedArray() as ArrayLike<number | bigint>;
+  const flips = randint(0, 2, [N], { generator: gen }).toTypedArray() as ArrayLike<number | bigint>;
+  const padded = x.pad([pad, pad, pad, pad]);
+  const parts: Tensor[] = [];
+  for (let i = 0; i < N; i++) {
+    let s = padded.narrow(0, i, 1).narrow(2, Number(shifts[2 * i]), H).narrow(3, Number(shifts[2 * i + 1]), W);
+    if (augment === 'crop+flip' && Number(flips[i]) === 1) s = s.flip(3);
+    parts.push(s);
+  }
+  return cat(parts);
 }
 
 /**
@@ -216,6 +314,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   };
   const t0 = performance.now();
   const shift = o.shift ?? true;
+  const biasShift = shift && o.shiftForm === 'bias';
   const stat = parseThresholdStat(o.initialThreshold ?? 'ema');
   const steps = o.steps;
   const annSearch = steps.threshold && (o.thresholdSource ?? 'ann') === 'ann';
@@ -224,7 +323,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   const tc = performance.now();
   // Converted with the initial statistic: each neuron gets its searched threshold when its turn comes, so that the
   // report shows the error before and after.
-  const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: stat, shift: shift ? 'potential' : 'none' });
+  const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: stat, shift: shift && !biasShift ? 'potential' : 'none', signed: o.signed ?? false });
   seconds['convert'] = (performance.now() - tc) / 1000;
   const folded = foldNetwork(ann);
   const annP = lower(folded), snnP = lower(converted.snn);
@@ -233,6 +332,33 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   const neurons = snnP.nodes.flatMap((n, k) => (n.kind === 'neuron' ? [k] : []));
   if (steps.weight) for (const k of neurons) for (const v of segmentOf(snnP, k).reads) last.set(v, Math.max(last.get(v) ?? 0, k));
   const layers: LayerCalibration[] = [];
+  const sh = shift ? 0.5 : 0;
+
+  // The fine-tuning steps train on the calibration samples themselves (the first `samples` of epoch 0, as the walk).
+  const samples = steps.quantize || steps.distill ? await collectSamples(o.calibration, o.samples ?? 1024) : undefined;
+  // After quantize: each neuron's learnt threshold, and the walk's reference becomes the quantized ANN.
+  let tuned: Tensor[] | undefined;
+  try {
+    if (steps.quantize) {
+      tuned = timed('quantize', () => quantize(samples!));
+      noGrad(() => annP.nodes.forEach((a, k) => {
+        const l = snnP.nodes[k]!.layer;
+        if (a.layer && l) {
+          a.layer.weight.copy_(l.weight);
+          if (a.layer.bias && l.bias) a.layer.bias.copy_(l.bias);
+        }
+      }));
+    }
+  } catch (e) {
+    samples?.dispose();
+    folded.dispose();
+    throw e;
+  }
+  /** The reference activation of the neuron layer at node k: the ANN's ReLU, or the quantized ANN's clipfloor. */
+  const reference = (k: number, x: Tensor): Tensor => {
+    const i = neurons.indexOf(k);
+    return tuned ? clipFloorSte(x, o.T, perChannelView(tuned[i]!, x), sh) : annP.nodes[k]!.run([x]);
+  };
 
   const batches: BatchValues[] = [];
   // The walk keeps every batch's input currents ([T, N, ...] floats) until their neuron is calibrated: samples × T
@@ -267,12 +393,15 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     b.ann.set(a.name, tidy(() => a.run(a.inputs.map((i) => b.ann.get(i)!)).keep()));
   };
   const lastNeuron = neurons[neurons.length - 1] ?? -1;
-  // Spike trains are cached as booleans (a quarter of the memory; 1024 samples × T = 64 would not fit otherwise) and
-  // expanded to spikes × V_th when read (inside a scope).
+  // Spike trains are cached as booleans (signed ones as 0, 1, 2 bytes: spike + 1), a quarter of the memory (1024
+  // samples × T = 64 would not fit otherwise), and expanded to spikes × V_th when read (inside a scope).
   const packed = new Map<string, SpikingNeuron>();
+  // (In place where possible: each temporary of this size costs page faults.)
+  const pack = (n: SpikingNeuron, s: Tensor): Tensor => (n instanceof SignedIF ? s.sign().add_(1).to('uint8') : s.ne(0));
   function snnValue(b: BatchValues, name: string): Tensor {
     const t = b.snn.get(name)!, n = packed.get(name);
-    return n ? t.to('float32').mul(n.vTh) : t;
+    if (!n) return t;
+    return n instanceof SignedIF ? t.to('float32').sub_(1).mul_(n.vTh) : t.to('float32').mul_(n.vTh);
   }
   try {
     for (let k = 0; k <= lastNeuron; k++) {
@@ -291,55 +420,109 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       for (const [name, t] of [...b.snn, ...b.ann]) if (!constants.has(name)) t.dispose();
     }
     folded.dispose();
+    for (const v of tuned ?? []) v.dispose();
     converted.snn.resetMemories();
     emptyCache(); // the cached values' blocks: sizes the simulation will not ask for
   }
   if (steps.distill) {
-    const td = performance.now();
-    await distill(converted.snn);
-    seconds['distill'] = (performance.now() - td) / 1000;
-  }
+    try {
+      timed('distill', () => distill(converted.snn, samples!));
+    } finally {
+      samples!.dispose();
+    }
+  } else samples?.dispose();
   seconds['total'] = (performance.now() - t0) / 1000;
   const thresholds = layers.map((l) => ({ layer: l.layer, vTh: typeof l.vTh === 'number' ? l.vTh : Math.max(...l.vTh) }));
   return { ...converted, thresholds, T: o.T, steps, layers, seconds };
 
-  /** The distill step (DistillOptions). */
-  async function distill(snn: Module): Promise<void> {
+  /** The distill step (DistillOptions): the SNN through time against the original ANN's logits. */
+  function distill(snn: Module, x: Tensor): void {
     const d = o.distill ?? {};
-    const epochs = d.epochs ?? 8, lr = d.lr ?? 5e-4, bs = d.batchSize ?? 32;
-    const teacher = foldNetwork(ann);
+    const expand = (v: Tensor): Tensor => v.unsqueeze(0).expand(o.T, ...v.shape);
     const params = snn.parameters();
-    const perEpoch = Math.ceil(Math.min(o.samples ?? 1024, seen) / bs);
-    const opt = new Adam(params, { lr });
-    const sched = new CosineAnnealingLR(opt, Math.max(1, epochs * perEpoch));
+    try {
+      finetune(x, d, { epochs: 8, lr: 5e-4, batchSize: 32 }, [{ params, lr: d.lr ?? 5e-4 }], (v) => {
+        snn.resetMemories();
+        return snn.forward(expand(v)).mean(0);
+      });
+    } finally {
+      snn.zeroGrad();
+      snn.resetMemories();
+    }
+  }
+
+  /**
+   * The quantize step (QuantizeOptions): the SNN's layers run as an ANN with clipfloor activations and learnt
+   * thresholds, against the original ANN's logits.
+   * @returns each neuron layer's learnt threshold (a scalar tensor, or one per channel); the neurons are set to them
+   */
+  function quantize(x: Tensor): Tensor[] {
+    const q = o.quantize ?? {};
+    const V = neurons.map((k, i) => {
+      const init = searched?.thresholds[i] ?? (snnP.nodes[k]!.module as SpikingNeuron).vTh;
+      return (typeof init === 'number' ? tensor([init]) : Array.isArray(init) ? tensor(init) : init.flatten().clone()).keep().requiresGrad_(true);
+    });
+    const at = new Map(neurons.map((k, i) => [k, i]));
+    const views: number[][] = []; // each neuron's per-channel view shape ([C, 1, ...]), seen in the forward pass
+    const params = converted.snn.parameters();
+    try {
+      finetune(x, q, { epochs: 20, lr: 5e-4, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4 }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6 }], (v) => {
+        const vals = new Map<string, Tensor>([[snnP.input, v]]);
+        snnP.nodes.forEach((n, k) => {
+          const ins = n.inputs.map((i) => vals.get(i)!);
+          const i = at.get(k);
+          if (i !== undefined) views[i] ??= channelShape(ins[0]!);
+          vals.set(n.name, i === undefined ? n.rate(ins) : clipFloorSte(ins[0]!, o.T, perChannelView(V[i]!, ins[0]!), sh));
+        });
+        return vals.get(snnP.output)!;
+      });
+    } catch (e) {
+      for (const v of V) v.dispose();
+      throw e;
+    } finally {
+      converted.snn.zeroGrad();
+    }
+    return V.map((v, i) => {
+      const t = v.detach().keep();
+      v.dispose();
+      setThreshold(snnP.nodes[neurons[i]!]!.module as SpikingNeuron, t.size === 1 ? t.item() : tidy(() => t.view(...views[i]!).clone()));
+      return t;
+    });
+  }
+
+  /**
+   * Trains `groups` (Adam each, one cosine schedule) so that student(x) matches the original ANN's logits on the
+   * calibration samples, in shuffled minibatches, each augmented as the options say.
+   */
+  function finetune(x: Tensor, f: FinetuneOptions, defaults: { epochs: number; lr: number; batchSize: number }, groups: { params: Tensor[]; lr: number; min?: number }[], student: (x: Tensor) => Tensor): void {
+    const epochs = f.epochs ?? defaults.epochs, bs = Math.min(f.batchSize ?? defaults.batchSize, x.shape[0]!);
+    const N = x.shape[0]!, perEpoch = Math.floor(N / bs);
+    const gen = new Generator(f.seed ?? 0);
+    const augment = f.augment ?? 'crop+flip';
+    const teacher = foldNetwork(ann);
+    const opts = groups.map((g) => new Adam(g.params, { lr: g.lr }));
+    const scheds = opts.map((opt) => new CosineAnnealingLR(opt, Math.max(1, epochs * perEpoch)));
     try {
       for (let e = 0; e < epochs; e++) {
-        let used = 0;
-        for await (const b of o.calibration.epoch(e)) {
-          for (let s0 = 0; s0 < b.x.shape[0]! && used < (o.samples ?? 1024); s0 += bs) {
-            const n = Math.min(bs, b.x.shape[0]! - s0);
-            used += n;
-            tidy(() => {
-              const x = b.x.narrow(0, s0, n);
-              const logits = noGrad(() => teacher.forward(x));
-              snn.resetMemories();
-              enableGrad(() => {
-                const loss = snn.forward(x.unsqueeze(0).expand(o.T, ...x.shape)).mean(0).sub(logits).square().mean();
-                opt.zeroGrad();
-                loss.backward();
-              });
-              opt.step();
-              sched.step();
+        const perm = randperm(N, { generator: gen }).keep();
+        try {
+          for (let s0 = 0; s0 + bs <= N; s0 += bs) tidy(() => {
+            const v = augmentImages(x.indexSelect(0, perm.narrow(0, s0, bs)), augment, gen);
+            const logits = noGrad(() => teacher.forward(v));
+            enableGrad(() => {
+              const loss = student(v).sub(logits).square().mean();
+              for (const opt of opts) opt.zeroGrad();
+              loss.backward();
             });
-          }
-          b.dispose();
-          if (used >= (o.samples ?? 1024)) break;
+            opts.forEach((opt, i) => { opt.step(); scheds[i]!.step(); });
+            noGrad(() => groups.forEach((g) => { if (g.min !== undefined) for (const p of g.params) p.clamp_(g.min); }));
+          });
+        } finally {
+          perm.dispose();
         }
       }
     } finally {
-      opt.zeroGrad();
-      snn.zeroGrad();
-      snn.resetMemories();
+      for (const opt of opts) opt.zeroGrad();
       teacher.dispose();
     }
   }
@@ -347,7 +530,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   /** Sets a neuron's threshold and, with the shift, its initial potential V_th/2 (the neuron keeps a tensor given). */
   function setThreshold(neuron: SpikingNeuron, vTh: number | Tensor): void {
     neuron.setThreshold(vTh);
-    neuron.setInitialPotential(shift ? (typeof vTh === 'number' ? vTh / 2 : tidy(() => vTh.div(2))) : undefined);
+    neuron.setInitialPotential(shift && !biasShift ? (typeof vTh === 'number' ? vTh / 2 : tidy(() => vTh.div(2))) : undefined);
   }
 
   /** Calibrates the neuron at node k, then replaces its input by its spikes in every batch. */
@@ -355,7 +538,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     const s = snnP.nodes[k]!, a = annP.nodes[k]!, inName = s.inputs[0]!;
     if (!(neuron instanceof SpikingNeuron)) throw new SnnkitError(`calibrate: node '${s.name}' is not a spiking neuron`, 'INVALID_ARGUMENT');
     const T = o.T;
-    const targets = noGrad(() => batches.map((b) => tidy(() => a.run([b.ann.get(a.inputs[0]!)!]).keep())));
+    const targets = noGrad(() => batches.map((b) => tidy(() => reference(k, b.ann.get(a.inputs[0]!)!).keep())));
     const rate = (b: BatchValues): Tensor => {
       neuron.reset();
       const r = neuron.forward(b.snn.get(inName)!).mean(0);
@@ -374,11 +557,14 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     const count = seen; // the samples in the cached batches
     // The per-step errors of the report, on the first batch (a full pass per step would cost as much as the steps).
     const mse = (): number => noGrad(() => tidy(() => targets[0]!.sub(rate(batches[0]!)).square().mean().item()));
-    const errors: LayerCalibration['errors'] = [{ step: 'converted', mse: mse() }];
+    // After quantize, the neuron has its learnt threshold already: the first error is the one after that step.
+    const errors: LayerCalibration['errors'] = [{ step: tuned ? 'quantize' : 'converted', mse: mse() }];
     const max = searched?.max[layers.length] ?? noGrad(() => tidy(() => Math.max(...targets.map((t) => t.amax().item()))));
 
     const preset = searched?.thresholds[layers.length];
-    if (preset !== undefined) {
+    if (tuned) {
+      // quantize learnt the threshold (the search, if asked for, only gave its starting value)
+    } else if (preset !== undefined) {
       const vTh = typeof preset === 'number' ? preset : tensor(preset, channelShape(targets[0]!));
       setThreshold(neuron, vTh);
       errors.push({ step: 'threshold', mse: mse() });
@@ -398,18 +584,28 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       calibrateWeights(k, neuron, targets);
       errors.push({ step: 'weight', mse: mse() });
     });
+    if (biasShift) noGrad(() => {
+      const th = neuron.vTh;
+      const c = tidy(() => (typeof th === 'number' ? tensor([th / (2 * T)]) : th.div(2 * T)).keep());
+      addToCurrent(biasLayerOf(snnP, k), c);
+      c.dispose();
+    });
+    /** Adds c (a scalar or one per channel) to the layer's bias and to the neuron's cached input currents. */
+    function addToCurrent(layer: Conv2d | Linear, c: Tensor): void {
+      layer.bias!.add_(c.size === 1 ? c.flatten() : c.view(layer.bias!.shape[0]!));
+      const cv = c.size === 1 ? c.flatten() : c.view(...channelShape(targets[0]!));
+      for (const b of batches) {
+        const next = tidy(() => b.snn.get(inName)!.add(cv).keep());
+        b.snn.get(inName)!.dispose();
+        b.snn.set(inName, next);
+      }
+      cv.dispose();
+    }
     if (steps.bias) timed('bias', () => noGrad(() => {
       const layer = biasLayerOf(snnP, k);
       const dims = targets[0]!.ndim > 2 ? [0, ...Array.from({ length: targets[0]!.ndim - 2 }, (_, i) => i + 2)] : [0];
       const corr = tidy(() => errorSum((e) => e.sum(dims)).div(count * (targets[0]!.size / targets[0]!.shape[0]! / targets[0]!.shape[1]!)).keep());
-      layer.bias!.add_(corr.view(layer.bias!.shape[0]!));
-      const c = corr.view(...channelShape(targets[0]!));
-      for (const b of batches) {
-        const next = tidy(() => b.snn.get(inName)!.add(c).keep());
-        b.snn.get(inName)!.dispose();
-        b.snn.set(inName, next);
-      }
-      c.dispose();
+      addToCurrent(layer, corr);
       corr.dispose();
       errors.push({ step: 'bias', mse: mse() });
     }));
@@ -417,7 +613,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       const v0 = tidy(() => {
         const e = errorSum((x) => x.sum(0)).div(count).mul(T);
         const th = neuron.vTh;
-        return (shift ? e.add(typeof th === 'number' ? th / 2 : th.div(2)) : e).keep();
+        return (shift && !biasShift ? e.add(typeof th === 'number' ? th / 2 : th.div(2)) : e).keep();
       });
       neuron.setInitialPotential(v0); // kept by the neuron
       errors.push({ step: 'potential', mse: mse() });
@@ -425,7 +621,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     packed.set(s.name, neuron);
     timed('propagate', () => noGrad(() => {
       batches.forEach((b, i) => {
-        b.snn.set(s.name, tidy(() => { neuron.reset(); const out = neuron.forward(b.snn.get(inName)!).ne(0).keep(); neuron.reset(); return out; }));
+        b.snn.set(s.name, tidy(() => { neuron.reset(); const out = pack(neuron, neuron.forward(b.snn.get(inName)!)).keep(); neuron.reset(); return out; }));
         b.ann.set(a.name, targets[i]!);
       });
     }));
@@ -454,7 +650,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     const N = seen;
     const params = layersW.flatMap((l) => (w.trainBias && l.bias ? [l.weight, l.bias] : [l.weight]));
     const gen = new Generator(w.seed ?? 0);
-    const V = neuron.vTh, sh = shift ? 0.5 : 0;
+    const V = neuron.vTh;
     const outName = snnP.nodes[k]!.inputs[0]!;
     const runSegment = (vals: Map<string, Tensor>, rate: boolean): Tensor => {
       for (const i of seg.nodes) {

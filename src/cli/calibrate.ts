@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnnkitError } from '../errors.js';
-import { calibrateSnn, parseSteps, PIPELINES, STEP_NAMES, type CalibrationSteps, type StepName } from '../calibrate/calibrate.js';
+import { AUGMENTS, calibrateSnn, parseSteps, PIPELINES, STEP_NAMES, type Augment, type CalibrationSteps, type StepName } from '../calibrate/calibrate.js';
 import { THRESHOLD_GRIDS, type ThresholdGrid } from '../calibrate/threshold.js';
 import { saveSnn } from '../convert/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
@@ -17,7 +17,7 @@ import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversio
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; shiftForm: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -54,6 +54,7 @@ export function calibrateCommand(program: Command): void {
     .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann) or the calibrated SNN\'s input current (snn)', oneOf(['ann', 'snn'] as const), 'ann')
     .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): ema (of batch maxima, the authors\') | max | a percentile', 'ema')
     .option('--no-shift', 'start membranes at 0 instead of V_th/2')
+    .option('--shift-form <form>', 'potential (v(0) = V_th/2) | bias (V_th/2T added to the current every step, as the authors\' code)', oneOf(['potential', 'bias'] as const), 'potential')
     .option('--wc-objective <kind>', 'weight calibration loss: rate (clipfloor of the mean input, the authors\') | spikes (the neuron\'s real rate, through time) | rate+spikes (one, then the other)', oneOf(['rate', 'spikes', 'rate+spikes'] as const), 'rate')
     .option('--wc-spike-iterations <n>', 'with --wc-objective rate+spikes: iterations of the spike phase', intAtLeast(1), 300)
     .option('--wc-optimizer <name>', 'weight calibration optimizer: adam | sgd', oneOf(['adam', 'sgd'] as const), 'adam')
@@ -61,9 +62,14 @@ export function calibrateCommand(program: Command): void {
     .option('--wc-lr <lr>', 'weight calibration learning rate (cosine to 0)', numberAtLeast(0), 4e-5)
     .option('--wc-iterations <n>', 'weight calibration iterations per layer', intAtLeast(1), 5000)
     .option('--wc-batch <n>', 'weight calibration batch size', intAtLeast(1), 32)
+    .option('--quantize-epochs <n>', 'quantize step (snnkit\'s, before the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 20)
+    .option('--quantize-lr <lr>', 'quantize step: Adam learning rate of the weights (cosine to 0)', numberAtLeast(0), 5e-4)
+    .option('--quantize-threshold-lr <lr>', 'quantize step: Adam learning rate of the thresholds', numberAtLeast(0), 1e-3)
+    .option('--quantize-batch <n>', 'quantize step: batch size', intAtLeast(1), 64)
     .option('--distill-epochs <n>', 'distill step (snnkit\'s, after the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 8)
     .option('--distill-lr <lr>', 'distill step: Adam learning rate (cosine to 0)', numberAtLeast(0), 5e-4)
     .option('--distill-batch <n>', 'distill step: batch size', intAtLeast(1), 32)
+    .option('--augment <kind>', `quantize and distill steps: what each image drawn gets, ${AUGMENTS.join(' | ')} (shifts of up to 4 pixels; mirror images)`, oneOf(AUGMENTS), 'crop+flip')
     .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
     .option('--seed <n>', 'seed of the calibration sample order and weight calibration', intAtLeast(0), 0)
     .action(async (f: CalibrateFlags) => {
@@ -78,10 +84,11 @@ export function calibrateCommand(program: Command): void {
         for (const T of f.T) for (const p of pipelines) {
           const r0 = performance.now();
           const c = await calibrateSnn(ann, {
-            T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift: f.shift,
+            T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift: f.shift, shiftForm: f.shiftForm, signed: f.signed ?? false,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
-            distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch },
+            quantize: { epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed },
+            distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed },
             onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
           });
           progress.stop();
@@ -94,7 +101,7 @@ export function calibrateCommand(program: Command): void {
           count = sim.count;
           const steps = STEP_NAMES.filter((s: StepName) => p.steps[s]);
           const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
-          saveSnn(checkpoint, ann, c, { ...snnMeta, shift: f.shift ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
+          saveSnn(checkpoint, ann, c, { ...snnMeta, shift: f.shift && f.shiftForm === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
           const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
           runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
           progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%), ${seconds.total.toFixed(1)} s`);
@@ -105,8 +112,9 @@ export function calibrateCommand(program: Command): void {
       }
       const settings = {
         model: f.model, arch, dataset: f.dataset, 'calibration samples': f.calibSamples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
-        'threshold source': f.thresholdSource, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift, 'initial threshold': f.initialThreshold,
-        distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr}, batch ${f.distillBatch}, cosine`,
+        'threshold source': f.thresholdSource, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift ? f.shiftForm : false, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
+        quantize: `${f.quantizeEpochs} epochs, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
+        distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,
       };
       const files = await writeCalibrationReport(f.out, { title: `${arch} → calibrated SNN`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, ...(annAccuracy !== undefined ? { annAccuracy } : {}), count, runs });

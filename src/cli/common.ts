@@ -114,6 +114,7 @@ export function conversionOptions(cmd: Command, calibData: string): Command {
     .option('--data <path>', 'test data (default: the dataset\'s usual place, test split)')
     .option('--calib-data <path>', `${calibData} (default: --data, train split)`)
     .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
+    .option('--signed', 'signed IF neurons (ternary spikes: a spike fired too early is taken back by a negative one) instead of IF')
     .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s)', numberList)
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
     .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))

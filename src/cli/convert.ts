@@ -14,7 +14,7 @@ import { Generator } from '../tensor/creation.js';
 
 interface ConvertFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
-  threshold: string; shift?: boolean; encoding: 'direct' | 'poisson'; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
+  threshold: string; shift?: boolean; signed?: boolean; encoding: 'direct' | 'poisson'; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
 }
 
 /** Registers `convert`. */
@@ -34,18 +34,19 @@ export function convertCommand(program: Command): void {
       const stat = parseThresholdStat(f.threshold);
       const { ann, arch, norm, testSet, calib, test, snnMeta } = await prepareConversion(f);
       const shift = f.shift ? 'potential' : 'none';
-      const converted = await convertToSnn(ann, { calibration: calib, samples: f.samples, threshold: stat, shift });
-      process.stderr.write(`converted ${arch}: ${converted.thresholds.length} IF layers, thresholds from ${converted.samples} samples (${f.threshold})\n`);
+      const converted = await convertToSnn(ann, { calibration: calib, samples: f.samples, threshold: stat, shift, signed: f.signed ?? false });
+      process.stderr.write(`converted ${arch}: ${converted.thresholds.length} ${f.signed ? 'signed IF' : 'IF'} layers, thresholds from ${converted.samples} samples (${f.threshold})\n`);
       const poisson = f.encoding === 'poisson';
       // Poisson needs raw pixels: the simulation normalises each step's spikes itself.
       const simLoader = poisson ? new DataLoader(subset(testSet, f.testLimit), { batchSize: f.batchSize, workers: f.workers }) : test;
       const sim = await simulate(converted.snn, simLoader, { T: f.T, ann, ...(poisson ? { encoding: 'poisson' as const, normalize: norm, generator: new Generator(0) } : {}), onBatch: (d, n) => { if (d % 10 === 0 || d === n) process.stderr.write(`simulating: batch ${d}/${n}\n`); } });
-      const analysis = f.analyzeLimit > 0 ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { batchSize: f.batchSize, seed: 0, workers: f.workers, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
+      // The per-layer analysis models IF neurons: not run for signed ones.
+      const analysis = f.analyzeLimit > 0 && !f.signed ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { batchSize: f.batchSize, seed: 0, workers: f.workers, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
       await Promise.all([calib.close(), test.close(), simLoader.close()]);
       mkdirSync(f.out, { recursive: true });
       const snnPath = join(f.out, 'snn.safetensors');
       saveSnn(snnPath, ann, converted, { ...snnMeta, shift, threshold: f.threshold });
-      const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };
+      const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, neurons: f.signed ? 'signed IF' : 'IF', samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };
       const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${f.shift ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
       const seconds = (performance.now() - t0) / 1000;
       report(f.json, { command: 'convert', arch, dataset: f.dataset, threshold: f.threshold, shift, T: sim.T, accuracy: sim.accuracy, annAccuracy: sim.annAccuracy, agreement: sim.agreement,

@@ -47,14 +47,17 @@ test('each calibration step lowers the error it targets, measured on held-out sa
   const spikeWeight = { objective: 'spikes', iterations: 60, lr: 1e-3, batchSize: 32 } as const;
   for (const [name, steps, w] of [['none', {}], ['threshold', { threshold: true }], ['light', { threshold: true, bias: true }], ['advanced', { threshold: true, bias: true, potential: true }],
     ['threshold+weight', { threshold: true, weight: true }], ['threshold+weight(spikes)', { threshold: true, weight: true }, spikeWeight],
-    ['advanced+distill', { threshold: true, bias: true, potential: true, distill: true }]] as const) {
-    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 512, steps, weight: w ?? weight, distill: { epochs: 2, lr: 1e-3 } });
+    ['advanced+distill', { threshold: true, bias: true, potential: true, distill: true }],
+    ['quantize+advanced', { quantize: true, threshold: true, bias: true, potential: true }]] as const) {
+    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 512, steps, weight: w ?? weight, distill: { epochs: 2, lr: 1e-3, augment: 'crop' }, quantize: { epochs: 4, lr: 1e-3, augment: 'crop' } });
     errs[name] = await outputError(c.snn, ann, heldOut, T);
     acc[name] = (await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]!;
     isolated[name] = (await convert.analyzeConversion(ann, c, heldOut, [T], { shift: true })).layers.map((l) => l.totalRms[T]!);
     // The report: one entry per neuron, an error before any step and one after each step asked for.
     assert.equal(c.layers.length, 3);
-    for (const l of c.layers) assert.deepEqual(l.errors.map((e) => e.step), ['converted', ...calibrate.STEP_NAMES.filter((k) => k !== 'distill' && (steps as calibrate.CalibrationSteps)[k])]);
+    // After quantize the first entry is that step's (the threshold is learnt there, so no threshold entry follows).
+    const s = steps as calibrate.CalibrationSteps;
+    for (const l of c.layers) assert.deepEqual(l.errors.map((e) => e.step), [s.quantize ? 'quantize' : 'converted', ...calibrate.STEP_NAMES.filter((k) => !['distill', 'quantize'].includes(k) && !(k === 'threshold' && s.quantize) && s[k])]);
     c.snn.dispose();
   }
   // The threshold search minimises each layer's own clipfloor error (its inputs taken from the ANN).
@@ -64,6 +67,7 @@ test('each calibration step lowers the error it targets, measured on held-out sa
   assert.ok(errs['advanced']! < errs['light']!, `potential correction: ${errs['advanced']} vs ${errs['light']}`);
   assert.ok(errs['threshold+weight']! < errs['threshold']!, `weight calibration: ${errs['threshold+weight']} vs ${errs['threshold']}`);
   assert.ok(errs['advanced+distill']! < errs['advanced']!, `distillation: ${errs['advanced+distill']} vs ${errs['advanced']}`);
+  assert.ok(errs['quantize+advanced']! < errs['advanced']!, `quantization fine-tuning: ${errs['quantize+advanced']} vs ${errs['advanced']}`);
   assert.ok(errs['threshold+weight(spikes)']! < errs['threshold']!, `weight calibration through spikes: ${errs['threshold+weight(spikes)']} vs ${errs['threshold']}`);
   assert.ok(Object.values(acc).every((a) => a > 0.1), 'every pipeline still classifies');
 });
@@ -85,8 +89,11 @@ test('per-channel thresholds and the SNN-side search: one threshold per channel,
   // The searches minimise on the calibration data: per channel or per layer, the first layer's error there is at most
   // what the max threshold gives (the first layer's input is the same in the ANN and the SNN).
   for (const c of [layer, chan, snnSide]) assert.ok(c.layers[0]!.errors[1]!.mse <= c.layers[0]!.errors[0]!.mse + 1e-9);
-  for (const c of [chan, snnSide]) assert.ok((await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]! > 0.5);
-  for (const c of [layer, chan, snnSide]) c.snn.dispose();
+  // quantize learns per-channel thresholds too: they keep the per-channel shape
+  const quant = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { quantize: true, threshold: true }, perChannel: true, quantize: { epochs: 1, augment: 'none' } });
+  assert.deepEqual((neuronsOf(quant.snn)[0]!.vTh as Tensor).shape, [convs[0], 1, 1]);
+  for (const c of [chan, snnSide, quant]) assert.ok((await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]! > 0.5);
+  for (const c of [layer, chan, snnSide, quant]) c.snn.dispose();
 });
 
 test('gridSearch returns, per row, the grid value with the smallest clipfloor error (checked by brute force)', () => {
@@ -108,13 +115,16 @@ test('gridSearch returns, per row, the grid value with the smallest clipfloor er
 
 test('calibration options and steps are checked, naming what is wrong', async () => {
   const { ann, calib } = await setup();
-  assert.throws(() => calibrate.parseSteps('threshold,bias,magic'), /calibrate: argument 'steps' must be a comma-separated list of threshold, weight, bias, potential, distill, got 'magic'/);
+  assert.throws(() => calibrate.parseSteps('threshold,bias,magic'), /calibrate: argument 'steps' must be a comma-separated list of quantize, threshold, weight, bias, potential, distill, got 'magic'/);
   assert.deepEqual(calibrate.parseSteps('bias, threshold'), { bias: true, threshold: true });
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 0, calibration: calib, steps: {} }), /T/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { lr: -1 } }), /weight\.lr/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdSource: 'both' as never }), /thresholdSource/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { objective: 'fast' as never } }), /argument 'weight.objective' must be 'rate', 'spikes' or 'rate\+spikes', got 'fast'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { iterations: 0 } }), /weight\.iterations/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { augment: 'rotate' as never } }), /argument 'quantize.augment' must be 'none', 'crop', 'crop\+flip', got 'rotate'/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { thresholdLr: 0 } }), /quantize\.thresholdLr/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { distill: true }, distill: { epochs: 1.5 } }), /distill\.epochs/);
 });
 
 test('bias correction needs a conv/linear layer right before the neuron: a neuron after pooling is named', async () => {
@@ -127,25 +137,31 @@ test('bias correction needs a conv/linear layer right before the neuron: a neuro
   ok.snn.dispose();
 });
 
-test('a calibrated SNN checkpoint reloads to the same network (weights, thresholds, initial potentials)', async () => {
+test('a calibrated SNN checkpoint reloads to the same network (weights, thresholds, initial potentials, signed neurons, bias shift)', async () => {
   const { ann, calib } = await setup();
-  const c = await calibrate.calibrateSnn(ann, { T: 4, calibration: calib, samples: 256, steps: { threshold: true, bias: true, potential: true }, perChannel: true });
-  const dir = mkdtempSync(join(tmpdir(), 'snnkit-cal-'));
-  try {
-    const path = join(dir, 'snn.safetensors');
-    convert.saveSnn(path, ann, c, { arch: 'mnist-cnn', shift: 'potential', threshold: 'max', calibration: { T: 4, steps: ['threshold', 'bias', 'potential'] } });
-    const back = await convert.loadSnn(path);
-    assert.deepEqual(back.snnMeta.calibration, { T: 4, steps: ['threshold', 'bias', 'potential'] });
-    tidy(() => noGrad(() => {
-      const x = new neurons.DirectEncoder(4).forward(rand([8, 1, 28, 28], { generator: new Generator(3) }));
-      c.snn.resetMemories();
-      back.converted.snn.resetMemories();
-      assertClose(back.converted.snn.forward(x), c.snn.forward(x), 0, 0);
-    }));
-    back.converted.snn.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    c.snn.dispose();
+  for (const variant of [{ perChannel: true }, { signed: true, shiftForm: 'bias' as const }]) {
+    const c = await calibrate.calibrateSnn(ann, { T: 4, calibration: calib, samples: 256, steps: { threshold: true, bias: true, potential: true }, ...variant });
+    const dir = mkdtempSync(join(tmpdir(), 'snnkit-cal-'));
+    try {
+      const path = join(dir, 'snn.safetensors');
+      // the bias shift lives in the calibrated biases: the checkpoint's conversion has no potential shift
+      convert.saveSnn(path, ann, c, { arch: 'mnist-cnn', shift: 'shiftForm' in variant ? 'none' : 'potential', threshold: 'max', calibration: { T: 4, steps: ['threshold', 'bias', 'potential'] } });
+      const back = await convert.loadSnn(path);
+      assert.deepEqual(back.snnMeta.calibration, { T: 4, steps: ['threshold', 'bias', 'potential'] });
+      const kinds = (m: nn.Module) => m.modules().filter((x) => x instanceof neurons.SpikingNeuron).map((x) => x.constructor.name);
+      assert.deepEqual(kinds(back.converted.snn), kinds(c.snn));
+      assert.ok(kinds(c.snn).every((k) => k === ('signed' in variant ? 'SignedIF' : 'IF')));
+      tidy(() => noGrad(() => {
+        const x = new neurons.DirectEncoder(4).forward(rand([8, 1, 28, 28], { generator: new Generator(3) }));
+        c.snn.resetMemories();
+        back.converted.snn.resetMemories();
+        assertClose(back.converted.snn.forward(x), c.snn.forward(x), 0, 0);
+      }));
+      back.converted.snn.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      c.snn.dispose();
+    }
   }
 });
 
@@ -184,4 +200,48 @@ test('the threshold search picks, on each grid, the value with the smallest clip
     assert.equal(r.thresholds.length, 3);
     r.thresholds.forEach((t, l) => { const v = t as number; assert.ok(v > 0 && v <= r.max[l]! + 1e-9, `layer ${l}: ${v} within (0, max ${r.max[l]}]`); });
   }
+});
+
+test('augmentImages: each image is the zero-padded original shifted by at most 4 pixels, mirrored only with crop+flip', () => {
+  tidy(() => {
+    const x = rand([24, 2, 10, 12], { generator: new Generator(1) });
+    assert.equal(calibrate.augmentImages(x, 'none', new Generator(0)), x);
+    const flat = x.flatten(1);
+    assert.equal(calibrate.augmentImages(flat, 'crop+flip', new Generator(0)), flat, 'not images: unchanged');
+    const padded = x.pad([4, 4, 4, 4]);
+    for (const kind of ['crop', 'crop+flip'] as const) {
+      const y = calibrate.augmentImages(x, kind, new Generator(2));
+      assert.deepEqual(y.shape, x.shape);
+      let flipped = 0, moved = 0;
+      for (let i = 0; i < 24; i++) {
+        const yi = y.select(0, i);
+        let found: { dy: number; dx: number; flip: boolean } | undefined;
+        for (let dy = 0; dy <= 8 && !found; dy++) for (let dx = 0; dx <= 8 && !found; dx++) for (const flip of [false, true]) {
+          const c = padded.select(0, i).narrow(1, dy, 10).narrow(2, dx, 12);
+          if ((flip ? c.flip(2) : c).sub(yi).abs().amax().item() === 0) { found = { dy, dx, flip }; break; }
+        }
+        assert.ok(found, `${kind}: image ${i} is not a shifted (or mirrored) copy of its original`);
+        if (found.flip) flipped++;
+        if (found.dy !== 4 || found.dx !== 4) moved++;
+      }
+      if (kind === 'crop') assert.equal(flipped, 0);
+      else assert.ok(flipped > 3 && flipped < 21, `about half mirrored: ${flipped} of 24`);
+      assert.ok(moved > 12, `most images shifted: ${moved} of 24`);
+    }
+  });
+});
+
+test('signed IF neurons: the calibrated SNN errs less at T = 4 than with IF, and the shift can be a per-step bias', async () => {
+  const { ann, calib, heldOut } = await setup();
+  const T = 4, errs: Record<string, number> = {};
+  for (const [name, extra] of [['IF', {}], ['signed', { signed: true }], ['IF, bias shift', { shiftForm: 'bias' as const }]] as const) {
+    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: calibrate.PIPELINES.advanced, ...extra });
+    errs[name] = await outputError(c.snn, ann, heldOut, T);
+    const ns = c.snn.modules().filter((m) => m instanceof neurons.SpikingNeuron) as neurons.SpikingNeuron[];
+    if (name === 'signed') assert.ok(ns.every((n) => n instanceof neurons.SignedIF));
+    // The bias form leaves v(0) to potential correction alone (no V_th/2 in it) and puts V_th/2T into the biases.
+    if (name === 'IF, bias shift') assert.ok((await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]! > 0.5);
+    c.snn.dispose();
+  }
+  assert.ok(errs['signed']! < errs['IF']!, `signed ${errs['signed']} vs IF ${errs['IF']}`);
 });
