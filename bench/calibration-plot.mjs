@@ -9,7 +9,8 @@ const [out, ...dirs] = process.argv.slice(2);
 const byPipeline = new Map();
 let ann;
 // Custom step lists as the results doc names them.
-const NAMES = { 'threshold+weight+bias+potential': 'advanced + WC', 'threshold+weight+bias+potential+distill': 'advanced + WC + distill' };
+const NAMES = { 'threshold+weight+bias+potential': 'advanced + WC', 'threshold+weight+bias+potential+distill': 'advanced + WC + distill',
+  'quantize+threshold+weight+bias+potential+distill': 'quantize + advanced + WC + distill', 'quantize+threshold+bias+potential': 'quantize + advanced' };
 const add = (p, x, y, pipeline = NAMES[p] ?? p) => (byPipeline.get(pipeline) ?? byPipeline.set(pipeline, []).get(pipeline)).push({ x, y });
 for (const d of dirs) {
   const f = join(d, 'report.json');
@@ -20,7 +21,12 @@ for (const d of dirs) {
   if (!existsSync(f)) continue;
   const r = JSON.parse(readFileSync(f, 'utf8'));
   ann = r.annAccuracy;
-  for (const run of r.runs) add(run.pipeline, run.T, run.accuracy);
+  // Signed-neuron runs and the bias form of the shift are other series than the same pipeline with IF neurons.
+  const signed = r.settings?.neurons === 'signed IF', bias = r.settings?.shift === 'bias';
+  for (const run of r.runs) {
+    const name = NAMES[run.pipeline] ?? run.pipeline;
+    add(run.pipeline, run.T, run.accuracy, `${signed ? 'signed IF: ' : ''}${name}${bias ? ' (bias shift)' : ''}`);
+  }
 }
 const series = [...byPipeline].map(([name, points]) => ({ name, points: points.sort((a, b) => a.x - b.x) }));
 const Ts = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Produces the numbers of docs/results/calibration.md: the shared pretrained ResNet-20, imported from ONNX, calibrated
 # on 1024 images of train_first4000.bin and tested on test_first1000.bin, for T = 8, 16, 32, 64.
-#   1. none, light, advanced (the authors' pipelines; timed alone);
+#   1. none, light, advanced (the authors' pipelines; timed alone), IF neurons;
 #   2. advanced + weight calibration (rate objective, Adam lr 1e-3, 1000 iterations a layer);
-#   3. advanced + weight calibration + distill (snnkit's end-to-end step), T = 8, 16.
-# usage: bash bench/calibration-results.sh OUT_DIR [1|2|3 ...]   (after npm run setup; about 45 min on 2 cores)
+#   3. quantize + advanced + weight calibration + distill (snnkit's end-to-end steps), T = 8, 16;
+#   4. none with the shift as a per-step bias V_th/2T (as the authors' code adds it);
+#   5. none, light, advanced with signed IF neurons (timed alone);
+#   6. signed IF, advanced + weight calibration, T = 8, 16;
+#   7. signed IF, quantize + advanced, T = 8, 16.
+# usage: bash bench/calibration-results.sh OUT_DIR [1|2|3|4|5|6|7 ...]   (after npm run setup; about 75 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
-parts=${*:-1 2 3}
+parts=${*:-1 5 4 6 7 3 2}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 shared=../shared
 common=(--model $shared/models/cifar10-resnet20/cifar10-resnet20.onnx --dataset cifar10
@@ -18,7 +22,14 @@ for p in $parts; do case $p in
   1) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline none,light,advanced --out "$out/authors" | tail -1 ;;
   2) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline custom --steps threshold,weight,bias,potential \
        --wc-lr 1e-3 --wc-iterations 1000 --out "$out/wc" | tail -1 ;;
-  3) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps threshold,weight,bias,potential,distill \
-       --wc-lr 1e-3 --wc-iterations 1000 --out "$out/wc-distill" | tail -1 ;;
+  3) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps quantize,threshold,weight,bias,potential,distill \
+       --wc-lr 1e-3 --wc-iterations 1000 --distill-epochs 16 --out "$out/wc-distill" | tail -1 ;;
+  4) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline none --shift-form bias --out "$out/none-bias" | tail -1 ;;
+  5) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline none,light,advanced --signed --out "$out/signed" | tail -1 ;;
+  6) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps threshold,weight,bias,potential --signed \
+       --wc-lr 1e-3 --wc-iterations 1000 --out "$out/signed-wc" | tail -1 ;;
+  7) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps quantize,threshold,bias,potential --signed \
+       --out "$out/signed-quantize" | tail -1 ;;
 esac; done
-node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/wc" "$out/wc-distill"
+node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/none-bias" "$out/wc" "$out/wc-distill" \
+  "$out/signed" "$out/signed-wc" "$out/signed-quantize"

@@ -2,7 +2,7 @@
  * `npm run demo`: the main job end to end on MNIST. Trains the MNIST CNN (3 epochs; reused from runs/demo when a
  * previous run left it there), converts it to a spiking network (99.9th-percentile thresholds, V_th/2 shift),
  * calibrates it layer by layer for each T (threshold search, bias and potential correction: the "advanced" pipeline
- * of Li, Deng et al. 2021; and with weight calibration at T <= 4), and prints the accuracy against the number of time
+ * of Li, Deng et al. 2021; and with weight calibration at T <= 4; and with signed IF neurons), and prints the accuracy against the number of time
  * steps T next to the ANN's. About 2 minutes on 2 cores (1 minute with the CNN reused).
  */
 import { existsSync } from 'node:fs';
@@ -36,13 +36,14 @@ async function main(): Promise<void> {
   const testLoader = new data.DataLoader(testSubset, { batchSize: 250, transforms: [NORM], workers: 0 });
   const Ts = [2, 4, 8, 16, 32, 64];
   const sim = await convert.simulate(converted.snn, testLoader, { T: Ts, ann: model });
-  console.log('calibrating layer by layer for each T (threshold search, bias and potential correction; with weight calibration too at T <= 4)...');
-  const calibrated: number[] = [], withWeights: number[] = [];
+  console.log('calibrating layer by layer for each T (threshold search, bias and potential correction; with weight calibration too at T <= 4; and with signed IF neurons)...');
+  const calibrated: number[] = [], withWeights: number[] = [], signed: number[] = [];
   for (const T of Ts) {
     // Weight calibration where it matters (the shortest T); it costs about a minute per T on 2 cores.
-    const runs = T <= 4 ? [[calibrate.PIPELINES.advanced, calibrated], [{ ...calibrate.PIPELINES.advanced, weight: true }, withWeights]] as const : [[calibrate.PIPELINES.advanced, calibrated]] as const;
-    for (const [steps, into] of runs) {
-      const c = await calibrate.calibrateSnn(model, { T, calibration: train, samples: 1024, steps, weight: { lr: 1e-3, iterations: 1000 } });
+    const advanced = calibrate.PIPELINES.advanced;
+    const runs: [calibrate.CalibrationSteps, number[], boolean][] = [[advanced, calibrated, false], ...(T <= 4 ? [[{ ...advanced, weight: true }, withWeights, false] as [calibrate.CalibrationSteps, number[], boolean]] : []), [advanced, signed, true]];
+    for (const [steps, into, sign] of runs) {
+      const c = await calibrate.calibrateSnn(model, { T, calibration: train, samples: 1024, steps, weight: { lr: 1e-3, iterations: 1000 }, signed: sign });
       into.push((await convert.simulate(c.snn, testLoader, { T: [T] })).accuracy[0]!);
       c.snn.dispose();
     }
@@ -51,9 +52,9 @@ async function main(): Promise<void> {
   await Promise.all([train.close(), test.close()]);
 
   console.log(`\nMNIST CNN → SNN, first 1000 test images (ANN: ${(100 * sim.annAccuracy!).toFixed(2)}%)`);
-  console.log('   T   converted   calibrated   + weight calibration');
+  console.log('   T   converted   calibrated   + weight calibration   signed IF, calibrated');
   const pc = (x: number, w: number) => (Number.isNaN(x) ? `${'—'.padStart(w + 1)}` : `${(100 * x).toFixed(2).padStart(w)}%`);
-  Ts.forEach((T, i) => console.log(`${String(T).padStart(4)}   ${pc(sim.accuracy[i]!, 8)}   ${pc(calibrated[i]!, 9)}   ${pc(withWeights[i]!, 19)}`));
+  Ts.forEach((T, i) => console.log(`${String(T).padStart(4)}   ${pc(sim.accuracy[i]!, 8)}   ${pc(calibrated[i]!, 9)}   ${pc(withWeights[i]!, 19)}   ${pc(signed[i]!, 19)}`));
   console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(0)} s; for reports and plots: snnkit convert --model ${best} --dataset mnist --shift --out runs/demo-snn`);
   console.log(`  or: snnkit calibrate --model ${best} --dataset mnist --T 4,8 --pipeline none,light,advanced --out runs/demo-cal`);
 }

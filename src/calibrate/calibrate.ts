@@ -9,6 +9,8 @@
  *   rates r (floor passed straight through), Adam or SGD with a cosine schedule;
  * - bias: per output channel, b += mean over samples and positions of e = a − r (r the SNN's rate);
  * - potential: v(0) = T · e per element (mean over the samples), on top of the V_th/2 shift.
+ * snnkit's additions, optional: quantize before the walk (QuantizeOptions), distill after it (DistillOptions), signed
+ * IF neurons (`signed`), and the shift as a per-step bias (`shiftForm: 'bias'`).
  * Calibration data: unlabelled training samples (default 1024).
  */
 import { invalidArg, SnnkitError } from '../errors.js';

@@ -48,6 +48,26 @@ test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval
   }
 });
 
+test('snnkit calibrate --signed with the quantize step: signed-neuron checkpoints that eval reproduces', { skip: !existsSync(onnx) && 'no ../shared' }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'snnkit-calibrate-'));
+  try {
+    const r = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
+      ...norm, '--T', '8', '--signed', '--pipeline', 'custom', '--steps', 'quantize,threshold,bias,potential', '--quantize-epochs', '1', '--calib-samples', '128',
+      '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const j = lastJson(r.stdout);
+    const runs = j['runs'] as { pipeline: string; checkpoint: string; steps: string[] }[];
+    assert.deepEqual(runs.map((x) => [x.pipeline, x.steps]), [['quantize+threshold+bias+potential', ['quantize', 'threshold', 'bias', 'potential']]]);
+    assert.ok((j['accuracy'] as number) > 0.5, `signed, T = 8: ${j['accuracy']}`); // IF with max thresholds: about 0.2
+    const e = run('eval', '--model', runs[0]!.checkpoint, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--limit', '128', '--json');
+    assert.equal(e.status, 0, e.stderr);
+    assert.deepEqual(lastJson(e.stdout)['accuracy'], [j['accuracy']]);
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /signed IF/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('snnkit calibrate rejects bad pipelines and steps with clear messages', () => {
   const base = ['calibrate', '--model', onnx, '--dataset', 'cifar10', '--out', join(tmpdir(), 'never')];
   const custom = run(...base, '--pipeline', 'custom');
@@ -59,4 +79,6 @@ test('snnkit calibrate rejects bad pipelines and steps with clear messages', () 
   assert.match(run(...base, '--T', '8,x').stderr, /option '--T <list>' argument '8,x' is invalid. expected comma-separated numbers/);
   assert.match(run(...base, '--T', '8,0').stderr, /--T: expected positive integers, got '8,0'/);
   assert.match(run(...base, '--grid', 'log').stderr, /--grid/);
+  assert.match(run(...base, '--augment', 'rotate').stderr, /--augment/);
+  assert.match(run(...base, '--shift-form', 'late').stderr, /--shift-form/);
 });
