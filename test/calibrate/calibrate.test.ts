@@ -244,4 +244,21 @@ test('signed IF neurons: the calibrated SNN errs less at T = 4 than with IF, and
     c.snn.dispose();
   }
   assert.ok(errs['signed']! < errs['IF']!, `signed ${errs['signed']} vs IF ${errs['IF']}`);
+  // The bias form, no other step: each neuron starts at 0 and the conv/linear feeding it has V_th/2T more bias.
+  const plain = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: {} });
+  const biased = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: {}, shiftForm: 'bias' });
+  const ps = calibrate.lower(plain.snn), bs = calibrate.lower(biased.snn);
+  let checked = 0;
+  bs.nodes.forEach((n, k) => {
+    if (n.kind !== 'neuron') return;
+    const neuron = n.module as neurons.SpikingNeuron, before = ps.nodes[k]!.module as neurons.SpikingNeuron;
+    assert.equal(neuron.v0, undefined);
+    assert.equal(before.v0, (before.vTh as number) / 2);
+    const diff = tidy(() => calibrate.biasLayerOf(bs, k).bias!.sub(calibrate.biasLayerOf(ps, k).bias!));
+    assertClose(diff, tidy(() => diff.mul(0).add((neuron.vTh as number) / (2 * T))), 1e-6, 0);
+    checked++;
+  });
+  assert.equal(checked, 3);
+  plain.snn.dispose();
+  biased.snn.dispose();
 });
