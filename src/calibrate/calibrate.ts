@@ -194,6 +194,8 @@ export interface CalibrateOptions {
   searchShift?: boolean;
   /** Default 'ann' (the authors' recipe). */
   thresholdSource?: ThresholdSource;
+  /** With the ANN-side search: one search over all samples ('all', default) or an EMA of per-batch searches ('ema', the authors' code). */
+  thresholdAggregate?: 'all' | 'ema';
   weight?: WeightCalibrationOptions;
   quantize?: QuantizeOptions;
   distill?: DistillOptions;
@@ -232,6 +234,8 @@ function checkOptions(o: CalibrateOptions): void {
   for (const k of ['samples', 'correctionSamples', 'maxSampleSteps'] as const)
     if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k]! >= 1)) throw invalidArg('calibrate', k, 'a positive integer', o[k]);
   if (o.thresholdSource !== undefined && !['ann', 'snn'].includes(o.thresholdSource)) throw invalidArg('calibrate', 'thresholdSource', "'ann' or 'snn'", o.thresholdSource);
+  if (o.thresholdAggregate !== undefined && !['all', 'ema'].includes(o.thresholdAggregate)) throw invalidArg('calibrate', 'thresholdAggregate', "'all' or 'ema'", o.thresholdAggregate);
+  if (o.shiftForm !== undefined && !['potential', 'bias'].includes(o.shiftForm)) throw invalidArg('calibrate', 'shiftForm', "'potential' or 'bias'", o.shiftForm);
   const w = o.weight ?? {};
   if (w.objective !== undefined && !['rate', 'spikes', 'rate+spikes'].includes(w.objective)) throw invalidArg('calibrate', 'weight.objective', "'rate', 'spikes' or 'rate+spikes'", w.objective);
   if (w.optimizer !== undefined && !['adam', 'sgd'].includes(w.optimizer)) throw invalidArg('calibrate', 'weight.optimizer', "'adam' or 'sgd'", w.optimizer);
@@ -320,7 +324,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   const stat = parseThresholdStat(o.initialThreshold ?? 'ema');
   const steps = o.steps;
   const annSearch = steps.threshold && (o.thresholdSource ?? 'ann') === 'ann';
-  const searched = annSearch ? await searchThresholds(ann, o.calibration, { T: o.T, shift: o.searchShift ?? shift, grid: o.grid, points: o.points, samples: o.samples, perChannel: o.perChannel }) : undefined;
+  const searched = annSearch ? await searchThresholds(ann, o.calibration, { T: o.T, shift: o.searchShift ?? shift, grid: o.grid, points: o.points, samples: o.samples, perChannel: o.perChannel, aggregate: o.thresholdAggregate }) : undefined;
   if (searched) seconds['threshold'] = (performance.now() - t0) / 1000;
   const tc = performance.now();
   // Converted with the initial statistic: each neuron gets its searched threshold when its turn comes, so that the

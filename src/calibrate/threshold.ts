@@ -70,6 +70,12 @@ export interface ThresholdSearchOptions extends GridOptions {
   perChannel?: boolean;
   /** Elements kept per layer and batch for the search (default 65536). */
   perBatch?: number;
+  /**
+   * 'all' (default): one search over the pre-activations of all samples, the grid scaled by their maximum; 'ema': one
+   * search per batch (the grid scaled by that batch's maximum), averaged with an EMA of momentum 0.9 over the
+   * batches, as the authors' code does.
+   */
+  aggregate?: 'all' | 'ema';
 }
 
 /** Rows for the search: [1, M] per layer, or [C, M] per channel (dim 1 of [N, C, ...]). */
@@ -93,6 +99,7 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
   const folded = foldNetwork(ann);
   const per = o.perChannel === true;
   const taps: Tensor[][] = [], rowMax: Tensor[] = [], clips: (number | undefined)[] = [];
+  const ema: (number[] | undefined)[] = [];
   let k = 0;
   for (const [, m] of folded.namedModules()) {
     if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
@@ -108,7 +115,12 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
         const prev = rowMax[idx];
         rowMax[idx] = (prev ? prev.maximum(mx) : mx).keep();
         prev?.dispose();
-        taps[idx]!.push(subsampleRows(rows, o.perBatch ?? 65536).keep());
+        const sub = subsampleRows(rows, o.perBatch ?? 65536);
+        if (o.aggregate === 'ema') {
+          const target = clips[idx] === undefined ? sub.relu() : sub.clamp(0, clips[idx]);
+          const v = gridSearch(sub, target, [...(mx.toTypedArray() as Float32Array)], o);
+          ema[idx] = ema[idx] ? ema[idx]!.map((e, i) => 0.9 * e + 0.1 * v[i]!) : v;
+        } else taps[idx]!.push(sub.keep());
       });
       return y;
     };
@@ -122,6 +134,11 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
   }
   const max: number[] = [];
   const thresholds = taps.map((parts, l) => tidy(() => {
+    if (o.aggregate === 'ema') {
+      max.push(Math.max(...(rowMax[l]!.toTypedArray() as Float32Array)));
+      rowMax[l]!.dispose();
+      return per ? ema[l]! : ema[l]![0]!;
+    }
     const x = cat(parts, 1);
     for (const p of parts) p.dispose();
     const m = [...(rowMax[l]!.toTypedArray() as Float32Array)];

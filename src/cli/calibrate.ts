@@ -17,7 +17,7 @@ import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversio
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn'; initialThreshold: string; shift: boolean; shiftForm: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: boolean; shiftForm: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -52,6 +52,7 @@ export function calibrateCommand(program: Command): void {
     .option('--grid <kind>', `threshold candidates: ${THRESHOLD_GRIDS.join(' | ')} (ref: max·(1 − 0.01 i))`, oneOf(THRESHOLD_GRIDS), 'ref')
     .option('--grid-points <n>', 'points of the linear grid', intAtLeast(1), 100)
     .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann) or the calibrated SNN\'s input current (snn)', oneOf(['ann', 'snn'] as const), 'ann')
+    .option('--threshold-aggregate <how>', 'ANN-side search over all samples at once (all) or per batch, averaged with an EMA (ema, the authors\' code)', oneOf(['all', 'ema'] as const), 'all')
     .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): ema (of batch maxima, the authors\') | max | a percentile', 'ema')
     .option('--no-shift', 'start membranes at 0 instead of V_th/2')
     .option('--shift-form <form>', 'potential (v(0) = V_th/2) | bias (V_th/2T added to the current every step, as the authors\' code)', oneOf(['potential', 'bias'] as const), 'potential')
@@ -85,7 +86,7 @@ export function calibrateCommand(program: Command): void {
           const r0 = performance.now();
           const c = await calibrateSnn(ann, {
             T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift: f.shift, shiftForm: f.shiftForm, signed: f.signed ?? false,
-            initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource,
+            initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
             quantize: { epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed },
             distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed },
@@ -112,7 +113,7 @@ export function calibrateCommand(program: Command): void {
       }
       const settings = {
         model: f.model, arch, dataset: f.dataset, 'calibration samples': f.calibSamples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
-        'threshold source': f.thresholdSource, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift ? f.shiftForm : false, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
+        'threshold source': f.thresholdSource, 'threshold aggregate': f.thresholdAggregate, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift ? f.shiftForm : false, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
         quantize: `${f.quantizeEpochs} epochs, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
         distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,

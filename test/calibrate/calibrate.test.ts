@@ -262,3 +262,28 @@ test('signed IF neurons: the calibrated SNN errs less at T = 4 than with IF, and
   plain.snn.dispose();
   biased.snn.dispose();
 });
+
+test("the threshold search's EMA aggregate is the authors': a search per batch, averaged with momentum 0.9 (first layer, recomputed by hand)", async () => {
+  const { ann, calib } = await setup();
+  const r = await calibrate.searchThresholds(ann, calib, { T: 8, shift: false, samples: 256, aggregate: 'ema', perBatch: 1e9 });
+  const all = await calibrate.searchThresholds(ann, calib, { T: 8, shift: false, samples: 256, perBatch: 1e9 });
+  const folded = convert.foldNetwork(ann), p = calibrate.lower(folded);
+  const first = p.nodes.findIndex((n) => n.kind === 'neuron');
+  let ema: number | undefined, seen = 0;
+  for await (const b of calib.epoch(0)) {
+    tidy(() => noGrad(() => {
+      const vals = new Map<string, Tensor>([[p.input, b.x]]);
+      for (const n of p.nodes.slice(0, first)) vals.set(n.name, n.run(n.inputs.map((i) => vals.get(i)!)));
+      const z = vals.get(p.nodes[first]!.inputs[0]!)!.flatten().unsqueeze(0);
+      const v = calibrate.gridSearch(z, z.relu(), [z.amax().item()], { T: 8, shift: false })[0]!;
+      ema = ema === undefined ? v : 0.9 * ema + 0.1 * v;
+    }));
+    seen += b.x.shape[0]!;
+    b.dispose();
+    if (seen >= 256) break;
+  }
+  folded.dispose();
+  const got = r.thresholds[0] as number;
+  assert.ok(Math.abs(got - ema!) <= 1e-5 * ema!, `EMA aggregate ${got} vs by hand ${ema}`);
+  assert.notEqual(got, all.thresholds[0], 'differs from the search over all samples');
+});
