@@ -24,10 +24,11 @@ import { Adam } from '../optim/adam.js';
 import { SGD } from '../optim/sgd.js';
 import { CosineAnnealingLR } from '../optim/schedule.js';
 import { enableGrad, noGrad } from '../tensor/autograd.js';
-import { cat, Generator, randint, randperm, tensor } from '../tensor/creation.js';
+import { cat, Generator, randperm, tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { emptyCache } from '../tensor/system.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { AUGMENTS, collectSamples, finetune, type DistillOptions, type QuantizeOptions } from './finetune.js';
 import { biasLayerOf, checkAligned, lastUses, lower, segmentOf, type Program } from './program.js';
 import { gridSearch, searchRows, searchThresholds, subsampleRows, type ThresholdGrid } from './threshold.js';
 
@@ -90,59 +91,6 @@ export interface WeightCalibrationOptions {
   iterations?: number;
   batchSize?: number;
   seed?: number;
-}
-
-/** What the fine-tuning steps (quantize, distill) do to each sample: nothing, or random shifts and mirror images. */
-export type Augment = 'none' | 'crop' | 'crop+flip';
-/** The augmentations. */
-export const AUGMENTS: readonly Augment[] = ['none', 'crop', 'crop+flip'];
-
-/** Settings the end-to-end fine-tuning steps share. Both see only the calibration samples, never their labels. */
-export interface FinetuneOptions {
-  epochs?: number;
-  lr?: number;
-  batchSize?: number;
-  /**
-   * Applied to image samples ([N, C, H, W]) each time they are drawn, the teacher seeing the same augmented image
-   * (default 'crop+flip': shifts of up to 4 pixels, zero-padded, and a mirror image half the time; use 'crop' for
-   * data whose mirror image means something else, such as digits).
-   */
-  augment?: Augment;
-  seed?: number;
-}
-
-/**
- * The quantize step: before the walk, the converted network is fine-tuned as the ANN the SNN approximates, with each
- * ReLU replaced by clipfloor(x, T, V) (the floor passed straight through, V learnt per neuron layer as in LSQ/QCFS),
- * so that its logits match the original ANN's on the calibration samples (mean squared error; labels unused), Adam
- * with a cosine schedule. The layer-wise steps then calibrate the SNN against this quantized ANN (its clip-floor
- * activations, its weights and thresholds) instead of the original. Cheap: it costs no more than training the ANN
- * for a few epochs on the calibration samples, whatever T.
- */
-export interface QuantizeOptions extends FinetuneOptions {
-  /** Default 20. */
-  epochs?: number;
-  /** Weights and biases (default 5e-4). */
-  lr?: number;
-  /** The thresholds (default 1e-3). */
-  thresholdLr?: number;
-  /** Default 64. */
-  batchSize?: number;
-}
-
-/**
- * The distill step: every weight and bias of the calibrated SNN trained end to end, through time with the neurons'
- * surrogate gradients, so that its time-averaged output matches the ANN's logits on the calibration samples (mean
- * squared error; labels unused), Adam with a cosine schedule. Thresholds and initial potentials stay as calibrated.
- * Layer-wise steps match each layer on its own; this one also corrects what errors add up to across layers.
- */
-export interface DistillOptions extends FinetuneOptions {
-  /** Default 8. */
-  epochs?: number;
-  /** Default 5e-4 (ResNet-20 at T = 8: 2e-3 diverges). */
-  lr?: number;
-  /** Default 32. */
-  batchSize?: number;
 }
 
 /** What the search of the threshold step looks at: the ANN's pre-activation, or the calibrated SNN's input current. */
@@ -265,42 +213,6 @@ function clipFloorSte(z: Tensor, T: number, V: number | Tensor, shift: number): 
 /** A threshold of one value or one per channel, viewed to broadcast over x ([N, C, ...]). */
 function perChannelView(V: Tensor, x: Tensor): Tensor {
   return V.size === 1 ? V : V.view(...channelShape(x));
-}
-
-/** The first n samples of the loader's epoch 0 (the walk's samples), as one tensor. */
-async function collectSamples(loader: DataLoader, n: number): Promise<Tensor> {
-  const parts: Tensor[] = [];
-  let seen = 0;
-  for await (const b of loader.epoch(0)) {
-    const take = Math.min(b.x.shape[0]!, n - seen);
-    parts.push(b.x.narrow(0, 0, take).clone().keep());
-    seen += take;
-    b.dispose();
-    if (seen >= n) break;
-  }
-  if (!parts.length) throw new SnnkitError('calibrate: the calibration loader gave no batch', 'INVALID_ARGUMENT');
-  const x = tidy(() => cat(parts).keep());
-  for (const p of parts) p.dispose();
-  return x;
-}
-
-/**
- * Random shifts (up to 4 pixels, zero-padded) and mirror images of a batch of images [N, C, H, W], drawn per sample
- * from `gen`; other shapes and 'none' are returned as they are.
- */
-export function augmentImages(x: Tensor, augment: Augment, gen: Generator): Tensor {
-  if (augment === 'none' || x.ndim !== 4) return x;
-  const N = x.shape[0]!, H = x.shape[2]!, W = x.shape[3]!, pad = 4;
-  const shifts = randint(0, 2 * pad + 1, [N, 2], { generator: gen }).toTypedArray() as ArrayLike<number | bigint>;
-  const flips = randint(0, 2, [N], { generator: gen }).toTypedArray() as ArrayLike<number | bigint>;
-  const padded = x.pad([pad, pad, pad, pad]);
-  const parts: Tensor[] = [];
-  for (let i = 0; i < N; i++) {
-    let s = padded.narrow(0, i, 1).narrow(2, Number(shifts[2 * i]), H).narrow(3, Number(shifts[2 * i + 1]), W);
-    if (augment === 'crop+flip' && Number(flips[i]) === 1) s = s.flip(3);
-    parts.push(s);
-  }
-  return cat(parts);
 }
 
 /**
@@ -446,12 +358,14 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     const d = o.distill ?? {};
     const expand = (v: Tensor): Tensor => v.unsqueeze(0).expand(o.T, ...v.shape);
     const params = snn.parameters();
+    const teacher = foldNetwork(ann);
     try {
-      finetune(x, d, { epochs: 8, lr: 5e-4, batchSize: 32 }, [{ params, lr: d.lr ?? 5e-4 }], (v) => {
+      finetune(teacher, (v) => {
         snn.resetMemories();
         return snn.forward(expand(v)).mean(0);
-      });
+      }, x, d, { epochs: 8, batchSize: 32 }, [{ params, lr: d.lr ?? 5e-4 }]);
     } finally {
+      teacher.dispose();
       snn.zeroGrad();
       snn.resetMemories();
     }
@@ -471,8 +385,9 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     const at = new Map(neurons.map((k, i) => [k, i]));
     const views: number[][] = []; // each neuron's per-channel view shape ([C, 1, ...]), seen in the forward pass
     const params = converted.snn.parameters();
+    const teacher = foldNetwork(ann);
     try {
-      finetune(x, q, { epochs: 20, lr: 5e-4, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4 }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6 }], (v) => {
+      finetune(teacher, (v) => {
         const vals = new Map<string, Tensor>([[snnP.input, v]]);
         snnP.nodes.forEach((n, k) => {
           const ins = n.inputs.map((i) => vals.get(i)!);
@@ -481,12 +396,13 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
           vals.set(n.name, i === undefined ? n.rate(ins) : clipFloorSte(ins[0]!, o.T, perChannelView(V[i]!, ins[0]!), sh));
         });
         return vals.get(snnP.output)!;
-      });
+      }, x, q, { epochs: 20, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4 }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6 }]);
     } catch (e) {
       for (const v of V) v.dispose();
       throw e;
     } finally {
       converted.snn.zeroGrad();
+      teacher.dispose();
     }
     return V.map((v, i) => {
       const t = v.detach().keep();
@@ -494,43 +410,6 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       setThreshold(snnP.nodes[neurons[i]!]!.module as SpikingNeuron, t.size === 1 ? t.item() : tidy(() => t.view(...views[i]!).clone()));
       return t;
     });
-  }
-
-  /**
-   * Trains `groups` (Adam each, one cosine schedule) so that student(x) matches the original ANN's logits on the
-   * calibration samples, in shuffled minibatches, each augmented as the options say.
-   */
-  function finetune(x: Tensor, f: FinetuneOptions, defaults: { epochs: number; lr: number; batchSize: number }, groups: { params: Tensor[]; lr: number; min?: number }[], student: (x: Tensor) => Tensor): void {
-    const epochs = f.epochs ?? defaults.epochs, bs = Math.min(f.batchSize ?? defaults.batchSize, x.shape[0]!);
-    const N = x.shape[0]!, perEpoch = Math.floor(N / bs);
-    const gen = new Generator(f.seed ?? 0);
-    const augment = f.augment ?? 'crop+flip';
-    const teacher = foldNetwork(ann);
-    const opts = groups.map((g) => new Adam(g.params, { lr: g.lr }));
-    const scheds = opts.map((opt) => new CosineAnnealingLR(opt, Math.max(1, epochs * perEpoch)));
-    try {
-      for (let e = 0; e < epochs; e++) {
-        const perm = randperm(N, { generator: gen }).keep();
-        try {
-          for (let s0 = 0; s0 + bs <= N; s0 += bs) tidy(() => {
-            const v = augmentImages(x.indexSelect(0, perm.narrow(0, s0, bs)), augment, gen);
-            const logits = noGrad(() => teacher.forward(v));
-            enableGrad(() => {
-              const loss = student(v).sub(logits).square().mean();
-              for (const opt of opts) opt.zeroGrad();
-              loss.backward();
-            });
-            opts.forEach((opt, i) => { opt.step(); scheds[i]!.step(); });
-            noGrad(() => groups.forEach((g) => { if (g.min !== undefined) for (const p of g.params) p.clamp_(g.min); }));
-          });
-        } finally {
-          perm.dispose();
-        }
-      }
-    } finally {
-      for (const opt of opts) opt.zeroGrad();
-      teacher.dispose();
-    }
   }
 
   /** Sets a neuron's threshold and, with the shift, its initial potential V_th/2 (the neuron keeps a tensor given). */

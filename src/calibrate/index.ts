@@ -1,7 +1,8 @@
 /** Layer-wise calibration of converted SNNs (Li, Deng et al., ICML 2021). */
 export {
-  calibrateSnn, parseSteps, augmentImages, AUGMENTS, PIPELINES, STEP_NAMES,
-  type Augment, type DistillOptions, type FinetuneOptions, type QuantizeOptions, type CalibratedSnn, type CalibrateOptions, type CalibrationSteps, type LayerCalibration, type PipelineName, type StepName, type ThresholdSource, type WeightCalibrationOptions,
+  calibrateSnn, parseSteps, PIPELINES, STEP_NAMES,
+  type CalibratedSnn, type CalibrateOptions, type CalibrationSteps, type LayerCalibration, type PipelineName, type StepName, type ThresholdSource, type WeightCalibrationOptions,
 } from './calibrate.js';
+export { augmentImages, AUGMENTS, finetune, type Augment, type DistillOptions, type FinetuneOptions, type QuantizeOptions, type TrainedGroup } from './finetune.js';
 export { gridFractions, gridSearch, searchThresholds, THRESHOLD_GRIDS, type GridOptions, type ThresholdGrid, type ThresholdSearchOptions } from './threshold.js';
 export { biasLayerOf, checkAligned, lower, segmentOf, type Program, type ProgramNode } from './program.js';

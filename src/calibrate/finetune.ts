@@ -1,0 +1,147 @@
+/**
+ * The end-to-end fine-tuning steps of calibration (snnkit's additions, not in the paper): what they share. Both train
+ * on the calibration samples only, with the ANN's logits as targets (no labels), each drawn image optionally shifted
+ * and mirrored.
+ */
+import type { DataLoader } from '../data/loader.js';
+import { SnnkitError } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import { Adam } from '../optim/adam.js';
+import { CosineAnnealingLR } from '../optim/schedule.js';
+import { enableGrad, noGrad } from '../tensor/autograd.js';
+import { cat, Generator, randint, randperm } from '../tensor/creation.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** What the fine-tuning steps (quantize, distill) do to each sample: nothing, or random shifts and mirror images. */
+export type Augment = 'none' | 'crop' | 'crop+flip';
+/** The augmentations. */
+export const AUGMENTS: readonly Augment[] = ['none', 'crop', 'crop+flip'];
+
+/** Settings the end-to-end fine-tuning steps share. Both see only the calibration samples, never their labels. */
+export interface FinetuneOptions {
+  epochs?: number;
+  lr?: number;
+  batchSize?: number;
+  /**
+   * Applied to image samples ([N, C, H, W]) each time they are drawn, the teacher seeing the same augmented image
+   * (default 'crop+flip': shifts of up to 4 pixels, zero-padded, and a mirror image half the time; use 'crop' for
+   * data whose mirror image means something else, such as digits).
+   */
+  augment?: Augment;
+  seed?: number;
+}
+
+/**
+ * The quantize step: before the walk, the converted network is fine-tuned as the ANN the SNN approximates, with each
+ * ReLU replaced by clipfloor(x, T, V) (the floor passed straight through, V learnt per neuron layer as in LSQ/QCFS),
+ * so that its logits match the original ANN's on the calibration samples (mean squared error; labels unused), Adam
+ * with a cosine schedule. The layer-wise steps then calibrate the SNN against this quantized ANN (its clip-floor
+ * activations, its weights and thresholds) instead of the original. Cheap: it costs no more than training the ANN
+ * for a few epochs on the calibration samples, whatever T.
+ */
+export interface QuantizeOptions extends FinetuneOptions {
+  /** Default 20. */
+  epochs?: number;
+  /** Weights and biases (default 5e-4). */
+  lr?: number;
+  /** The thresholds (default 1e-3). */
+  thresholdLr?: number;
+  /** Default 64. */
+  batchSize?: number;
+}
+
+/**
+ * The distill step: every weight and bias of the calibrated SNN trained end to end, through time with the neurons'
+ * surrogate gradients, so that its time-averaged output matches the ANN's logits on the calibration samples (mean
+ * squared error; labels unused), Adam with a cosine schedule. Thresholds and initial potentials stay as calibrated.
+ * Layer-wise steps match each layer on its own; this one also corrects what errors add up to across layers.
+ */
+export interface DistillOptions extends FinetuneOptions {
+  /** Default 8. */
+  epochs?: number;
+  /** Default 5e-4 (ResNet-20 at T = 8: 2e-3 diverges). */
+  lr?: number;
+  /** Default 32. */
+  batchSize?: number;
+}
+
+/** The first n samples of the loader's epoch 0 (the walk's samples), as one tensor. */
+export async function collectSamples(loader: DataLoader, n: number): Promise<Tensor> {
+  const parts: Tensor[] = [];
+  let seen = 0;
+  for await (const b of loader.epoch(0)) {
+    const take = Math.min(b.x.shape[0]!, n - seen);
+    parts.push(b.x.narrow(0, 0, take).clone().keep());
+    seen += take;
+    b.dispose();
+    if (seen >= n) break;
+  }
+  if (!parts.length) throw new SnnkitError('calibrate: the calibration loader gave no batch', 'INVALID_ARGUMENT');
+  const x = tidy(() => cat(parts).keep());
+  for (const p of parts) p.dispose();
+  return x;
+}
+
+/**
+ * Random shifts (up to 4 pixels, zero-padded) and mirror images of a batch of images [N, C, H, W], drawn per sample
+ * from `gen`; other shapes and 'none' are returned as they are.
+ */
+export function augmentImages(x: Tensor, augment: Augment, gen: Generator): Tensor {
+  if (augment === 'none' || x.ndim !== 4) return x;
+  const N = x.shape[0]!, H = x.shape[2]!, W = x.shape[3]!, pad = 4;
+  const shifts = randint(0, 2 * pad + 1, [N, 2], { generator: gen }).toTypedArray() as ArrayLike<number | bigint>;
+  const flips = randint(0, 2, [N], { generator: gen }).toTypedArray() as ArrayLike<number | bigint>;
+  const padded = x.pad([pad, pad, pad, pad]);
+  const parts: Tensor[] = [];
+  for (let i = 0; i < N; i++) {
+    let s = padded.narrow(0, i, 1).narrow(2, Number(shifts[2 * i]), H).narrow(3, Number(shifts[2 * i + 1]), W);
+    if (augment === 'crop+flip' && Number(flips[i]) === 1) s = s.flip(3);
+    parts.push(s);
+  }
+  return cat(parts);
+}
+
+/** A group of tensors trained together: its learning rate, and a floor they are clamped to after each step. */
+export interface TrainedGroup {
+  params: Tensor[];
+  lr: number;
+  min?: number;
+}
+
+/**
+ * Trains `groups` (Adam each, one cosine schedule to 0) so that student(x) matches teacher(x) (mean squared error) on
+ * the samples x, in shuffled minibatches, each augmented as the options say (the teacher sees the same image).
+ * @param defaults the step's defaults for the options left out
+ */
+export function finetune(teacher: Module, student: (x: Tensor) => Tensor, x: Tensor, f: FinetuneOptions, defaults: { epochs: number; batchSize: number }, groups: TrainedGroup[]): void {
+  const epochs = f.epochs ?? defaults.epochs, bs = Math.min(f.batchSize ?? defaults.batchSize, x.shape[0]!);
+  const N = x.shape[0]!, perEpoch = Math.floor(N / bs);
+  const gen = new Generator(f.seed ?? 0);
+  const augment = f.augment ?? 'crop+flip';
+  const opts = groups.map((g) => new Adam(g.params, { lr: g.lr }));
+  const scheds = opts.map((opt) => new CosineAnnealingLR(opt, Math.max(1, epochs * perEpoch)));
+  try {
+    for (let e = 0; e < epochs; e++) {
+      const perm = randperm(N, { generator: gen }).keep();
+      try {
+        for (let s0 = 0; s0 + bs <= N; s0 += bs) tidy(() => {
+          const v = augmentImages(x.indexSelect(0, perm.narrow(0, s0, bs)), augment, gen);
+          const logits = noGrad(() => teacher.forward(v));
+          enableGrad(() => {
+            const loss = student(v).sub(logits).square().mean();
+            for (const opt of opts) opt.zeroGrad();
+            loss.backward();
+          });
+          opts.forEach((opt, i) => { opt.step(); scheds[i]!.step(); });
+          noGrad(() => groups.forEach((g) => { if (g.min !== undefined) for (const p of g.params) p.clamp_(g.min); }));
+        });
+      } finally {
+        perm.dispose();
+      }
+    }
+  } finally {
+    for (const opt of opts) opt.zeroGrad();
+  }
+}
+
