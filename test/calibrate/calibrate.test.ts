@@ -125,6 +125,11 @@ test('calibration options and steps are checked, naming what is wrong', async ()
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { augment: 'rotate' as never } }), /argument 'quantize.augment' must be 'none', 'crop', 'crop\+flip', got 'rotate'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { thresholdLr: 0 } }), /quantize\.thresholdLr/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { distill: true }, distill: { epochs: 1.5 } }), /distill\.epochs/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdAggregate: 'median' as never }), /argument 'thresholdAggregate' must be 'all' or 'ema', got 'median'/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, shiftForm: 'late' as never }), /argument 'shiftForm' must be 'potential' or 'bias', got 'late'/);
+  const signed = await convert.convertToSnn(ann, { calibration: calib, samples: 128, signed: true });
+  await assert.rejects(convert.analyzeConversion(ann, signed, calib, [4]), /analyzeConversion: the network has signed IF neurons; the analysis models IF neurons only/);
+  signed.snn.dispose();
 });
 
 test('bias correction needs a conv/linear layer right before the neuron: a neuron after pooling is named', async () => {
