@@ -28,8 +28,10 @@ for (const d of dirs) {
     add(run.pipeline, run.T, run.accuracy, `${signed ? 'signed IF: ' : ''}${name}${bias ? ' (bias shift)' : ''}`);
   }
 }
-const series = [...byPipeline].map(([name, points]) => ({ name, points: points.sort((a, b) => a.x - b.x) }));
+// A plot of signed-neuron runs only says so once, in its title, rather than in every series name.
+const allSigned = [...byPipeline.keys()].every((k) => k.startsWith('signed IF: '));
+const series = [...byPipeline].map(([name, points]) => ({ name: allSigned ? name.slice('signed IF: '.length) : name, points: points.sort((a, b) => a.x - b.x) }));
 const Ts = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
 if (ann !== undefined) series.push({ name: 'ANN', points: Ts.map((x) => ({ x, y: ann })) });
-writeFileSync(out, await lineChart(series, { title: 'ResNet-20 (ONNX) → calibrated SNN, CIFAR-10 exact test subset', xLabel: 'time steps T', yLabel: 'accuracy', percent: true, xScale: 'log' }));
+writeFileSync(out, await lineChart(series, { title: `ResNet-20 (ONNX) → calibrated SNN${allSigned ? ' with signed IF neurons' : ''}, CIFAR-10 exact test subset`, xLabel: 'time steps T', yLabel: 'accuracy', percent: true, xScale: 'log' }));
 console.log(`${out}: ${series.map((s) => s.name).join(', ')}`);
