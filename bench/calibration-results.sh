@@ -31,5 +31,5 @@ for p in $parts; do case $p in
   7) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps quantize,threshold,bias,potential --signed \
        --out "$out/signed-quantize" | tail -1 ;;
 esac; done
-node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/none-bias" "$out/wc" "$out/wc-distill"
+node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/none-bias" "$out/wc"
 node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy-signed.svg "$out/signed" "$out/signed-wc" "$out/signed-quantize"

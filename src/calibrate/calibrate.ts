@@ -363,7 +363,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       finetune(teacher, (v) => {
         snn.resetMemories();
         return snn.forward(expand(v)).mean(0);
-      }, x, d, { epochs: 8, batchSize: 32 }, [{ params, lr: d.lr ?? 5e-4 }]);
+      }, x, d, { epochs: 8, batchSize: 32 }, [{ params, lr: d.lr ?? 4e-3 / o.T }]);
     } finally {
       teacher.dispose();
       snn.zeroGrad();

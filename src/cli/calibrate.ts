@@ -18,7 +18,7 @@ import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversio
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: boolean; shiftForm: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: boolean; shiftForm: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -69,7 +69,7 @@ export function calibrateCommand(program: Command): void {
     .option('--quantize-threshold-lr <lr>', 'quantize step: Adam learning rate of the thresholds', numberAtLeast(0), 1e-3)
     .option('--quantize-batch <n>', 'quantize step: batch size', intAtLeast(1), 64)
     .option('--distill-epochs <n>', 'distill step (snnkit\'s, after the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 8)
-    .option('--distill-lr <lr>', 'distill step: Adam learning rate (cosine to 0)', numberAtLeast(0), 5e-4)
+    .option('--distill-lr <lr>', 'distill step: Adam learning rate (cosine to 0; default 4e-3 / T)', numberAtLeast(0))
     .option('--distill-batch <n>', 'distill step: batch size', intAtLeast(1), 32)
     .option('--augment <kind>', `quantize and distill steps: what each image drawn gets, ${AUGMENTS.join(' | ')} (shifts of up to 4 pixels; mirror images)`, oneOf(AUGMENTS), 'crop+flip')
     .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
@@ -116,7 +116,7 @@ export function calibrateCommand(program: Command): void {
         model: f.model, arch, dataset: f.dataset, 'calibration samples': f.calibSamples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
         'threshold source': f.thresholdSource, 'threshold aggregate': f.thresholdAggregate, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift ? f.shiftForm : false, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
         quantize: `${f.quantizeEpochs} epochs, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
-        distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
+        distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr ?? '4e-3/T'}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,
       };
       const files = await writeCalibrationReport(f.out, { title: `${arch} → calibrated SNN`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, ...(annAccuracy !== undefined ? { annAccuracy } : {}), count, runs });
