@@ -37,8 +37,9 @@ export interface FinetuneOptions {
  * ReLU replaced by clipfloor(x, T, V) (the floor passed straight through, V learnt per neuron layer as in LSQ/QCFS),
  * so that its logits match the original ANN's on the calibration samples (mean squared error; labels unused), Adam
  * with a cosine schedule. The layer-wise steps then calibrate the SNN against this quantized ANN (its clip-floor
- * activations, its weights and thresholds) instead of the original. Cheap: it costs no more than training the ANN
- * for a few epochs on the calibration samples, whatever T.
+ * activations, its weights and thresholds) instead of the original; the threshold step, if asked for, only gives
+ * quantize its starting thresholds. Cheap: it costs no more than training the ANN for a few epochs on the
+ * calibration samples, whatever T.
  */
 export interface QuantizeOptions extends FinetuneOptions {
   /** Default 20. */
