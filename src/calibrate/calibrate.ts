@@ -254,11 +254,11 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
 
   // The fine-tuning steps train on the calibration samples themselves (the first `samples` of epoch 0, as the walk).
   const samples = steps.quantize || steps.distill ? await collectSamples(o.calibration, o.samples ?? 1024) : undefined;
-  // After quantize: each neuron's learnt threshold, and the walk's reference becomes the quantized ANN.
-  let tuned: Tensor[] | undefined;
+  // After quantize the neurons have their learnt thresholds, and the walk's reference becomes the quantized ANN.
+  const tuned = steps.quantize === true;
   try {
-    if (steps.quantize) {
-      tuned = timed('quantize', () => quantize(samples!));
+    if (tuned) {
+      timed('quantize', () => quantize(samples!));
       noGrad(() => annP.nodes.forEach((a, k) => {
         const l = snnP.nodes[k]!.layer;
         if (a.layer && l) {
@@ -273,10 +273,8 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     throw e;
   }
   /** The reference activation of the neuron layer at node k: the ANN's ReLU, or the quantized ANN's clipfloor. */
-  const reference = (k: number, x: Tensor): Tensor => {
-    const i = neurons.indexOf(k);
-    return tuned ? clipFloorSte(x, o.T, perChannelView(tuned[i]!, x), sh) : annP.nodes[k]!.run([x]);
-  };
+  const reference = (k: number, x: Tensor): Tensor =>
+    (tuned ? clipFloorSte(x, o.T, (snnP.nodes[k]!.module as SpikingNeuron).vTh, sh) : annP.nodes[k]!.run([x]));
 
   const batches: BatchValues[] = [];
   // The walk keeps every batch's input currents ([T, N, ...] floats) until their neuron is calibrated: samples × T
@@ -338,7 +336,6 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       for (const [name, t] of [...b.snn, ...b.ann]) if (!constants.has(name)) t.dispose();
     }
     folded.dispose();
-    for (const v of tuned ?? []) v.dispose();
     converted.snn.resetMemories();
     emptyCache(); // the cached values' blocks: sizes the simulation will not ask for
   }
@@ -373,10 +370,9 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
 
   /**
    * The quantize step (QuantizeOptions): the SNN's layers run as an ANN with clipfloor activations and learnt
-   * thresholds, against the original ANN's logits.
-   * @returns each neuron layer's learnt threshold (a scalar tensor, or one per channel); the neurons are set to them
+   * thresholds, against the original ANN's logits; each neuron gets its learnt threshold.
    */
-  function quantize(x: Tensor): Tensor[] {
+  function quantize(x: Tensor): void {
     const q = o.quantize ?? {};
     const V = neurons.map((k, i) => {
       const init = searched?.thresholds[i] ?? (snnP.nodes[k]!.module as SpikingNeuron).vTh;
@@ -404,11 +400,9 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       converted.snn.zeroGrad();
       teacher.dispose();
     }
-    return V.map((v, i) => {
-      const t = v.detach().keep();
+    V.forEach((v, i) => {
+      setThreshold(snnP.nodes[neurons[i]!]!.module as SpikingNeuron, v.size === 1 ? v.item() : tidy(() => v.detach().view(...views[i]!).clone()));
       v.dispose();
-      setThreshold(snnP.nodes[neurons[i]!]!.module as SpikingNeuron, t.size === 1 ? t.item() : tidy(() => t.view(...views[i]!).clone()));
-      return t;
     });
   }
 

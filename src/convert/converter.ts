@@ -13,7 +13,7 @@ import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { GraphModule, type GraphNode } from '../nn/graph.js';
 import { BasicBlock, CifarResNet, OptionAShortcut } from '../nn/zoo/resnet.js';
-import { IF, SignedIF } from '../neurons/neuron.js';
+import { IF, SignedIF, SpikingNeuron } from '../neurons/neuron.js';
 import { SeqToANN } from '../neurons/containers.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
@@ -199,7 +199,7 @@ export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<C
     const snn = convertModule(ann, { ...ctx, mode: 'snn', counter: { next: 0 }, ...(opts.thresholds ? { preset: opts.thresholds } : {}) });
     snn.eval();
     probe.dispose();
-    const thresholds = snn.namedModules().filter(([, m]) => m instanceof IF || m instanceof SignedIF).map(([layer, m]) => ({ layer, vTh: (m as IF).vTh as number }));
+    const thresholds = snn.namedModules().filter(([, m]) => m instanceof SpikingNeuron).map(([layer, m]) => ({ layer, vTh: (m as SpikingNeuron).vTh as number }));
     return { snn, thresholds, samples: seen };
   } finally {
     ann.train(wasTraining);

@@ -110,22 +110,34 @@ export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: 
   return { spikes: o.amplitude === 'threshold' ? s.mul(o.vTh) : s, v: vNext };
 }
 
-/** The same dynamics as T calls of neuronStep: what neuronMultiStep runs on devices the fused kernel does not (CUDA). */
-function stepByStep(input: Tensor, v0: Tensor | number | undefined, o: ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
+/** One step of some neuron's dynamics: input and state (v, and the signed neuron's net count n) in, spikes and state out. */
+export type StepFunction = (input: Tensor, v: Tensor | number | undefined, n: Tensor | undefined, o: ResolvedNeuronOptions) => { spikes: Tensor; v: Tensor; n?: Tensor };
+
+/**
+ * T calls of a step function over input [T, N, ...]: what the multi-step functions run where their fused kernels do
+ * not (other devices than the CPU, gradients of signed neurons) and where the potential after every step is wanted.
+ * Thresholds, decay and initial state given on another device follow the input (a copy per call).
+ * @param record also return the potential after every step ([T, N, ...])
+ */
+export function unrollSteps(input: Tensor, v0: Tensor | number | undefined, n0: Tensor | undefined, o: ResolvedNeuronOptions, step: StepFunction, record = false): { spikes: Tensor; v: Tensor; n?: Tensor; potentials?: Tensor } {
   return tidy(() => {
-    // Thresholds, decay and v0 given as CPU tensors follow the input (a copy per call; keep them on its device to avoid it).
     const here = <X>(x: X): X => (x instanceof Tensor && x.device !== input.device ? x.toDevice(input.device) as X : x);
-    o = { ...o, vTh: here(o.vTh), alpha: here(o.alpha) };
-    let v: Tensor | number | undefined = here(v0);
-    const spikes: Tensor[] = [];
+    const oo = { ...o, vTh: here(o.vTh), alpha: here(o.alpha) };
+    let v: Tensor | number | undefined = here(v0), n: Tensor | undefined = here(n0);
+    const spikes: Tensor[] = [], potentials: Tensor[] = [];
     for (let t = 0; t < input.shape[0]!; t++) {
-      const r = neuronStep(input.select(0, t), v, o);
+      const r = step(input.select(0, t), v, n, oo);
       spikes.push(r.spikes);
+      if (record) potentials.push(r.v);
       v = r.v;
+      n = r.n;
     }
-    return { spikes: stack(spikes), v: v as Tensor };
+    return { spikes: stack(spikes), v: v as Tensor, ...(n ? { n } : {}), ...(record ? { potentials: stack(potentials) } : {}) };
   });
 }
+
+/** neuronStep as a StepFunction (IF/LIF have no count). */
+export const ifStep: StepFunction = (x, v, _n, o) => neuronStep(x, v, o);
 
 /**
  * All T steps at once, in the fused native kernel (on the CPU; elsewhere, step by step with the same ops) (forward, and BPTT with the surrogate when gradients are needed).
@@ -138,7 +150,7 @@ function stepByStep(input: Tensor, v0: Tensor | number | undefined, o: ResolvedN
 export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
   if (input.ndim < 2) throw new SnnkitError(`neuronMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
-  if (input.device !== 'cpu') return stepByStep(input, v0, o);
+  if (input.device !== 'cpu') return unrollSteps(input, v0, undefined, o, ifStep);
   return tidy(() => {
     const dt = input.dtype;
     const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: dt === 'float64' ? 'float64' : 'float32' }));
@@ -186,23 +198,14 @@ export function signedMultiStep(input: Tensor, v0: Tensor | number | undefined, 
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('signedMultiStep', opts);
   if (input.ndim < 2) throw new SnnkitError(`signedMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
   const needsGrad = isGradEnabled() && [input, v0, n0, o.vTh].some((t) => t instanceof Tensor && t.requiresGrad);
+  if (needsGrad || input.device !== 'cpu') {
+    const r = unrollSteps(input, v0, n0, o, signedNeuronStep);
+    return { spikes: r.spikes, v: r.v, n: r.n! };
+  }
   return tidy(() => {
-    if (!needsGrad && input.device === 'cpu') {
-      const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: input.dtype === 'float64' ? 'float64' : 'float32' }));
-      const init = v0 === undefined ? undefined : scalar(v0);
-      const [s, v, n] = native.signedMultiStep(input.handle, init?.handle, n0?.handle, scalar(o.vTh).handle, o.amplitude === 'threshold');
-      return { spikes: new Tensor(s), v: new Tensor(v), n: new Tensor(n) };
-    }
-    const here = <X>(x: X): X => (x instanceof Tensor && x.device !== input.device ? x.toDevice(input.device) as X : x);
-    const oo = { ...o, vTh: here(o.vTh) };
-    let v: Tensor | number | undefined = here(v0), n: Tensor | undefined = here(n0);
-    const spikes: Tensor[] = [];
-    for (let t = 0; t < input.shape[0]!; t++) {
-      const r = signedNeuronStep(input.select(0, t), v, n, oo);
-      spikes.push(r.spikes);
-      v = r.v;
-      n = r.n;
-    }
-    return { spikes: stack(spikes), v: v as Tensor, n: n! };
+    const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: input.dtype === 'float64' ? 'float64' : 'float32' }));
+    const init = v0 === undefined ? undefined : scalar(v0);
+    const [s, v, n] = native.signedMultiStep(input.handle, init?.handle, n0?.handle, scalar(o.vTh).handle, o.amplitude === 'threshold');
+    return { spikes: new Tensor(s), v: new Tensor(v), n: new Tensor(n) };
   });
 }

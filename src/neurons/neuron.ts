@@ -3,12 +3,10 @@
  * a memory (not a parameter or buffer): out of stateDict(), cleared by reset() / resetMemories().
  */
 import { SnnkitError, invalidArg } from '../errors.js';
-import { neuronMultiStep, neuronStep, resolveNeuronOptions, signedMultiStep, signedNeuronStep, type NeuronOptions, type ResolvedNeuronOptions } from '../functional/neuron.js';
+import { ifStep, neuronMultiStep, neuronStep, resolveNeuronOptions, signedMultiStep, signedNeuronStep, unrollSteps, type NeuronOptions, type ResolvedNeuronOptions } from '../functional/neuron.js';
 import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
 import { full } from '../tensor/creation.js';
-import { stack } from '../tensor/creation.js';
-import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** 'single': forward takes one step [N, ...]; 'multi': forward takes a sequence [T, N, ...] (fused kernel). */
@@ -115,18 +113,10 @@ export abstract class SpikingNeuron extends Module {
   }
 
   private forwardRecorded(x: Tensor, prev: number | Tensor | undefined): Tensor {
-    let v = prev;
-    const spikes: Tensor[] = [], pots: Tensor[] = [];
-    for (let t = 0; t < x.shape[0]!; t++) {
-      const r = neuronStep(x.select(0, t), v, this.opts);
-      spikes.push(r.spikes);
-      pots.push(r.v);
-      v = r.v;
-    }
-    const s = stack(spikes);
-    this.setMemory('v', pots[pots.length - 1]!.clone());
-    this.emit({ spikes: s, potentials: stack(pots) });
-    return s;
+    const r = unrollSteps(x, prev, undefined, this.opts, ifStep, true);
+    this.setMemory('v', r.v);
+    this.emit({ spikes: r.spikes, potentials: r.potentials! });
+    return r.spikes;
   }
 
   protected emit(rec: NeuronRecord): void {
@@ -156,7 +146,8 @@ export class IF extends SpikingNeuron {
  * Signed integrate-and-fire (ternary spikes, soft reset): IF that takes back spikes fired too early with a negative
  * spike, so that its net spike count follows the rounded sum of its input (signedNeuronStep). A converted network with
  * these neurons loses much less accuracy at small T (the error of uneven spike timing), at the price of spikes of
- * both signs (graded spikes on Loihi 2, not on binary-spike hardware). Runs step by step (no fused kernel).
+ * both signs (graded spikes on Loihi 2, not on binary-spike hardware). A fused kernel runs it forward on the CPU;
+ * training runs the step function.
  * @example
  * new SignedIF({ vTh: 1, amplitude: 'threshold', stepMode: 'multi', v0: 0.5 })
  */
@@ -179,7 +170,7 @@ export class SignedIF extends SpikingNeuron {
   }
 
   override forward(x: Tensor): Tensor {
-    let v = this.v ?? this.v0, n = this.count;
+    const v = this.v ?? this.v0, n = this.count;
     if (this.stepMode === 'single') {
       const r = signedNeuronStep(x, v, n, this.opts);
       this.setMemory('v', r.v);
@@ -188,27 +179,12 @@ export class SignedIF extends SpikingNeuron {
       return r.spikes;
     }
     this.checkSequence(x);
-    if (this.recordPotentials && this.listeners.size) {
-      const r = tidy(() => {
-        const spikes: Tensor[] = [], pots: Tensor[] = [];
-        for (let t = 0; t < x.shape[0]!; t++) {
-          const s = signedNeuronStep(x.select(0, t), v, n, this.opts);
-          spikes.push(s.spikes);
-          pots.push(s.v);
-          v = s.v;
-          n = s.n;
-        }
-        return { spikes: stack(spikes), v: v as Tensor, n: n!, potentials: stack(pots) };
-      });
-      this.setMemory('v', r.v);
-      this.setMemory('n', r.n);
-      this.emit({ spikes: r.spikes, potentials: r.potentials });
-      return r.spikes;
-    }
-    const r = signedMultiStep(x, v, n, this.opts);
+    const record = this.recordPotentials && this.listeners.size > 0;
+    // Recording the potentials runs the step function; otherwise the fused kernel (or, for training, the steps).
+    const r: { spikes: Tensor; v: Tensor; n?: Tensor; potentials?: Tensor } = record ? unrollSteps(x, v, n, this.opts, signedNeuronStep, true) : signedMultiStep(x, v, n, this.opts);
     this.setMemory('v', r.v);
     this.setMemory('n', r.n);
-    if (this.listeners.size) this.emit({ spikes: r.spikes });
+    if (this.listeners.size) this.emit({ spikes: r.spikes, ...(r.potentials ? { potentials: r.potentials } : {}) });
     return r.spikes;
   }
 }

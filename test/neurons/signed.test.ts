@@ -88,6 +88,15 @@ test('signed IF layer: multi-step = single steps, gradients flow through both sp
     const b = Array.from({ length: 6 }, (_, t) => single.forward(x.select(0, t)));
     b.forEach((s, t) => assert.equal(tidy(() => s.sub(a.select(0, t)).abs().amax().item()), 0));
     assert.ok(multi.count);
+    // recording potentials runs the step function: the same spikes, and the potential after each step
+    const recorded = new neurons.SignedIF({ vTh: 0.7, amplitude: 'threshold', stepMode: 'multi', v0: 0.35 });
+    recorded.recordPotentials = true;
+    let seen: { spikes: Tensor; potentials?: Tensor } | undefined;
+    recorded.listeners.add((_l, rec) => { seen = rec; });
+    const recOut = noGrad(() => recorded.forward(x));
+    assert.equal(tidy(() => recOut.sub(a).abs().amax().item()), 0);
+    assert.deepEqual(seen!.potentials!.shape, [6, 4, 5]);
+    assert.equal(tidy(() => seen!.potentials!.select(0, 5).sub(recorded.v!).abs().amax().item()), 0);
     multi.reset();
     assert.equal(multi.count, undefined);
     // training path: the step function under autograd; a negative spike's gradient comes through the surrogate g(−w)
