@@ -42,6 +42,46 @@ function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * Removes the temporary files that writes into `dir` left behind when their process was killed mid-write (SIGKILL,
+ * power cut). Only names writeFileAtomic makes are touched, and only those of processes that no longer run, so a
+ * write in progress elsewhere is never disturbed. A training run calls this on its output folder when it starts.
+ * @param dir the folder to clean (a missing folder is fine)
+ * @returns the paths removed
+ * @example
+ * removeStaleTempFiles('runs/resnet20'); // after a killed run, before resuming
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+    const path = join(dir, name);
+    try {
+      fs.unlinkSync(path);
+      removed.push(path);
+    } catch { /* gone already, or not ours to remove */ }
+  }
+  return removed;
+}
+
 function existingMode(target: string): number | undefined {
   try {
     const st = fs.statSync(target);

@@ -3,7 +3,7 @@
  * @example
  * import { saveSafetensors, loadSafetensors } from 'snnkit/io';
  */
-export { writeFileAtomic, writeFileAtomicAsync, type AtomicData, type AtomicWriteOptions } from './atomic.js';
+export { writeFileAtomic, writeFileAtomicAsync, removeStaleTempFiles, type AtomicData, type AtomicWriteOptions } from './atomic.js';
 export {
   saveSafetensors, loadSafetensors, readSafetensorsHeader, encodeSafetensors, decodeSafetensors, MAX_HEADER_BYTES,
   type SafetensorsHeader, type SafetensorsTensorInfo, type LoadedSafetensors, type LoadSafetensorsOptions, type NamedTensors,

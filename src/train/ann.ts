@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { invalidArg, SnnkitError } from '../errors.js';
 import { crossEntropy } from '../functional/loss.js';
 import type { DataLoader } from '../data/loader.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../io/atomic.js';
 import type { Module } from '../nn/module.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Adam, AdamW } from '../optim/adam.js';
@@ -125,6 +125,7 @@ export async function trainAnn(opts: TrainAnnOptions): Promise<TrainAnnResult> {
     weightDecay: opts.weightDecay, schedule: opts.schedule, stepEpochs: opts.stepEpochs, gamma: opts.gamma, warmupEpochs: opts.warmupEpochs,
     labelSmoothing: opts.labelSmoothing, clipGradNorm: opts.clipGradNorm, seed: opts.seed };
   mkdirSync(outDir, { recursive: true });
+  for (const f of removeStaleTempFiles(outDir)) progress.log(`removed ${f}, left by a write that was killed`);
   const bestPath = join(outDir, 'best.safetensors'), lastPath = join(outDir, 'last.safetensors');
   const optimizer = makeOptimizer(model, hyper);
   const steps = train.length;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SnnkitError } from '../../src/index.js';
-import { writeFileAtomic, writeFileAtomicAsync } from '../../src/io/index.js';
+import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicAsync } from '../../src/io/index.js';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'snnkit-atomic-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -179,4 +179,22 @@ test('bad arguments name the argument and what was expected', () => {
   assert.match(errorOf(() => writeFileAtomic(join(dir, 'x'), 42 as never)).message, /^writeFileAtomic: argument 'data' must be a Uint8Array, a string or an array of Uint8Array chunks, got 42$/);
   assert.match(errorOf(() => writeFileAtomic(join(dir, 'x'), [new Uint8Array(1), 'no' as never])).message, /^writeFileAtomic: argument 'data\[1\]' must be a Uint8Array, got 'no'$/);
   assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('removeStaleTempFiles removes what killed writers left, and nothing a live writer or the user owns', () => {
+  const dir = freshDir();
+  // A process that has exited: its pid names no running process (pids are not reused this fast).
+  const dead = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }));
+  const names = {
+    dead: `.last.safetensors.${dead}.0123456789ab.tmp`,
+    mine: `.log.csv.${process.pid}.0123456789ab.tmp`,
+    parent: `.log.json.${process.ppid}.0123456789ab.tmp`,
+    user: 'notes.tmp',
+    shape: `.x.${dead}.short.tmp`,
+  };
+  for (const f of Object.values(names)) fs.writeFileSync(join(dir, f), 'partial');
+  fs.writeFileSync(join(dir, 'last.safetensors'), 'kept');
+  assert.deepEqual(removeStaleTempFiles(dir), [join(dir, names.dead)]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [names.mine, names.parent, names.shape, names.user, 'last.safetensors'].sort());
+  assert.deepEqual(removeStaleTempFiles(join(dir, 'missing')), [], 'a missing folder has nothing to clean');
 });
