@@ -7,12 +7,13 @@
 #   4. none with the shift as a per-step bias V_th/2T (as the authors' code adds it);
 #   5. none, light, advanced with signed IF neurons (timed alone);
 #   6. signed IF, advanced + weight calibration, T = 8, 16;
-#   7. signed IF, quantize + advanced, T = 8, 16.
-# usage: bash bench/calibration-results.sh OUT_DIR [1|2|3|4|5|6|7 ...]   (after npm run setup; about 75 min on 2 cores)
+#   7. signed IF, quantize + advanced, T = 8, 16;
+#   8. the spread over draws of the calibration samples: light and advanced at T = 32, IF and signed, seeds 1-4.
+# usage: bash bench/calibration-results.sh OUT_DIR [1|2|3|4|5|6|7|8 ...]   (after npm run setup; about 85 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
-parts=${*:-1 5 4 6 7 3 2}
+parts=${*:-1 5 4 6 7 3 2 8}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 shared=../shared
 common=(--model $shared/models/cifar10-resnet20/cifar10-resnet20.onnx --dataset cifar10
@@ -30,6 +31,10 @@ for p in $parts; do case $p in
        --wc-lr 1e-3 --wc-iterations 1000 --out "$out/signed-wc" | tail -1 ;;
   7) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps quantize,threshold,bias,potential --signed \
        --out "$out/signed-quantize" | tail -1 ;;
+  8) for seed in 1 2 3 4; do
+       $S calibrate "${common[@]}" --T 32 --pipeline light,advanced --seed $seed --out "$out/seed$seed" | tail -1
+       $S calibrate "${common[@]}" --T 32 --pipeline light,advanced --signed --seed $seed --out "$out/signed-seed$seed" | tail -1
+     done ;;
 esac; done
 node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/none-bias" "$out/wc"
 node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy-signed.svg "$out/signed" "$out/signed-wc" "$out/signed-quantize"
