@@ -14,6 +14,7 @@ import { simulate } from '../convert/simulate.js';
 import { writeCalibrationReport, type CalibrationRun } from '../report/calibration.js';
 import { TerminalProgress } from '../report/progress.js';
 import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report } from './common.js';
+import { removeStaleTempFiles } from '../io/atomic.js';
 
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
@@ -79,6 +80,7 @@ export function calibrateCommand(program: Command): void {
       const pipelines = pipelinesOf(f);
       const { ann, arch, norm, calib, test, snnMeta } = await prepareConversion(f, f.seed);
       mkdirSync(f.out, { recursive: true });
+      removeStaleTempFiles(f.out); // what a killed earlier run's writes left
       const progress = new TerminalProgress();
       const runs: CalibrationRun[] = [];
       let annAccuracy: number | undefined, count = 0;

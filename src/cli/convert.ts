@@ -11,6 +11,7 @@ import { writeConversionReport } from '../report/conversion.js';
 import { intAtLeast, intList, makeLoader, prepareConversion, oneOf, report, subset, conversionOptions } from './common.js';
 import { DataLoader } from '../data/loader.js';
 import { Generator } from '../tensor/creation.js';
+import { removeStaleTempFiles } from '../io/atomic.js';
 
 interface ConvertFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
@@ -44,6 +45,7 @@ export function convertCommand(program: Command): void {
       const analysis = f.analyzeLimit > 0 && !f.signed ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { batchSize: f.batchSize, seed: 0, workers: f.workers, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
       await Promise.all([calib.close(), test.close(), simLoader.close()]);
       mkdirSync(f.out, { recursive: true });
+      removeStaleTempFiles(f.out); // what a killed earlier run's writes left
       const snnPath = join(f.out, 'snn.safetensors');
       saveSnn(snnPath, ann, converted, { ...snnMeta, shift, threshold: f.threshold });
       const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, neurons: f.signed ? 'signed IF' : 'IF', samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -17,10 +17,15 @@ const norm = ['--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225'];
 
 test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval reproduces, a report with plots', { skip: !existsSync(onnx) && 'no ../shared' }, () => {
   const out = mkdtempSync(join(tmpdir(), 'snnkit-calibrate-'));
+  // What a write of an earlier run, killed, left in the folder (its process is gone): the rerun removes it.
+  const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  const stale = join(out, `.report.md.${deadPid}.0123456789ab.tmp`);
+  writeFileSync(stale, 'partial');
   try {
     const r = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
       ...norm, '--T', '8', '--pipeline', 'none,advanced', '--calib-samples', '128', '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
+    assert.ok(!existsSync(stale), 'the killed run\'s temporary file is removed');
     const j = lastJson(r.stdout);
     const acc = j['accuracy'] as Record<string, number>;
     assert.deepEqual(Object.keys(acc), ['none@T=8', 'advanced@T=8']);
