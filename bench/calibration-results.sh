@@ -8,12 +8,13 @@
 #   5. none, light, advanced with signed IF neurons (timed alone);
 #   6. signed IF, advanced + weight calibration, T = 8, 16;
 #   7. signed IF, quantize + advanced, T = 8, 16;
-#   8. the spread over draws of the calibration samples: light and advanced at T = 32, IF and signed, seeds 1-4.
-# usage: bash bench/calibration-results.sh OUT_DIR [1|2|3|4|5|6|7|8 ...]   (after npm run setup; about 85 min on 2 cores)
+#   8. the spread over draws of the calibration samples: light and advanced at T = 32, IF and signed, seeds 1-4;
+#   9. part 3 with 48 distill epochs instead of 16, T = 8 and T = 16 (13 and about 30 minutes).
+# usage: bash bench/calibration-results.sh OUT_DIR [1|2|3|4|5|6|7|8|9 ...]   (after npm run setup; about 2 h 10 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
-parts=${*:-1 5 4 6 7 3 2 8}
+parts=${*:-1 5 4 6 7 3 2 8 9}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 shared=../shared
 common=(--model $shared/models/cifar10-resnet20/cifar10-resnet20.onnx --dataset cifar10
@@ -35,6 +36,11 @@ for p in $parts; do case $p in
        $S calibrate "${common[@]}" --T 32 --pipeline light,advanced --seed $seed --out "$out/seed$seed" | tail -1
        $S calibrate "${common[@]}" --T 32 --pipeline light,advanced --signed --seed $seed --out "$out/signed-seed$seed" | tail -1
      done ;;
+  9) for T in 8 16; do
+       $S calibrate "${common[@]}" --T $T --pipeline custom --steps quantize,threshold,weight,bias,potential,distill \
+         --wc-lr 1e-3 --wc-iterations 1000 --distill-epochs 48 --out "$out/wc-distill48-T$T" | tail -1
+     done ;;
 esac; done
-node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/none-bias" "$out/wc"
+node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy.svg "$out/authors" "$out/none-bias" "$out/wc" \
+  "$out/wc-distill48-T8" "$out/wc-distill48-T16"
 node bench/calibration-plot.mjs docs/results/img/calibration-resnet20-accuracy-signed.svg "$out/signed" "$out/signed-wc" "$out/signed-quantize"
