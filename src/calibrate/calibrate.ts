@@ -232,7 +232,8 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   };
   const t0 = performance.now();
   const shift = o.shift ?? true;
-  const biasShift = shift && o.shiftForm === 'bias';
+  // The shift as a per-step bias V_th/2T, or (default) as the initial potential V_th/2.
+  const biasShift = shift && o.shiftForm === 'bias', potentialShift = shift && !biasShift;
   const stat = parseThresholdStat(o.initialThreshold ?? 'ema');
   const steps = o.steps;
   const annSearch = steps.threshold && (o.thresholdSource ?? 'ann') === 'ann';
@@ -241,7 +242,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   const tc = performance.now();
   // Converted with the initial statistic: each neuron gets its searched threshold when its turn comes, so that the
   // report shows the error before and after.
-  const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: stat, shift: shift && !biasShift ? 'potential' : 'none', signed: o.signed ?? false });
+  const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: stat, shift: potentialShift ? 'potential' : 'none', signed: o.signed ?? false });
   seconds['convert'] = (performance.now() - tc) / 1000;
   const folded = foldNetwork(ann);
   const annP = lower(folded), snnP = lower(converted.snn);
@@ -409,7 +410,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   /** Sets a neuron's threshold and, with the shift, its initial potential V_th/2 (the neuron keeps a tensor given). */
   function setThreshold(neuron: SpikingNeuron, vTh: number | Tensor): void {
     neuron.setThreshold(vTh);
-    neuron.setInitialPotential(shift && !biasShift ? (typeof vTh === 'number' ? vTh / 2 : tidy(() => vTh.div(2))) : undefined);
+    neuron.setInitialPotential(potentialShift ? (typeof vTh === 'number' ? vTh / 2 : tidy(() => vTh.div(2))) : undefined);
   }
 
   /** Calibrates the neuron at node k, then replaces its input by its spikes in every batch. */
@@ -492,7 +493,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       const v0 = tidy(() => {
         const e = errorSum((x) => x.sum(0)).div(count).mul(T);
         const th = neuron.vTh;
-        return (shift && !biasShift ? e.add(typeof th === 'number' ? th / 2 : th.div(2)) : e).keep();
+        return (potentialShift ? e.add(typeof th === 'number' ? th / 2 : th.div(2)) : e).keep();
       });
       neuron.setInitialPotential(v0); // kept by the neuron
       errors.push({ step: 'potential', mse: mse() });

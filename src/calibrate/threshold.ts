@@ -100,6 +100,8 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
   const per = o.perChannel === true;
   const taps: Tensor[][] = [], rowMax: Tensor[] = [], clips: (number | undefined)[] = [];
   const ema: (number[] | undefined)[] = [];
+  /** The grid search of layer l on rows x, against its ReLU (or clipped ReLU), the grid scaled by the rows' maxima. */
+  const search = (x: Tensor, l: number, maxima: number[]): number[] => gridSearch(x, clips[l] === undefined ? x.relu() : x.clamp(0, clips[l]), maxima, o);
   let k = 0;
   for (const [, m] of folded.namedModules()) {
     if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
@@ -117,8 +119,7 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
         prev?.dispose();
         const sub = subsampleRows(rows, o.perBatch ?? 65536);
         if (o.aggregate === 'ema') {
-          const target = clips[idx] === undefined ? sub.relu() : sub.clamp(0, clips[idx]);
-          const v = gridSearch(sub, target, [...(mx.toTypedArray() as Float32Array)], o);
+          const v = search(sub, idx, [...(mx.toTypedArray() as Float32Array)]);
           ema[idx] = ema[idx] ? ema[idx]!.map((e, i) => 0.9 * e + 0.1 * v[i]!) : v;
         } else taps[idx]!.push(sub.keep());
       });
@@ -144,8 +145,7 @@ export async function searchThresholds(ann: Module, calib: DataLoader, o: Thresh
     const m = [...(rowMax[l]!.toTypedArray() as Float32Array)];
     rowMax[l]!.dispose();
     max.push(Math.max(...m));
-    const target = clips[l] === undefined ? x.relu() : x.clamp(0, clips[l]);
-    const v = gridSearch(x, target, m, o);
+    const v = search(x, l, m);
     return per ? v : v[0]!;
   }));
   folded.dispose();

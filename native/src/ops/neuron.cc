@@ -225,6 +225,14 @@ struct NeuronSeqFn : public torch::autograd::Function<NeuronSeqFn> {
   }
 };
 
+// A fused kernel's input: a [T, N, ...] float32/float64 sequence on the CPU. `kernel` names it in the errors.
+void CheckSequence(Args& a, const at::Tensor& x, const std::string& kernel, const std::string& elsewhere) {
+  if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
+  if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused " + kernel + " kernel runs on CPU tensors, got " + Describe(x) + elsewhere);
+  if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
+    a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
+}
+
 void CheckBroadcast(Args& a, const at::Tensor& t, at::IntArrayRef state, const char* name) {
   if (!t.defined() || t.numel() == 1) return;
   if (t.dim() > static_cast<int64_t>(state.size())) a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " has more dims than the state");
@@ -240,10 +248,7 @@ Napi::Value MultiStep(Args& a) {
   at::Tensor x = a.tensor(0);
   at::Tensor v0 = a.isNullish(1) ? at::Tensor() : a.tensor(1);
   at::Tensor vth = a.tensor(2), alpha = a.tensor(3);
-  if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
-  if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused multi-step kernel runs on CPU tensors, got " + Describe(x) + " (neuronMultiStep falls back to step-by-step ops there)");
-  if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
-    a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
+  CheckSequence(a, x, "multi-step", " (neuronMultiStep falls back to step-by-step ops there)");
   if (alpha.numel() != 1) a.fail("SHAPE_MISMATCH", "alpha must have one element, got " + Describe(alpha));
   at::IntArrayRef state = x.sizes().slice(1);
   CheckBroadcast(a, vth, state, "threshold");
@@ -304,10 +309,7 @@ Napi::Value SignedMultiStep(Args& a) {
   at::Tensor n0 = a.isNullish(2) ? at::Tensor() : a.tensor(2);
   at::Tensor vth = a.tensor(3);
   const bool amp = a.boolean(4);
-  if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
-  if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused signed kernel runs on CPU tensors, got " + Describe(x));
-  if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
-    a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
+  CheckSequence(a, x, "signed", "");
   at::IntArrayRef state = x.sizes().slice(1);
   CheckBroadcast(a, vth, state, "threshold");
   CheckBroadcast(a, v0, state, "initial potential");
