@@ -11,6 +11,7 @@ import { convertCommand } from './convert.js';
 import { evalCommand } from './eval.js';
 import { infoCommand } from './info.js';
 import { trainAnnCommand } from './train-ann.js';
+import { trainSnnCommand } from './train-snn.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,6 +25,7 @@ export function buildCli(): Command {
     .version(pkg.version)
     .showHelpAfterError();
   trainAnnCommand(program);
+  trainSnnCommand(program);
   evalCommand(program);
   convertCommand(program);
   calibrateCommand(program);

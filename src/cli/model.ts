@@ -7,6 +7,9 @@ import type { Module } from '../nn/module.js';
 import { createModel, MODEL_NAMES } from '../nn/zoo/index.js';
 import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
 import { dispose } from '../tensor/scope.js';
+import type { Encoding } from '../neurons/classifier.js';
+import { createSpikingModel, type NeuronSpec } from '../neurons/zoo.js';
+import { parseSurrogate } from '../surrogate/parse.js';
 
 /** A loaded ANN, the architecture name it was built from ('onnx' for graphs), and its metadata. */
 export interface LoadedAnn {
@@ -16,8 +19,16 @@ export interface LoadedAnn {
   format: 'safetensors' | 'onnx' | 'pytorch';
 }
 
+/** What train-snn writes into its checkpoints' metadata (snn_train). */
+interface TrainedSnnMeta {
+  T: number;
+  encoding: Encoding;
+  spiking_output: boolean;
+  neuron: Omit<NeuronSpec, 'surrogate'> & { surrogate: string };
+}
+
 /**
- * Loads an ANN by file type: `.onnx` (an imported graph; no --arch needed), `.th`/`.pt`/`.pth` (a PyTorch state dict,
+ * Loads an ANN (or a model trained by train-snn) by file type: `.onnx` (an imported graph; no --arch needed), `.th`/`.pt`/`.pth` (a PyTorch state dict,
  * read without executing pickle code; needs --arch; a DataParallel `module.` prefix is removed), anything else as
  * safetensors (architecture from --arch or the "arch" metadata).
  * @throws SnnkitError when the architecture is missing or unknown, or the weights do not fit it
@@ -46,6 +57,13 @@ export function loadAnn(path: string, arch: string | undefined, opts: { maxpoolA
   const ck = loadCheckpoint(path);
   try {
     const name = need(arch ?? (typeof ck.meta.arch === 'string' ? ck.meta.arch : undefined), 'it has no "arch" metadata');
+    const trained = ck.meta['snn_train'] as TrainedSnnMeta | undefined;
+    if (trained) {
+      const model = createSpikingModel(name, { T: trained.T, encoding: trained.encoding, spikingOutput: trained.spiking_output,
+        neuron: { ...trained.neuron, surrogate: parseSurrogate(trained.neuron.surrogate.replace(/^(\w+)\(\w+=([^)]+)\)$/, '$1:$2')) } });
+      model.loadStateDict(ck.weights);
+      return { model, arch: name, meta: ck.meta, format: 'safetensors' };
+    }
     const clip = ck.meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
     const model = createModel(name, clip ? { clipRelu: clip } : {});
     model.loadStateDict(ck.weights);

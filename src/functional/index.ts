@@ -9,3 +9,4 @@ export {
   type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,
 } from './neuron.js';
 export { clipFloor } from './clipfloor.js';
+export { tetLoss, snnLoss, parseSnnLoss, SNN_LOSSES, type SnnLoss, type SnnLossKind } from './snn-loss.js';

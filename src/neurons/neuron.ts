@@ -6,19 +6,26 @@ import { SnnkitError, invalidArg } from '../errors.js';
 import { ifStep, neuronMultiStep, neuronStep, resolveNeuronOptions, signedMultiStep, signedNeuronStep, unrollSteps, type NeuronOptions, type ResolvedNeuronOptions } from '../functional/neuron.js';
 import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
+import type { Surrogate } from '../surrogate/surrogate.js';
 import { full } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** 'single': forward takes one step [N, ...]; 'multi': forward takes a sequence [T, N, ...] (fused kernel). */
-export type StepMode = 'single' | 'multi';
+/**
+ * 'single': forward takes one step [N, ...]; 'multi': a sequence [T, N, ...] (fused kernel); 'folded': a sequence
+ * with time folded into the batch, [T·N, ...] in and out (needs T), so that an ANN's layers run unchanged between
+ * neurons and batch norm takes its statistics over T·N, as SpikingJelly's multi-step layers do.
+ */
+export type StepMode = 'single' | 'multi' | 'folded';
 /** The valid step modes. */
-export const STEP_MODES: readonly StepMode[] = ['single', 'multi'];
+export const STEP_MODES: readonly StepMode[] = ['single', 'multi', 'folded'];
 
 /** Options of the neuron layers. */
 export interface NeuronLayerOptions extends Omit<NeuronOptions, 'alpha'> {
   stepMode?: StepMode;
-  /** In multi-step mode: the number of time steps the layer expects (checked on every input when given). */
+  /** In multi-step mode: the number of time steps the layer expects (checked on every input when given); needed by 'folded'. */
   T?: number;
+  /** Learn the threshold (one parameter `vTh` per layer, started at vTh; kept ≥ 1e-3 in the dynamics). */
+  learnThreshold?: boolean;
   /** Initial potential v[0] (a number, or a tensor broadcastable to one step). Default 0. */
   v0?: number | Tensor;
 }
@@ -48,11 +55,34 @@ export abstract class SpikingNeuron extends Module {
     const mode = opts.stepMode ?? 'single';
     if (!STEP_MODES.includes(mode)) throw invalidArg(name, 'stepMode', `one of ${STEP_MODES.map((m) => `'${m}'`).join(', ')}`, mode);
     if (opts.T !== undefined && !(Number.isInteger(opts.T) && opts.T >= 1)) throw invalidArg(name, 'T', 'a positive integer', opts.T);
+    if (mode === 'folded' && opts.T === undefined) throw invalidArg(name, 'T', "a positive integer (stepMode 'folded' needs the number of steps)", opts.T);
     this.stepMode = mode;
     this.T = opts.T;
     this.v0_ = opts.v0 instanceof Tensor ? opts.v0.keep() : opts.v0;
     this.opts = resolveNeuronOptions(name, opts);
+    if (opts.learnThreshold) {
+      if (typeof this.opts.vTh !== 'number') throw invalidArg(name, 'vTh', 'a number when learnThreshold is set', this.opts.vTh);
+      const t = full([], this.opts.vTh);
+      this.thresholdParam = this.registerParameter('vTh', new Parameter(t));
+      t.dispose();
+    }
     this.registerMemory('v');
+  }
+
+  /** The learnt threshold, when learnThreshold. */
+  readonly thresholdParam: Parameter | undefined;
+
+  /**
+   * The options the step runs with: the fixed options, with learnt parameters (threshold, PLIF's decay) computed
+   * afresh on each forward so that their gradients reach the parameters.
+   */
+  protected dynamics(): ResolvedNeuronOptions {
+    return this.thresholdParam ? { ...this.opts, vTh: this.thresholdParam.clamp(1e-3) } : this.opts;
+  }
+
+  /** Replaces the surrogate gradient (the Dspike temperature search changes b between epochs). */
+  setSurrogate(surrogate: Surrogate): void {
+    this.opts = { ...this.opts, surrogate };
   }
 
   /** The initial potential v[0] (a number, a tensor broadcastable to one step, or undefined for 0). */
@@ -90,19 +120,35 @@ export abstract class SpikingNeuron extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (this.stepMode === 'folded') return this.unfolded(x, (seq) => this.forwardSequence(seq));
     const prev = this.v ?? this.v0_;
+    const o = this.dynamics();
     if (this.stepMode === 'single') {
-      const r = neuronStep(x, prev, this.opts);
+      const r = neuronStep(x, prev, o);
       this.setMemory('v', r.v);
       if (this.listeners.size) this.emit({ spikes: r.spikes, ...(this.recordPotentials ? { potentials: r.v } : {}) });
       return r.spikes;
     }
+    return this.forwardSequence(x);
+  }
+
+  private forwardSequence(x: Tensor): Tensor {
     this.checkSequence(x);
+    const prev = this.v ?? this.v0_;
     if (this.recordPotentials && this.listeners.size) return this.forwardRecorded(x, prev);
-    const r = neuronMultiStep(x, prev, this.opts);
+    const r = neuronMultiStep(x, prev, this.dynamics());
     this.setMemory('v', r.v);
     if (this.listeners.size) this.emit({ spikes: r.spikes });
     return r.spikes;
+  }
+
+  /** Runs `seq` on x [T·N, ...] viewed as [T, N, ...], and folds the result back. */
+  protected unfolded(x: Tensor, seq: (x: Tensor) => Tensor): Tensor {
+    const T = this.T!;
+    if (x.ndim < 1 || x.shape[0]! % T !== 0)
+      throw new SnnkitError(`${this.constructor.name}: folded input must be [T·N, ...] with T = ${T}, got ${x.describe()}`, 'SHAPE_MISMATCH');
+    const y = seq(x.reshape(T, x.shape[0]! / T, ...x.shape.slice(1)));
+    return y.reshape(x.shape[0]!, ...y.shape.slice(2));
   }
 
   /** @throws SnnkitError unless x is a [T, N, ...] sequence with the layer's T (when set) */
@@ -113,7 +159,7 @@ export abstract class SpikingNeuron extends Module {
   }
 
   private forwardRecorded(x: Tensor, prev: number | Tensor | undefined): Tensor {
-    const r = unrollSteps(x, prev, undefined, this.opts, ifStep, true);
+    const r = unrollSteps(x, prev, undefined, this.dynamics(), ifStep, true);
     this.setMemory('v', r.v);
     this.emit({ spikes: r.spikes, potentials: r.potentials! });
     return r.spikes;
@@ -170,9 +216,15 @@ export class SignedIF extends SpikingNeuron {
   }
 
   override forward(x: Tensor): Tensor {
+    if (this.stepMode === 'folded') return this.unfolded(x, (seq) => this.forwardSigned(seq, 'multi'));
+    return this.forwardSigned(x, this.stepMode);
+  }
+
+  private forwardSigned(x: Tensor, mode: StepMode): Tensor {
     const v = this.v ?? this.v0, n = this.count;
-    if (this.stepMode === 'single') {
-      const r = signedNeuronStep(x, v, n, this.opts);
+    const o = this.dynamics();
+    if (mode === 'single') {
+      const r = signedNeuronStep(x, v, n, o);
       this.setMemory('v', r.v);
       this.setMemory('n', r.n);
       if (this.listeners.size) this.emit({ spikes: r.spikes, ...(this.recordPotentials ? { potentials: r.v } : {}) });
@@ -181,7 +233,7 @@ export class SignedIF extends SpikingNeuron {
     this.checkSequence(x);
     const record = this.recordPotentials && this.listeners.size > 0;
     // Recording the potentials runs the step function; otherwise the fused kernel (or, for training, the steps).
-    const r: { spikes: Tensor; v: Tensor; n?: Tensor; potentials?: Tensor } = record ? unrollSteps(x, v, n, this.opts, signedNeuronStep, true) : signedMultiStep(x, v, n, this.opts);
+    const r: { spikes: Tensor; v: Tensor; n?: Tensor; potentials?: Tensor } = record ? unrollSteps(x, v, n, o, signedNeuronStep, true) : signedMultiStep(x, v, n, o);
     this.setMemory('v', r.v);
     this.setMemory('n', r.n);
     if (this.listeners.size) this.emit({ spikes: r.spikes, ...(r.potentials ? { potentials: r.potentials } : {}) });
@@ -215,5 +267,40 @@ export class LIF extends SpikingNeuron {
       t.dispose();
       this.opts = { ...this.opts, alpha: this.alphaParam };
     } else this.alphaParam = undefined;
+  }
+}
+
+/** Options of PLIF. */
+export interface PLIFOptions extends NeuronLayerOptions {
+  /** The initial decay alpha in (0, 1) (default 0.5, SpikingJelly's init_tau = 2). */
+  alpha?: number;
+}
+
+/**
+ * Parametric LIF (Fang et al., "Incorporating Learnable Membrane Time Constant", ICCV 2021): a LIF whose decay is
+ * alpha = sigmoid(w) with one learnt parameter `w` per layer, so the decay stays in (0, 1) whatever the optimizer does.
+ * (SpikingJelly writes the same neuron as v + (x − v)/τ with 1/τ = sigmoid(w): its decay is 1 − 1/τ, and its input is
+ * scaled by 1/τ, which the batch norm before the neuron absorbs.)
+ * @example
+ * new PLIF({ alpha: 0.5, stepMode: 'folded', T: 4 })
+ */
+export class PLIF extends SpikingNeuron {
+  /** The parameter w of alpha = sigmoid(w). */
+  readonly w: Parameter;
+  /** @throws SnnkitError for alpha outside (0, 1) and the errors of IF */
+  constructor(opts: PLIFOptions = {}) {
+    const a = opts.alpha ?? 0.5;
+    if (!(a > 0 && a < 1)) throw invalidArg('PLIF', 'alpha', 'an initial decay in (0, 1)', a);
+    super('PLIF', { ...opts, alpha: a });
+    const t = full([], Math.log(a / (1 - a)));
+    this.w = this.registerParameter('w', new Parameter(t));
+    t.dispose();
+  }
+  /** The current decay sigmoid(w), a number in (0, 1). */
+  get decay(): number {
+    return 1 / (1 + Math.exp(-this.w.item()));
+  }
+  protected override dynamics(): ResolvedNeuronOptions {
+    return { ...super.dynamics(), alpha: this.w.sigmoid() };
   }
 }

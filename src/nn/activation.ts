@@ -50,10 +50,13 @@ export class ClippedReLU extends Module {
 }
 
 /**
- * The activation a model-zoo network uses: ReLU, or ClippedReLU when `clip` is given.
+ * The activation a model-zoo network uses: `make()` when given (the spiking zoo passes a neuron factory), else
+ * ReLU, or ClippedReLU when `clip` is given.
  * @param clip the clipping level and whether it is learnable
+ * @param make a factory of the activation module (one new module per call)
  * @returns a new module
  */
-export function activation(clip?: { max: number; learnable?: boolean }): Module {
+export function activation(clip?: { max: number; learnable?: boolean }, make?: () => Module): Module {
+  if (make) return make();
   return clip ? new ClippedReLU(clip.max, { learnable: clip.learnable ?? false }) : new ReLU();
 }

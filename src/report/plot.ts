@@ -90,13 +90,28 @@ export async function barChart(rows: { category: string; series: string; value: 
  * @param path the .svg file
  * @param history per-epoch records with trainLoss, testLoss, trainAccuracy, testAccuracy
  */
-export async function writeTrainingCurves(path: string, history: { epoch: number; trainLoss: number; testLoss: number; trainAccuracy: number; testAccuracy: number }[], title = ''): Promise<void> {
-  const pts = (k: 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy') => history.map((h) => ({ x: h.epoch, y: h[k] }));
-  const acc = await lineChart([{ name: 'train', points: pts('trainAccuracy') }, { name: 'test', points: pts('testAccuracy') }],
+export async function writeTrainingCurves(path: string, history: { epoch: number; trainLoss: number; testLoss: number; trainAccuracy: number; testAccuracy: number; valLoss?: number; valAccuracy?: number }[], title = ''): Promise<void> {
+  type Key = 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'valLoss' | 'valAccuracy';
+  const pts = (k: Key) => history.filter((h) => h[k] !== undefined).map((h) => ({ x: h.epoch, y: h[k]! }));
+  const withVal = (a: Key, b: Key, c: Key) => [{ name: 'train', points: pts(a) }, ...(pts(b).length ? [{ name: 'validation', points: pts(b) }] : []), { name: 'test', points: pts(c) }];
+  const acc = await lineChart(withVal('trainAccuracy', 'valAccuracy', 'testAccuracy'),
     { title: `${title} accuracy`.trim(), xLabel: 'epoch', yLabel: 'accuracy', percent: true, height: 220 });
-  const loss = await lineChart([{ name: 'train', points: pts('trainLoss') }, { name: 'test', points: pts('testLoss') }],
-    { title: `${title} loss`.trim(), xLabel: 'epoch', yLabel: 'cross-entropy', yScale: 'log', height: 220 });
+  const loss = await lineChart(withVal('trainLoss', 'valLoss', 'testLoss'),
+    { title: `${title} loss`.trim(), xLabel: 'epoch', yLabel: 'loss (test/validation: CE of the mean output)', yScale: 'log', height: 220 });
   writeFileAtomic(path, stackSvgs([acc, loss]));
+}
+
+/**
+ * Writes the Dspike temperature search's log as one SVG, atomically: the chosen b per epoch, and the cosine of each
+ * candidate's surrogate gradient with the finite-difference gradient.
+ * @param history records with dspike_b, cos_minus, cos_mid, cos_plus (epochs without a search are skipped)
+ */
+export async function writeDspikePlot(path: string, history: { epoch: number; [k: string]: number | undefined }[], title = ''): Promise<void> {
+  const pts = (k: string) => history.filter((h) => Number.isFinite(h[k])).map((h) => ({ x: h.epoch, y: h[k]! }));
+  const b = await lineChart([{ name: 'b', points: pts('dspike_b') }], { title: `${title} Dspike temperature b (chosen after the epoch)`.trim(), xLabel: 'epoch', yLabel: 'b', height: 200 });
+  const cos = await lineChart([{ name: 'b − Δb', points: pts('cos_minus') }, { name: 'b', points: pts('cos_mid') }, { name: 'b + Δb', points: pts('cos_plus') }],
+    { title: 'cosine of the surrogate gradient with the finite-difference gradient', xLabel: 'epoch', yLabel: 'cosine', height: 200 });
+  writeFileAtomic(path, stackSvgs([b, cos]));
 }
 
 /** Places SVG documents one above the other in a single SVG. */

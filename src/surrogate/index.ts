@@ -6,3 +6,4 @@ export { exponential } from './exponential.js';
 export { sigmoid } from './sigmoid.js';
 export { atan } from './atan.js';
 export { dspike } from './dspike.js';
+export { makeSurrogate, parseSurrogate } from './parse.js';

@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readSafetensorsHeader } from '../../src/io/safetensors.js';
-import { trainChildRun } from './fixture.js';
+import { killAfterFirstCheckpoint, maxWeightDifference, trainChildRun } from './fixture.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'snnkit-train-'));
 
@@ -40,17 +38,8 @@ test('a run killed mid-training resumes from its last checkpoint and ends where 
   const straight = tmp();
   const full = await trainChildRun(straight, 4);
   const dir = tmp();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./resume-child.js', import.meta.url))], {
-    env: { ...process.env, SNNKIT_RESUME_CHILD: '1', OUT: dir, EPOCHS: '4', SLOW_MS: '40' }, stdio: 'ignore',
-  });
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  // Kill it (SIGKILL: no cleanup) as soon as its first epoch's checkpoint is on disk.
-  const t0 = Date.now();
-  while (!existsSync(join(dir, 'last.safetensors')) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGKILL');
-  await exited;
-  const before = readSafetensorsHeader(join(dir, 'last.safetensors')).metadata['epoch'];
-  assert.ok(Number(before) >= 1 && Number(before) < 4, `killed after ${before} epochs`);
+  const before = await killAfterFirstCheckpoint(dir, { EPOCHS: '4', SLOW_MS: '40' });
+  assert.ok(before >= 1 && before < 4, `killed after ${before} epochs`);
   const resumed = await trainChildRun(dir, 4);
   assert.equal(resumed.resumedFrom, Number(before));
   assert.equal(resumed.history.length, 4, 'the history of the killed run is kept');
@@ -58,12 +47,7 @@ test('a run killed mid-training resumes from its last checkpoint and ends where 
     assert.ok(Math.abs(resumed.history[e]!.trainLoss - full.history[e]!.trainLoss) < 1e-5,
       `epoch ${e + 1}: train loss ${resumed.history[e]!.trainLoss} vs uninterrupted ${full.history[e]!.trainLoss}`);
   }
-  const a = loadCheckpoint(join(dir, 'last.safetensors')), b = loadCheckpoint(join(straight, 'last.safetensors'));
-  for (const k of Object.keys(b.weights)) {
-    const d = a.weights[k]!.to('float64').sub(b.weights[k]!.to('float64')).abs().amax().item();
-    assert.ok(d < 1e-5, `${k} differs by ${d} from the uninterrupted run`);
-  }
-  a.dispose();
-  b.dispose();
+  const w = maxWeightDifference(join(dir, 'last.safetensors'), join(straight, 'last.safetensors'));
+  assert.ok(w.diff < 1e-5, `${w.key} differs by ${w.diff} from the uninterrupted run`);
   assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp')), 'no temporary files left by the killed write');
 });

@@ -17,7 +17,7 @@ export function mnistCnn(opts: ZooOptions = {}): Sequential {
   const layers = [];
   for (let i = 0; i < 3; i++) {
     layers.push(new Conv2d(c[i]!, c[i + 1]!, 3, { padding: 1, bias: false, generator: g }), new BatchNorm2d(c[i + 1]!),
-      activation(opts.clipRelu), new AvgPool2d(2));
+      activation(opts.clipRelu, opts.activation), new AvgPool2d(2));
   }
   return new Sequential({
     features: new Sequential(...layers),

@@ -49,7 +49,7 @@ export class BasicBlock extends Module {
     const g = opts.generator;
     this.conv1 = this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false, generator: g }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes));
-    this.relu1 = this.registerModule('relu1', activation(opts.clipRelu));
+    this.relu1 = this.registerModule('relu1', activation(opts.clipRelu, opts.activation));
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false, generator: g }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
     const kind = opts.shortcut ?? 'A';
@@ -57,7 +57,7 @@ export class BasicBlock extends Module {
     const project = stride !== 1 || inPlanes !== planes;
     this.shortcut = this.registerModule('shortcut', !project ? new Identity() : kind === 'A' ? new OptionAShortcut(planes - inPlanes)
       : new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false, generator: g }), new BatchNorm2d(planes)));
-    this.relu2 = this.registerModule('relu2', activation(opts.clipRelu));
+    this.relu2 = this.registerModule('relu2', activation(opts.clipRelu, opts.activation));
   }
   forward(x: Tensor): Tensor {
     const y = this.bn2.forward(this.conv2.forward(this.relu1.forward(this.bn1.forward(this.conv1.forward(x)))));
@@ -82,7 +82,7 @@ export class CifarResNet extends Module {
     this.stem = [
       this.registerModule('conv1', new Conv2d(opts.inChannels ?? 3, 16, 3, { padding: 1, bias: false, generator: g })),
       this.registerModule('bn1', new BatchNorm2d(16)),
-      this.registerModule('relu', activation(opts.clipRelu)),
+      this.registerModule('relu', activation(opts.clipRelu, opts.activation)),
     ];
     let inPlanes = 16;
     this.stages = [16, 32, 64].map((planes, s) => {

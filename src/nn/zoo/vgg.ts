@@ -22,7 +22,7 @@ export function cifarVgg16(opts: ZooOptions & { dropout?: number } = {}): Sequen
   for (const v of CFG) {
     if (v === 'P') features.push(new AvgPool2d(2));
     else {
-      features.push(new Conv2d(c, v, 3, { padding: 1, bias: false, generator: g }), new BatchNorm2d(v), activation(opts.clipRelu));
+      features.push(new Conv2d(c, v, 3, { padding: 1, bias: false, generator: g }), new BatchNorm2d(v), activation(opts.clipRelu, opts.activation));
       c = v;
     }
   }
@@ -31,8 +31,8 @@ export function cifarVgg16(opts: ZooOptions & { dropout?: number } = {}): Sequen
     features: new Sequential(...features),
     flatten: new Flatten(),
     classifier: new Sequential(
-      new Linear(512, 4096, { generator: g }), activation(opts.clipRelu), new Dropout(p),
-      new Linear(4096, 4096, { generator: g }), activation(opts.clipRelu), new Dropout(p),
+      new Linear(512, 4096, { generator: g }), activation(opts.clipRelu, opts.activation), new Dropout(p),
+      new Linear(4096, 4096, { generator: g }), activation(opts.clipRelu, opts.activation), new Dropout(p),
       new Linear(4096, opts.numClasses ?? 10, { generator: g }),
     ),
   });

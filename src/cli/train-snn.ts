@@ -1,0 +1,149 @@
+/** `snnkit train-snn`: train a spiking zoo model directly (BPTT, surrogate gradients, TET, Dspike search). */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { SnnkitError } from '../errors.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { DATASETS, loadDataset } from '../data/registry.js';
+import { parseSnnLoss, type SnnLoss } from '../functional/snn-loss.js';
+import { RESET_MODES, type ResetMode } from '../functional/neuron.js';
+import { ENCODINGS, type Encoding } from '../neurons/classifier.js';
+import { createSpikingModel, NEURON_KINDS, SPIKING_MODEL_NAMES, SPIKING_ZOO, type NeuronKind } from '../neurons/zoo.js';
+import { writeDspikePlot, writeTrainingCurves } from '../report/plot.js';
+import { TerminalProgress } from '../report/progress.js';
+import { parseSurrogate } from '../surrogate/parse.js';
+import { Generator } from '../tensor/creation.js';
+import { loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, resolveData, subset } from './common.js';
+import { parseAugment } from './train-ann.js';
+
+interface SnnFlags {
+  dataset: string; data?: string; arch: string; T: number; neuron: NeuronKind; tau: number; reset: ResetMode; detachReset?: boolean;
+  vThreshold: number; learnThreshold?: boolean; surrogate: string; loss: string; encoding?: Encoding; spikingOutput?: boolean; init?: string;
+  epochs: number; out: string; batchSize: number; optimizer: 'sgd' | 'adam' | 'adamw'; lr?: number; momentum: number; nesterov?: boolean;
+  weightDecay?: number; schedule: 'cosine' | 'step' | 'none'; stepEpochs?: number; gamma?: number; warmupEpochs: number; clipGradNorm?: number;
+  augment: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; valSize?: number;
+  fdg?: boolean; fdgEps: number; fdgStep: number; fdgEvery: number; fdgWeights?: number; fdgChunk: number; fdgDtype: 'float32' | 'float64';
+  download?: boolean; mirror?: string; json?: boolean;
+}
+
+/**
+ * Splits off the last `n` training samples as the validation split (views, no copy).
+ * @returns [train, val]; val is undefined when n is 0
+ * @throws SnnkitError when n leaves no training sample
+ */
+export function splitValidation(ds: ImageDataset, n: number): [ImageDataset, ImageDataset | undefined] {
+  if (n === 0) return [ds, undefined];
+  if (n >= ds.length) throw new SnnkitError(`--val-size ${n} leaves no training sample (${ds.name} has ${ds.length})`, 'INVALID_ARGUMENT');
+  const per = ds.shape[0] * ds.shape[1] * ds.shape[2], k = ds.length - n;
+  const part = (from: number, to: number): ImageDataset => ({ ...ds, images: ds.images.subarray(from * per, to * per), labels: ds.labels.subarray(from, to), length: to - from });
+  return [part(0, k), part(k, ds.length)];
+}
+
+function fdgSchedule(f: SnnFlags): FdgSchedule | undefined {
+  if (!f.fdg) return undefined;
+  return { every: f.fdgEvery, step: f.fdgStep, eps: f.fdgEps, chunk: f.fdgChunk, dtype: f.fdgDtype, ...(f.fdgWeights ? { weights: f.fdgWeights } : {}) };
+}
+
+function declareOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
+    .option('--data <path>', 'where the data is (default: the usual place for the dataset)')
+    .requiredOption('--arch <name>', `spiking architecture: ${SPIKING_MODEL_NAMES.join(', ')}`, oneOf(SPIKING_MODEL_NAMES))
+    .requiredOption('--T <n>', 'time steps', intAtLeast(1))
+    .requiredOption('--epochs <n>', 'epochs', intAtLeast(1))
+    .requiredOption('--out <dir>', 'output folder (an existing last.safetensors there is resumed)')
+    .option('--neuron <kind>', 'if, lif or plif (LIF with a learnt decay sigmoid(w) per layer)', oneOf(NEURON_KINDS), 'lif')
+    .option('--tau <x>', 'LIF/PLIF (initial) time constant τ > 1: decay 1 − 1/τ', numberAtLeast(1), 2)
+    .option('--reset <mode>', 'soft or hard', oneOf(RESET_MODES), 'soft')
+    .option('--detach-reset', 'cut the reset from the gradient')
+    .option('--v-threshold <x>', 'firing threshold', numberAtLeast(0), 1)
+    .option('--learn-threshold', 'learn one threshold per layer')
+    .option('--surrogate <spec>', 'rectangle|triangle|exponential|sigmoid|atan|dspike, optionally :PARAM (e.g. atan:2, dspike:3)', 'atan:2')
+    .option('--loss <spec>', 'mean-ce, rate-ce, rate-mse (spiking output layer), tet or tet:LAMBDA', 'mean-ce')
+    .option('--encoding <kind>', `input encoding: ${ENCODINGS.join(', ')} (default: direct; sequence for snn-nmnist)`, oneOf(ENCODINGS))
+    .option('--spiking-output', 'end with a spiking layer (implied by the rate losses)')
+    .option('--init <file>', 'start from these weights: a checkpoint of the same layout (e.g. a cifar-resnet20 ANN for snn-cifar-resnet20)')
+    .option('--batch-size <n>', 'batch size', intAtLeast(1), 64)
+    .option('--optimizer <name>', 'sgd, adam or adamw', oneOf(['sgd', 'adam', 'adamw'] as const), 'adam')
+    .option('--lr <x>', 'learning rate (default 0.1 for sgd, 1e-3 otherwise)', numberAtLeast(0))
+    .option('--momentum <x>', 'SGD momentum', numberAtLeast(0), 0.9)
+    .option('--nesterov', 'Nesterov momentum')
+    .option('--weight-decay <x>', 'weight decay (default 5e-4; 1e-2 for adamw)', numberAtLeast(0))
+    .option('--schedule <name>', 'cosine, step or none', oneOf(['cosine', 'step', 'none'] as const), 'cosine')
+    .option('--step-epochs <n>', 'step schedule: epochs between decays', intAtLeast(1))
+    .option('--gamma <x>', 'step schedule: decay factor', numberAtLeast(0))
+    .option('--warmup-epochs <x>', 'linear warm-up epochs', numberAtLeast(0), 0)
+    .option('--clip-grad-norm <x>', 'clip the gradient norm', numberAtLeast(0))
+    .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
+    .option('--val-size <n>', 'validation samples split off the end of the training set, for best.safetensors (default: 10%; 0: none)', intAtLeast(0))
+    .option('--fdg', 'search the Dspike temperature b with finite-difference gradients (needs --surrogate dspike[:b0])')
+    .option('--fdg-eps <x>', 'finite-difference step ε', numberAtLeast(0), 1e-3)
+    .option('--fdg-step <x>', 'Δb: the candidates are b − Δb, b, b + Δb', numberAtLeast(0), 0.5)
+    .option('--fdg-every <n>', 'search after every n epochs', intAtLeast(1), 1)
+    .option('--fdg-weights <n>', 'first-layer weights to use (default: all)', intAtLeast(1))
+    .option('--fdg-chunk <n>', 'perturbations per forward pass (1: unbatched)', intAtLeast(1), 32)
+    .option('--fdg-dtype <t>', 'float64 or float32', oneOf(['float32', 'float64'] as const), 'float64')
+    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, Poisson spikes', intAtLeast(0), 0)
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--no-resume', 'start afresh even if DIR has last.safetensors')
+    .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
+    .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
+    .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
+    .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
+    .option('--json', 'print one JSON object as the last line');
+}
+
+async function run(f: SnnFlags): Promise<void> {
+  const t0 = performance.now();
+  const surrogate = parseSurrogate(f.surrogate), loss: SnnLoss = parseSnnLoss(f.loss);
+  if (f.fdg && surrogate.name !== 'dspike') throw new SnnkitError(`--fdg searches Dspike's temperature: give --surrogate dspike[:B0], not '${f.surrogate}'`, 'INVALID_ARGUMENT');
+  const entry = SPIKING_ZOO[f.arch]!;
+  if (entry.inputShape[0] === 2) throw new SnnkitError(`${f.arch} takes event frames; event datasets come with the neuromorphic issue`, 'INVALID_ARGUMENT');
+  const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
+  const [fullTrain, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train' }), loadDataset(f.dataset, { data, split: 'test' })]);
+  if (fullTrain.shape.join(',') !== entry.inputShape.join(','))
+    throw new SnnkitError(`${f.arch} takes ${entry.inputShape.join('×')} inputs but ${fullTrain.name} has ${fullTrain.shape.join('×')} images`, 'SHAPE_MISMATCH');
+  const limited = subset(fullTrain, f.trainLimit);
+  const [trainSet, valSet] = splitValidation(limited, f.valSize ?? Math.round(limited.length / 10));
+  const norm = chooseNormalization(f.dataset, {});
+  const common = { seed: f.seed, workers: f.workers };
+  const train = makeLoader(trainSet, norm, { ...common, batchSize: f.batchSize, shuffle: true, augment: parseAugment(f.augment, trainSet.shape) });
+  const val = valSet ? makeLoader(valSet, norm, { ...common, batchSize: 256, shuffle: false }) : undefined;
+  const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, batchSize: 256, shuffle: false });
+  const neuron = { kind: f.neuron, tau: f.tau, reset: f.reset, detachReset: f.detachReset ?? false, vTh: f.vThreshold, learnThreshold: f.learnThreshold ?? false, surrogate };
+  const model = createSpikingModel(f.arch, { T: f.T, neuron, encoding: f.encoding, spikingOutput: f.spikingOutput || loss.kind.startsWith('rate'),
+    numClasses: trainSet.classes.length, generator: new Generator(f.seed) });
+  try {
+    const fresh = f.init ? loadInitWeights(model, f.init) : [];
+    if (f.init) process.stderr.write(`started from ${f.init}${fresh.length ? ` (${fresh.length} neuron parameters at their initial values)` : ''}\n`);
+    const fdg = fdgSchedule(f);
+    const title = `${f.arch} on ${f.dataset}, T = ${f.T}`;
+    const res = await trainSnn({
+      model, train, val, test, outDir: f.out, resume: f.resume, epochs: f.epochs, optimizer: f.optimizer, lr: f.lr, momentum: f.momentum,
+      nesterov: f.nesterov, weightDecay: f.weightDecay, schedule: f.schedule, stepEpochs: f.stepEpochs, gamma: f.gamma, warmupEpochs: f.warmupEpochs,
+      clipGradNorm: f.clipGradNorm, seed: f.seed, loss, ...(fdg ? { fdg } : {}), progress: new TerminalProgress(),
+      onEpoch: async (h) => {
+        await writeTrainingCurves(join(f.out, 'curves.svg'), [...h], title);
+        if (fdg) await writeDspikePlot(join(f.out, 'dspike.svg'), [...h], title);
+      },
+      meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${entry.inputShape.join(',')}`,
+        snn_train: { T: f.T, neuron: { ...neuron, surrogate: surrogate.toString() }, encoding: model.encoding, spiking_output: model.spikingOutput, loss, init: f.init } },
+    });
+    const last = res.history.at(-1), b = res.best;
+    report(f.json, { command: 'train-snn', arch: f.arch, dataset: f.dataset, T: f.T, epochs: f.epochs, resumedFrom: res.resumedFrom,
+      finalAccuracy: last?.testAccuracy, finalValAccuracy: last?.valAccuracy, bestValAccuracy: b?.valAccuracy, bestEpoch: b?.epoch,
+      ...(fdg ? { dspikeB: last?.['dspike_b'] } : {}), bestPath: res.bestPath, lastPath: res.lastPath, seconds: (performance.now() - t0) / 1000 }, [
+      `final test accuracy ${last ? (100 * last.testAccuracy).toFixed(2) : '-'}% after ${f.epochs} epochs; best validation epoch ${b?.epoch ?? '-'}; ` +
+      `${res.bestPath}, ${res.lastPath} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+    ]);
+  } finally {
+    await Promise.all([train.close(), val?.close(), test.close()]);
+  }
+}
+
+/** Registers `train-snn`. */
+export function trainSnnCommand(program: Command): void {
+  declareOptions(program.command('train-snn')
+    .description('train a spiking network directly (BPTT with surrogate gradients); DIR gets best/last.safetensors, log.csv, log.json, curves.svg (and dspike.svg with --fdg)'))
+    .action(run);
+}

@@ -1,0 +1,172 @@
+/**
+ * Direct SNN training: BPTT through the fused neuron kernels with surrogate gradients, on the shared epoch loop
+ * (loop.ts): the losses of snn-loss.ts (mean output, rates, TET), optional Dspike temperature search after chosen
+ * epochs (dspike-search.ts), and weights to start from (an ANN checkpoint of the same layout: hybrid training).
+ */
+import { SnnkitError } from '../errors.js';
+import type { DataLoader } from '../data/loader.js';
+import { snnLoss, type SnnLoss } from '../functional/snn-loss.js';
+import type { SpikingClassifier } from '../neurons/classifier.js';
+import { PLIF } from '../neurons/neuron.js';
+import { Generator } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { loadCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { searchDspikeTemperature, setDspikeTemperature, type DspikeSearchOptions } from './dspike-search.js';
+import { runEpochs, type EpochRecord, type LoopHyperParams, type LoopResult } from './loop.js';
+import type { ProgressSink } from './progress.js';
+
+/** When and how to search Dspike's temperature during training. */
+export interface FdgSchedule extends Omit<DspikeSearchOptions, 'b' | 'param' | 'generator'> {
+  /** Search after every `every` epochs (default 1). */
+  every?: number;
+}
+
+/** Hyper-parameters of trainSnn (saved in checkpoints). */
+export interface SnnHyperParams extends LoopHyperParams {
+  /** Default mean-ce. */
+  loss?: SnnLoss;
+  /** The Dspike temperature search; needs neurons with the dspike surrogate. */
+  fdg?: FdgSchedule;
+}
+
+/** Options of trainSnn. */
+export interface TrainSnnOptions extends SnnHyperParams {
+  model: SpikingClassifier;
+  train: DataLoader;
+  /** A validation split taken from the training data: `best` is chosen on it. */
+  val?: DataLoader;
+  test: DataLoader;
+  outDir: string;
+  resume?: boolean;
+  meta: CheckpointMeta;
+  progress?: ProgressSink;
+  onEpoch?: (history: readonly EpochRecord[]) => void | Promise<void>;
+}
+
+/** What trainSnn returns. */
+export type TrainSnnResult = LoopResult;
+
+/** Keeps a copy of the first training batch of each epoch: the search's batch. */
+class FirstBatch {
+  x: Tensor | undefined;
+  y: Tensor | undefined;
+  take(x: Tensor, y: Tensor): void {
+    if (this.x) return;
+    this.x = x.clone().keep();
+    this.y = y.clone().keep();
+  }
+  clear(): void {
+    this.x?.dispose();
+    this.y?.dispose();
+    this.x = this.y = undefined;
+  }
+}
+
+function dspikeState(model: SpikingClassifier) {
+  const first = model.neurons()[0]?.[1];
+  const s = { b: first?.options.surrogate.param ?? NaN };
+  return {
+    s,
+    state: { save: () => ({ dspike_b: s.b }), load: (saved: unknown) => {
+      const b = (saved as { dspike_b?: number }).dspike_b;
+      if (typeof b === 'number' && b > 0) {
+        s.b = b;
+        setDspikeTemperature(model, b);
+      }
+    } },
+  };
+}
+
+/**
+ * Trains a spiking classifier with BPTT and surrogate gradients. Membranes start fresh for every batch; the running
+ * accuracy reads the mean output over T; `best` is chosen on `val` (never on `test`); with `fdg`, Dspike's
+ * temperature is searched on the epoch's first batch after every `fdg.every` epochs and logged (dspike_b and the three
+ * cosines, columns of log.csv).
+ * @returns the history (final-epoch test accuracy last), the best epoch on val, and the checkpoint paths
+ * @throws SnnkitError for invalid hyper-parameters, a diverging loss, an fdg search on neurons without Dspike
+ * @example
+ * const snn = createSpikingModel('snn-mnist-cnn', { T: 4 });
+ * await trainSnn({ model: snn, train, val, test, epochs: 20, optimizer: 'adam', lr: 1e-3, loss: { kind: 'tet' }, outDir: 'runs/snn', meta: { arch: 'snn-mnist-cnn' } });
+ */
+export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
+  const { model } = opts;
+  const loss: SnnLoss = opts.loss ?? { kind: 'mean-ce' };
+  if (loss.kind.startsWith('rate') && !model.spikingOutput)
+    throw new SnnkitError(`trainSnn: loss '${loss.kind}' needs a spiking output layer (spikingOutput); use mean-ce or tet for current outputs`, 'INVALID_ARGUMENT');
+  const fdg = opts.fdg;
+  const every = fdg?.every ?? 1;
+  if (fdg && !(Number.isInteger(every) && every >= 1)) throw new SnnkitError(`trainSnn: fdg.every must be a positive integer, got ${every}`, 'INVALID_ARGUMENT');
+  const hyper: SnnHyperParams = { epochs: opts.epochs, optimizer: opts.optimizer, lr: opts.lr, momentum: opts.momentum, nesterov: opts.nesterov,
+    weightDecay: opts.weightDecay, schedule: opts.schedule, stepEpochs: opts.stepEpochs, gamma: opts.gamma, warmupEpochs: opts.warmupEpochs,
+    clipGradNorm: opts.clipGradNorm, seed: opts.seed, loss, ...(fdg ? { fdg } : {}) };
+  const batch = new FirstBatch();
+  const { s, state } = dspikeState(model);
+  if (fdg) searchDspikeTemperatureCheck(model);
+  try {
+    return await runEpochs({
+      fn: 'trainSnn', model, train: opts.train, val: opts.val, test: opts.test, outDir: opts.outDir, resume: opts.resume,
+      meta: opts.meta, hyper, progress: opts.progress, onEpoch: opts.onEpoch, state,
+      forward: (x, y) => {
+        if (fdg) batch.take(x, y);
+        const out = model.forwardSteps(x);
+        return { loss: snnLoss(out, y, loss), logits: out.mean(0) };
+      },
+      afterEpoch: (epoch) => {
+        const extra: Record<string, number> = {};
+        for (const [name, n] of model.neurons()) if (n instanceof PLIF) extra[`decay_${name}`] = n.decay;
+        if (!fdg || (epoch + 1) % every !== 0 || !batch.x) return extra;
+        const r = searchDspikeTemperature(model, batch.x, batch.y!, loss, { ...fdg, b: s.b, generator: new Generator((opts.seed ?? 0) * 1000 + epoch) });
+        batch.clear();
+        s.b = r.b;
+        opts.progress?.log(`Dspike search: b ${r.candidates.map((c, k) => `${c.toFixed(3)} (cos ${r.cosines[k]!.toFixed(4)})`).join(', ')} -> ${r.b.toFixed(3)} ` +
+          `[${r.weights} weights, ${r.seconds.toFixed(1)} s]`);
+        return { ...extra, dspike_b: r.b, cos_minus: r.cosines[0], cos_mid: r.cosines[1], cos_plus: r.cosines[2], fdg_norm: r.fdgNorm, fdg_seconds: r.seconds };
+      },
+    });
+  } finally {
+    batch.clear();
+  }
+}
+
+function searchDspikeTemperatureCheck(model: SpikingClassifier): void {
+  const bad = model.neurons().find(([, n]) => n.options.surrogate.name !== 'dspike');
+  if (bad) throw new SnnkitError(`trainSnn: the Dspike search (fdg) needs the dspike surrogate, but neuron '${bad[0]}' uses ${bad[1].options.surrogate}`, 'INVALID_ARGUMENT');
+}
+
+/**
+ * Loads starting weights into a spiking model (hybrid training): an snnkit or plain safetensors checkpoint of the
+ * same layout, such as the ANN zoo model whose names the spiking one keeps (cifar-resnet20 → snn-cifar-resnet20).
+ * Every tensor of the file must match a model tensor by name and shape; model tensors the file lacks may only be
+ * neuron parameters (learnt thresholds, PLIF decays), which keep their initial values.
+ * @returns the names of the model tensors left at their initial values
+ * @throws SnnkitError naming the file and the keys that do not match, or the file's own errors
+ */
+export function loadInitWeights(model: SpikingClassifier, path: string): string[] {
+  const ck = loadCheckpoint(path);
+  try {
+    const own = model.stateDict();
+    try {
+      const neuronKeys = new Set(model.neurons().flatMap(([n, m]) => m.namedParameters(n).map(([k]) => k)));
+      const fileKeys = Object.keys(ck.weights);
+      if (fileKeys.some((k) => k.startsWith('snn.')))
+        throw new SnnkitError(`--init: ${path} is a calibrated SNN checkpoint; starting from one is not supported yet: pass the ANN checkpoint it was made from`, 'STATE_DICT_MISMATCH');
+      const unexpected = fileKeys.filter((k) => !(k in own));
+      const wrong = fileKeys.filter((k) => k in own && own[k]!.shape.join(',') !== ck.weights[k]!.shape.join(','))
+        .map((k) => `${k} (file ${ck.weights[k]!.describe()}, model ${own[k]!.describe()})`);
+      const missing = Object.keys(own).filter((k) => !(k in ck.weights) && !neuronKeys.has(k) && !k.endsWith('num_batches_tracked'));
+      if (unexpected.length || wrong.length || missing.length) {
+        const parts = [unexpected.length ? `not in the model: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ', ...' : ''}` : '',
+          wrong.length ? `other shapes: ${wrong.slice(0, 4).join('; ')}` : '', missing.length ? `missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}` : '']
+          .filter(Boolean);
+        throw new SnnkitError(`--init: ${path} does not have the model's layout: ${parts.join('. ')}`, 'STATE_DICT_MISMATCH');
+      }
+      model.loadStateDict(ck.weights, { strict: false });
+      return Object.keys(own).filter((k) => !(k in ck.weights) && neuronKeys.has(k));
+    } finally {
+      for (const t of Object.values(own)) t.dispose();
+    }
+  } finally {
+    ck.dispose();
+  }
+}
+
