@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nn } from '../../src/index.js';
+import { saveModel } from '../../src/train/checkpoint.js';
+
+const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+
+test('train-snn trains snn-mnist-cnn on Fashion-MNIST with TET and the Dspike search; eval of the checkpoint reproduces its accuracy', () => {
+  const out = mkdtempSync(join(tmpdir(), 'snnkit-snn-cli-'));
+  const t = run('train-snn', '--dataset', 'fashion-mnist', '--arch', 'snn-mnist-cnn', '--T', '2', '--epochs', '1', '--train-limit', '384',
+    '--val-size', '64', '--test-limit', '100', '--neuron', 'plif', '--loss', 'tet', '--surrogate', 'dspike:3', '--fdg', '--fdg-weights', '6', '--batch-size', '32', '--lr', '2e-3',
+    '--fdg-eps', '0.01', '--out', out, '--json');
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stderr, /Dspike search: b 2\.500 \(cos -?[\d.]+\), 3\.000 \(cos -?[\d.]+\), 3\.500 \(cos -?[\d.]+\) -> [23]\.[05]00 \[6 weights/);
+  assert.match(t.stderr, /epoch 1\/1 {2}loss [\d.]+ {2}train [\d.]+% {2}val [\d.]+% {2}test [\d.]+%/);
+  const r = lastJson(t.stdout);
+  assert.equal(r['command'], 'train-snn');
+  assert.ok((r['finalAccuracy'] as number) > 0.3, `an SNN learns something from 320 images: ${r['finalAccuracy']}`);
+  assert.ok([2.5, 3, 3.5].includes(r['dspikeB'] as number));
+  assert.deepEqual(readdirSync(out).sort(), ['best.safetensors', 'curves.svg', 'dspike.svg', 'last.safetensors', 'log.csv', 'log.json']);
+  assert.match(readFileSync(join(out, 'dspike.svg'), 'utf8'), /Dspike temperature b/);
+  assert.match(readFileSync(join(out, 'log.csv'), 'utf8'), /,decay_2,decay_6,decay_10,dspike_b,cos_minus,cos_mid,cos_plus,fdg_norm,fdg_seconds\n/);
+  const e = run('eval', '--model', join(out, 'best.safetensors'), '--dataset', 'fashion-mnist', '--limit', '100', '--json');
+  assert.equal(e.status, 0, e.stderr);
+  const j = lastJson(e.stdout);
+  assert.equal(j['arch'], 'snn-mnist-cnn');
+  assert.ok(Math.abs((j['accuracy'] as number) - (r['finalAccuracy'] as number)) < 1e-9, `eval ${j['accuracy']} vs training ${r['finalAccuracy']}`);
+});
+
+test('train-snn refuses bad options in one line naming the value and what is valid, and leaves no files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'snnkit-snn-bad-'));
+  const other = join(dir, 'ann.safetensors');
+  saveModel(other, nn.createModel('mnist-cnn'), { arch: 'mnist-cnn' });
+  const base = ['train-snn', '--dataset', 'mnist', '--arch', 'snn-mnist-cnn', '--epochs', '1', '--train-limit', '64'];
+  const cases: [string[], RegExp][] = [
+    [['--T', '4', '--surrogate', 'relu'], /^snnkit: --surrogate: 'relu' is not a surrogate: expected NAME or NAME:PARAM with NAME one of rectangle, triangle, exponential, sigmoid, atan, dspike \[INVALID_ARGUMENT\]$/],
+    [['--T', '0'], /^error: option '--T <n>' argument '0' is invalid\. expected an integer >= 1, got '0'$/],
+    [['--T', '4', '--init', other], /^snnkit: --init: .*ann\.safetensors does not have the model's layout: not in the model: .*classifier\.weight.* \[STATE_DICT_MISMATCH\]$/],
+    [['--T', '4', '--fdg'], /^snnkit: --fdg searches Dspike's temperature: give --surrogate dspike\[:B0\], not 'atan:2' \[INVALID_ARGUMENT\]$/],
+    [['--T', '4', '--loss', 'tet:7'], /^snnkit: --loss: 'tet:7' has λ = '7'/],
+    [['--T', '4', '--neuron', 'alif'], /^error: option '--neuron <kind>' argument 'alif' is invalid\. expected one of if, lif, plif, got 'alif'$/],
+    [['--T', '4', '--val-size', '64'], /^snnkit: --val-size 64 leaves no training sample \(mnist has 64\) \[INVALID_ARGUMENT\]$/],
+  ];
+  for (const [args, msg] of cases) {
+    const out = join(dir, `out-${args.join('_').replace(/[^\w-]/g, '')}`);
+    const r = run(...base, ...args, '--out', out);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    // One line says what is wrong (commander prints the usage after its own errors).
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.filter((l) => /^(error|snnkit):/.test(l)).length, 1, r.stderr);
+    assert.match(lines[0]!, msg);
+    assert.ok(!existsSync(out), `${args.join(' ')}: no output folder`);
+  }
+});
