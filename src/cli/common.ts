@@ -146,3 +146,42 @@ export async function prepareConversion(f: ConversionFlags, seed = 0) {
   const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model), ...(f.maxpoolAsAvg ? { maxpool_as_avg: true } : {}) } : {}) };
   return { ann, arch, meta, norm, testSet, calib, test, snnMeta };
 }
+
+/** The optimizer and schedule flags train-ann and train-snn share. */
+export interface OptimizerFlags {
+  batchSize: number; optimizer: 'sgd' | 'adam' | 'adamw'; lr?: number; momentum: number; nesterov?: boolean; weightDecay?: number;
+  schedule: 'cosine' | 'step' | 'none'; stepEpochs?: number; gamma?: number; warmupEpochs: number;
+}
+
+/** Declares the OptimizerFlags on a training command, with its default batch size and optimizer. */
+export function optimizerOptions(cmd: Command, defaults: { batchSize: number; optimizer: OptimizerFlags['optimizer'] }): Command {
+  return cmd
+    .option('--batch-size <n>', 'batch size', intAtLeast(1), defaults.batchSize)
+    .option('--optimizer <name>', 'sgd, adam or adamw', oneOf(['sgd', 'adam', 'adamw'] as const), defaults.optimizer)
+    .option('--lr <x>', 'learning rate (default 0.1 for sgd, 1e-3 otherwise)', numberAtLeast(0))
+    .option('--momentum <x>', 'SGD momentum', numberAtLeast(0), 0.9)
+    .option('--nesterov', 'Nesterov momentum')
+    .option('--weight-decay <x>', 'weight decay (default 5e-4; 1e-2 for adamw)', numberAtLeast(0))
+    .option('--schedule <name>', 'cosine, step or none', oneOf(['cosine', 'step', 'none'] as const), 'cosine')
+    .option('--step-epochs <n>', 'step schedule: epochs between decays', intAtLeast(1))
+    .option('--gamma <x>', 'step schedule: decay factor', numberAtLeast(0))
+    .option('--warmup-epochs <x>', 'linear warm-up epochs', numberAtLeast(0), 0);
+}
+
+/** @returns the trainer options of the OptimizerFlags */
+export function optimizerSettings(f: OptimizerFlags) {
+  return { optimizer: f.optimizer, lr: f.lr, momentum: f.momentum, nesterov: f.nesterov, weightDecay: f.weightDecay, schedule: f.schedule,
+    stepEpochs: f.stepEpochs, gamma: f.gamma, warmupEpochs: f.warmupEpochs };
+}
+
+/** Declares the run flags train-ann and train-snn share: workers, resume, limits, download, --json. */
+export function runOptions(cmd: Command): Command {
+  return cmd
+    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--no-resume', 'start afresh even if DIR has last.safetensors')
+    .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
+    .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
+    .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
+    .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
+    .option('--json', 'print one JSON object as the last line');
+}

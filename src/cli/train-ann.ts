@@ -9,12 +9,10 @@ import { TerminalProgress } from '../report/progress.js';
 import { join } from 'node:path';
 import { Generator } from '../tensor/creation.js';
 import { trainAnn } from '../train/ann.js';
-import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, subset } from './common.js';
+import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, subset, type OptimizerFlags } from './common.js';
 
-interface TrainFlags {
-  dataset: string; data?: string; arch: string; epochs: number; out: string; batchSize: number; lr?: number;
-  optimizer: 'sgd' | 'adam' | 'adamw'; momentum: number; nesterov?: boolean; weightDecay?: number; schedule: 'cosine' | 'step' | 'none';
-  stepEpochs?: number; gamma?: number; warmupEpochs: number; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
+interface TrainFlags extends OptimizerFlags {
+  dataset: string; data?: string; arch: string; epochs: number; out: string; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
   augment: string; download?: boolean; mirror?: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; json?: boolean;
 }
 
@@ -32,36 +30,19 @@ export function parseAugment(spec: string, shape: readonly [number, number, numb
 
 /** Registers `train-ann`. */
 export function trainAnnCommand(program: Command): void {
-  program
+  runOptions(optimizerOptions(program
     .command('train-ann')
     .description('train an ANN from the model zoo; DIR gets best.safetensors, last.safetensors, log.csv, log.json and curves.svg')
     .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
     .option('--data <path>', 'where the data is (default: the usual place for the dataset)')
     .requiredOption('--arch <name>', `architecture: ${MODEL_NAMES.join(', ')}`, oneOf(MODEL_NAMES))
     .requiredOption('--epochs <n>', 'epochs', intAtLeast(1))
-    .requiredOption('--out <dir>', 'output folder (an existing last.safetensors there is resumed)')
-    .option('--batch-size <n>', 'batch size', intAtLeast(1), 128)
-    .option('--optimizer <name>', 'sgd, adam or adamw', oneOf(['sgd', 'adam', 'adamw'] as const), 'sgd')
-    .option('--lr <x>', 'learning rate (default 0.1 for sgd, 1e-3 otherwise)', numberAtLeast(0))
-    .option('--momentum <x>', 'SGD momentum', numberAtLeast(0), 0.9)
-    .option('--nesterov', 'Nesterov momentum')
-    .option('--weight-decay <x>', 'weight decay (default 5e-4; 1e-2 for adamw)', numberAtLeast(0))
-    .option('--schedule <name>', 'cosine, step or none', oneOf(['cosine', 'step', 'none'] as const), 'cosine')
-    .option('--step-epochs <n>', 'step schedule: epochs between decays', intAtLeast(1))
-    .option('--gamma <x>', 'step schedule: decay factor', numberAtLeast(0))
-    .option('--warmup-epochs <x>', 'linear warm-up epochs', numberAtLeast(0), 0)
+    .requiredOption('--out <dir>', 'output folder (an existing last.safetensors there is resumed)'), { batchSize: 128, optimizer: 'sgd' })
     .option('--label-smoothing <x>', 'label smoothing', numberAtLeast(0), 0)
     .option('--clip-relu <max>', 'train with clipped ReLU min(max(x,0),max) (removes conversion clipping error)', numberAtLeast(0))
     .option('--clip-relu-learnable', 'learn the clipping level')
     .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
-    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, dropout', intAtLeast(0), 0)
-    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
-    .option('--no-resume', 'start afresh even if DIR has last.safetensors')
-    .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
-    .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
-    .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
-    .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
-    .option('--json', 'print one JSON object as the last line')
+    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, dropout', intAtLeast(0), 0))
     .action(async (f: TrainFlags) => {
       const t0 = performance.now();
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
@@ -76,9 +57,7 @@ export function trainAnnCommand(program: Command): void {
       const clip = f.clipRelu !== undefined ? { max: f.clipRelu, learnable: f.clipReluLearnable ?? false } : undefined;
       const model = createModel(f.arch, { numClasses: trainSet.classes.length, clipRelu: clip, generator: new Generator(f.seed) });
       const res = await trainAnn({
-        model, train, test, outDir: f.out, resume: f.resume, epochs: f.epochs, optimizer: f.optimizer, lr: f.lr, momentum: f.momentum,
-        nesterov: f.nesterov, weightDecay: f.weightDecay, schedule: f.schedule, stepEpochs: f.stepEpochs, gamma: f.gamma,
-        warmupEpochs: f.warmupEpochs, labelSmoothing: f.labelSmoothing, seed: f.seed, progress: new TerminalProgress(),
+        model, train, test, outDir: f.out, resume: f.resume, epochs: f.epochs, ...optimizerSettings(f), labelSmoothing: f.labelSmoothing, seed: f.seed, progress: new TerminalProgress(),
         onEpoch: (h) => writeTrainingCurves(join(f.out, 'curves.svg'), [...h], `${f.arch} on ${f.dataset}`),
         meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip },
       });

@@ -13,14 +13,13 @@ import { TerminalProgress } from '../report/progress.js';
 import { parseSurrogate } from '../surrogate/parse.js';
 import { Generator } from '../tensor/creation.js';
 import { loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, report, resolveData, subset } from './common.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags } from './common.js';
 import { parseAugment } from './train-ann.js';
 
-interface SnnFlags {
+interface SnnFlags extends OptimizerFlags {
   dataset: string; data?: string; arch: string; T: number; neuron: NeuronKind; tau: number; reset: ResetMode; detachReset?: boolean;
   vThreshold: number; learnThreshold?: boolean; surrogate: string; loss: string; encoding?: Encoding; spikingOutput?: boolean; init?: string;
-  epochs: number; out: string; batchSize: number; optimizer: 'sgd' | 'adam' | 'adamw'; lr?: number; momentum: number; nesterov?: boolean;
-  weightDecay?: number; schedule: 'cosine' | 'step' | 'none'; stepEpochs?: number; gamma?: number; warmupEpochs: number; clipGradNorm?: number;
+  epochs: number; out: string; clipGradNorm?: number;
   augment: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; valSize?: number;
   fdg?: boolean; fdgEps: number; fdgStep: number; fdgEvery: number; fdgWeights: number; fdgChunk: number; fdgDtype: 'float32' | 'float64';
   download?: boolean; mirror?: string; json?: boolean;
@@ -45,7 +44,7 @@ function fdgSchedule(f: SnnFlags): FdgSchedule | undefined {
 }
 
 function declareOptions(cmd: Command): Command {
-  return cmd
+  return runOptions(optimizerOptions(cmd, { batchSize: 64, optimizer: 'adam' })
     .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
     .option('--data <path>', 'where the data is (default: the usual place for the dataset)')
     .requiredOption('--arch <name>', `spiking architecture: ${SPIKING_MODEL_NAMES.join(', ')}`, oneOf(SPIKING_MODEL_NAMES))
@@ -63,16 +62,6 @@ function declareOptions(cmd: Command): Command {
     .option('--encoding <kind>', `input encoding: ${ENCODINGS.join(', ')} (default: direct; sequence for snn-nmnist)`, oneOf(ENCODINGS))
     .option('--spiking-output', 'end with a spiking layer (implied by the rate losses)')
     .option('--init <file>', 'start from these weights: a checkpoint of the same layout (e.g. a cifar-resnet20 ANN for snn-cifar-resnet20)')
-    .option('--batch-size <n>', 'batch size', intAtLeast(1), 64)
-    .option('--optimizer <name>', 'sgd, adam or adamw', oneOf(['sgd', 'adam', 'adamw'] as const), 'adam')
-    .option('--lr <x>', 'learning rate (default 0.1 for sgd, 1e-3 otherwise)', numberAtLeast(0))
-    .option('--momentum <x>', 'SGD momentum', numberAtLeast(0), 0.9)
-    .option('--nesterov', 'Nesterov momentum')
-    .option('--weight-decay <x>', 'weight decay (default 5e-4; 1e-2 for adamw)', numberAtLeast(0))
-    .option('--schedule <name>', 'cosine, step or none', oneOf(['cosine', 'step', 'none'] as const), 'cosine')
-    .option('--step-epochs <n>', 'step schedule: epochs between decays', intAtLeast(1))
-    .option('--gamma <x>', 'step schedule: decay factor', numberAtLeast(0))
-    .option('--warmup-epochs <x>', 'linear warm-up epochs', numberAtLeast(0), 0)
     .option('--clip-grad-norm <x>', 'clip the gradient norm', numberAtLeast(0))
     .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
     .option('--val-size <n>', 'validation samples split off the end of the training set, for best.safetensors (default: 10%; 0: none)', intAtLeast(0))
@@ -83,14 +72,7 @@ function declareOptions(cmd: Command): Command {
     .option('--fdg-weights <n>', 'first-layer weights to sample (2 forward passes each)', intAtLeast(1), 128)
     .option('--fdg-chunk <n>', 'perturbations per forward pass (batched; 1 was fastest on 2 cores)', intAtLeast(1), 1)
     .option('--fdg-dtype <t>', 'float32 or float64 (~15× slower on the CPU)', oneOf(['float32', 'float64'] as const), 'float32')
-    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, Poisson spikes', intAtLeast(0), 0)
-    .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
-    .option('--no-resume', 'start afresh even if DIR has last.safetensors')
-    .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
-    .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
-    .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
-    .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
-    .option('--json', 'print one JSON object as the last line');
+    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, Poisson spikes', intAtLeast(0), 0));
 }
 
 async function run(f: SnnFlags): Promise<void> {
@@ -119,9 +101,7 @@ async function run(f: SnnFlags): Promise<void> {
     const fdg = fdgSchedule(f);
     const title = `${f.arch} on ${f.dataset}, T = ${f.T}`;
     const res = await trainSnn({
-      model, train, val, test, outDir: f.out, resume: f.resume, epochs: f.epochs, optimizer: f.optimizer, lr: f.lr, momentum: f.momentum,
-      nesterov: f.nesterov, weightDecay: f.weightDecay, schedule: f.schedule, stepEpochs: f.stepEpochs, gamma: f.gamma, warmupEpochs: f.warmupEpochs,
-      clipGradNorm: f.clipGradNorm, seed: f.seed, loss, ...(fdg ? { fdg } : {}), progress: new TerminalProgress(),
+      model, train, val, test, outDir: f.out, resume: f.resume, epochs: f.epochs, ...optimizerSettings(f), clipGradNorm: f.clipGradNorm, seed: f.seed, loss, ...(fdg ? { fdg } : {}), progress: new TerminalProgress(),
       onEpoch: async (h) => {
         await writeTrainingCurves(join(f.out, 'curves.svg'), [...h], title);
         if (fdg) await writeDspikePlot(join(f.out, 'dspike.svg'), [...h], title);

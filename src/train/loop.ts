@@ -58,27 +58,41 @@ export interface EpochRecord {
   [extra: string]: number | undefined;
 }
 
-/** What a trainer plugs into the loop. */
-export interface LoopSpec {
-  /** The trainer's name, for messages. */
-  fn: string;
-  model: Module;
+/** What every trainer takes besides its hyper-parameters. */
+export interface TrainerIO<M extends Module = Module> {
+  model: M;
   train: DataLoader;
   /** The validation split (taken from the training data); `best` is chosen on it. Without it, on the test set. */
   val?: DataLoader;
   test: DataLoader;
+  /** Folder of best.safetensors, last.safetensors, log.csv and log.json. */
   outDir: string;
+  /** Continue from outDir/last.safetensors when it exists (default true). */
   resume?: boolean;
+  /** Saved into checkpoint metadata: architecture, dataset, normalisation and anything else. */
   meta: CheckpointMeta;
-  hyper: LoopHyperParams;
   progress?: ProgressSink;
+  /** Called after each epoch's checkpoint with the history so far (the CLI draws the training curves here). */
+  onEpoch?: (history: readonly EpochRecord[]) => void | Promise<void>;
+}
+
+/** @returns just the loop's hyper-parameters of `o` (what checkpoints record) */
+export function loopHyper(o: LoopHyperParams): LoopHyperParams {
+  return { epochs: o.epochs, optimizer: o.optimizer, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay,
+    schedule: o.schedule, stepEpochs: o.stepEpochs, gamma: o.gamma, warmupEpochs: o.warmupEpochs, clipGradNorm: o.clipGradNorm, seed: o.seed };
+}
+
+/** What a trainer plugs into the loop. */
+export interface LoopSpec extends TrainerIO {
+  /** The trainer's name, for messages. */
+  fn: string;
+  hyper: LoopHyperParams;
   /** The training forward of one batch: the loss to minimise and the logits [N, C] for the running accuracy. */
   forward: (x: Tensor, y: Tensor) => { loss: Tensor; logits: Tensor };
   /** Runs after each epoch's training pass, before evaluation; its numbers go into the epoch's record. */
   afterEpoch?: (epoch: number) => Promise<Record<string, number>> | Record<string, number>;
   /** State of the trainer that a resumed run must restore (saved in last.safetensors' metadata). */
   state?: { save: () => unknown; load: (saved: unknown) => void };
-  onEpoch?: (history: readonly EpochRecord[]) => void | Promise<void>;
 }
 
 /** What the loop returns. */

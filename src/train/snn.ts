@@ -4,16 +4,14 @@
  * epochs (dspike-search.ts), and weights to start from (an ANN checkpoint of the same layout: hybrid training).
  */
 import { SnnkitError } from '../errors.js';
-import type { DataLoader } from '../data/loader.js';
 import { snnLoss, type SnnLoss } from '../functional/snn-loss.js';
 import type { SpikingClassifier } from '../neurons/classifier.js';
 import { PLIF } from '../neurons/neuron.js';
 import { Generator } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { loadCheckpoint } from './checkpoint.js';
 import { searchDspikeTemperature, setDspikeTemperature, type DspikeSearchOptions } from './dspike-search.js';
-import { runEpochs, type EpochRecord, type LoopHyperParams, type LoopResult } from './loop.js';
-import type { ProgressSink } from './progress.js';
+import { loopHyper, runEpochs, type LoopHyperParams, type LoopResult, type TrainerIO } from './loop.js';
 
 /** When and how to search Dspike's temperature during training. */
 export interface FdgSchedule extends Omit<DspikeSearchOptions, 'b' | 'param' | 'generator'> {
@@ -29,19 +27,8 @@ export interface SnnHyperParams extends LoopHyperParams {
   fdg?: FdgSchedule;
 }
 
-/** Options of trainSnn. */
-export interface TrainSnnOptions extends SnnHyperParams {
-  model: SpikingClassifier;
-  train: DataLoader;
-  /** A validation split taken from the training data: `best` is chosen on it. */
-  val?: DataLoader;
-  test: DataLoader;
-  outDir: string;
-  resume?: boolean;
-  meta: CheckpointMeta;
-  progress?: ProgressSink;
-  onEpoch?: (history: readonly EpochRecord[]) => void | Promise<void>;
-}
+/** Options of trainSnn (the validation split `val` is taken from the training data; `best` is chosen on it). */
+export interface TrainSnnOptions extends SnnHyperParams, TrainerIO<SpikingClassifier> {}
 
 /** What trainSnn returns. */
 export type TrainSnnResult = LoopResult;
@@ -96,9 +83,7 @@ export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
   const fdg = opts.fdg;
   const every = fdg?.every ?? 1;
   if (fdg && !(Number.isInteger(every) && every >= 1)) throw new SnnkitError(`trainSnn: fdg.every must be a positive integer, got ${every}`, 'INVALID_ARGUMENT');
-  const hyper: SnnHyperParams = { epochs: opts.epochs, optimizer: opts.optimizer, lr: opts.lr, momentum: opts.momentum, nesterov: opts.nesterov,
-    weightDecay: opts.weightDecay, schedule: opts.schedule, stepEpochs: opts.stepEpochs, gamma: opts.gamma, warmupEpochs: opts.warmupEpochs,
-    clipGradNorm: opts.clipGradNorm, seed: opts.seed, loss, ...(fdg ? { fdg } : {}) };
+  const hyper: SnnHyperParams = { ...loopHyper(opts), loss, ...(fdg ? { fdg } : {}) };
   const batch = new FirstBatch();
   const { s, state } = dspikeState(model);
   if (fdg) searchDspikeTemperatureCheck(model);

@@ -79,7 +79,7 @@ test('the temperature search picks the known best b of a constructed case, with 
     tidy(() => {
       const { snn, expected } = constructed(2);
       const x = tensor([[1]], { dtype: 'float64' }), y = tensor([0], { dtype: 'int64' });
-      const r = searchDspikeTemperature(snn, x, y, { kind: 'rate-mse' }, { b: 2, step: 1, eps, chunk: 5 });
+      const r = searchDspikeTemperature(snn, x, y, { kind: 'rate-mse' }, { b: 2, step: 1, eps, chunk: 5, dtype: 'float64' });
       const want = expected(eps, [1, 2, 3]);
       assert.deepEqual(r.candidates, [1, 2, 3]);
       r.cosines.forEach((c, k) => assert.ok(Math.abs(c - want[k]!) < 1e-9, `ε = ${eps}, b = ${k + 1}: cosine ${c}, closed form ${want[k]}`));
