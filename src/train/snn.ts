@@ -133,8 +133,9 @@ export function loadInitWeights(model: SpikingClassifier, path: string): string[
     try {
       const neuronKeys = new Set(model.neurons().flatMap(([n, m]) => m.namedParameters(n).map(([k]) => k)));
       const fileKeys = Object.keys(ck.weights);
-      if (fileKeys.some((k) => k.startsWith('snn.')))
-        throw new SnnkitError(`--init: ${path} is a calibrated SNN checkpoint; starting from one is not supported yet: pass the ANN checkpoint it was made from`, 'STATE_DICT_MISMATCH');
+      // A converted or calibrated checkpoint's thresholds (and calibrated weights under snn.) would be dropped: refuse.
+      if (fileKeys.some((k) => k.startsWith('snn.')) || (typeof ck.meta['snn'] === 'object' && ck.meta['snn'] !== null))
+        throw new SnnkitError(`--init: ${path} is a converted/calibrated SNN checkpoint; starting from one (with its thresholds) is not supported yet: pass the ANN checkpoint it was made from`, 'STATE_DICT_MISMATCH');
       const unexpected = fileKeys.filter((k) => !(k in own));
       const wrong = fileKeys.filter((k) => k in own && own[k]!.shape.join(',') !== ck.weights[k]!.shape.join(','))
         .map((k) => `${k} (file ${ck.weights[k]!.describe()}, model ${own[k]!.describe()})`);

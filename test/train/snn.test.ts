@@ -94,3 +94,12 @@ test('SpikingClassifier: per-step outputs [T, N, C], the mean as logits, fresh m
     assert.match(errorOf(() => seq.forwardSteps(rand([4, 2, 2]))).message, /'sequence' input must be \[N, T = 3, \.\.\.\], got/);
   });
 });
+
+test('--init refuses converted or calibrated SNN checkpoints instead of dropping their thresholds', () => {
+  const dir = tmp(), path = join(dir, 'converted.safetensors');
+  saveModel(path, tinySnn(), { arch: 'tiny', snn: { thresholds: [1.5] } });
+  const e = errorOf(() => loadInitWeights(tinySnn(), path));
+  assert.match(e.message, /converted\.safetensors is a converted\/calibrated SNN checkpoint; starting from one \(with its thresholds\) is not supported yet/);
+  saveModel(path, tinySnn(), { arch: 'tiny' });
+  assert.deepEqual(loadInitWeights(tinySnn(), path), [], 'the same weights without conversion metadata load');
+});
