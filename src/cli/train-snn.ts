@@ -66,12 +66,12 @@ function declareOptions(cmd: Command): Command {
     .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
     .option('--val-size <n>', 'validation samples split off the end of the training set, for best.safetensors (default: 10%; 0: none)', intAtLeast(0))
     .option('--fdg', 'search the Dspike temperature b with finite-difference gradients (needs --surrogate dspike[:b0])')
-    .option('--fdg-eps <x>', 'finite-difference step ε', numberAtLeast(0), 1e-3)
+    .option('--fdg-eps <x>', 'finite-difference step ε', numberAtLeast(0), 1e-2)
     .option('--fdg-step <x>', 'Δb: the candidates are b − Δb, b, b + Δb', numberAtLeast(0), 0.5)
     .option('--fdg-every <n>', 'search after every n epochs', intAtLeast(1), 1)
     .option('--fdg-weights <n>', 'first-layer weights to sample (2 forward passes each)', intAtLeast(1), 128)
-    .option('--fdg-chunk <n>', 'perturbations per forward pass (batched; 1 was fastest on 2 cores)', intAtLeast(1), 1)
-    .option('--fdg-dtype <t>', 'float32 or float64 (~15× slower on the CPU)', oneOf(['float32', 'float64'] as const), 'float32')
+    .option('--fdg-chunk <n>', 'perturbations per forward pass (batched; more than 4 was slower on 2 cores)', intAtLeast(1), 1)
+    .option('--fdg-dtype <t>', 'float32 or float64 (2.6-7.7× slower on the CPU)', oneOf(['float32', 'float64'] as const), 'float32')
     .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, Poisson spikes', intAtLeast(0), 0));
 }
 

@@ -26,18 +26,19 @@ export interface DspikeSearchOptions {
   b: number;
   /** Δb > 0 (default 0.5). */
   step?: number;
-  /** The finite-difference step ε (default 1e-3). */
+  /** The finite-difference step ε (default 1e-2: where neighbouring ε agreed best in bench/fdg-eps.mjs). */
   eps?: number;
   /** How many of the first layer's weights to use (default: all). */
   weights?: number;
   /**
-   * Perturbations per forward pass (default 1: the weight is changed in place and the whole model runs; batching
-   * several was slower for snn-mnist-cnn on 2 cores: 0.39 s per perturbation alone, 1.0 s in chunks of 8, 2.6 s in 32).
+   * Perturbations per forward pass (default 1: the weight is changed in place and the whole model runs; for
+   * snn-mnist-cnn, T = 4, 64 images on 2 cores: 0.33 s per perturbation alone, 0.29 s in chunks of 4, 0.95 s in 8,
+   * 3.5 s in 32: the larger batches leave the caches).
    */
   chunk?: number;
   /**
-   * The precision of the search (default 'float32': libtorch's float64 convolutions on the CPU are ~15× slower; the
-   * stability of float32 finite differences over ε is checked in docs/results/training.md).
+   * The precision of the search (default 'float32': float64 forward passes were 2.6× to 7.7× slower on the CPU, and the
+   * float32 finite differences equal the float64 ones to 1e-4 relative: docs/results/training.md, bench/fdg-eps.mjs).
    */
   dtype?: Extract<DType, 'float32' | 'float64'>;
   /** The weights (default: the model's first parameter with ≥ 2 dims, the first layer's weight). */
@@ -101,7 +102,7 @@ function surrogateGradient(snn: SpikingClassifier, x: Tensor, y: Tensor, loss: S
  */
 export function searchDspikeTemperature(snn: SpikingClassifier, x: Tensor, y: Tensor, loss: SnnLoss, opts: DspikeSearchOptions): DspikeSearchResult {
   const t0 = performance.now();
-  const { b } = opts, step = opts.step ?? 0.5, eps = opts.eps ?? 1e-3, chunk = opts.chunk ?? 1, dtype = opts.dtype ?? 'float32';
+  const { b } = opts, step = opts.step ?? 0.5, eps = opts.eps ?? 1e-2, chunk = opts.chunk ?? 1, dtype = opts.dtype ?? 'float32';
   if (!(Number.isFinite(b) && b > 0)) throw invalidArg('searchDspikeTemperature', 'b', 'a positive temperature', b);
   if (!(Number.isFinite(step) && step > 0)) throw invalidArg('searchDspikeTemperature', 'step', 'a positive Δb', step);
   const notDspike = snn.neurons().find(([, n]) => n.options.surrogate.name !== 'dspike');
