@@ -103,3 +103,17 @@ test('--init refuses converted or calibrated SNN checkpoints instead of dropping
   saveModel(path, tinySnn(), { arch: 'tiny' });
   assert.deepEqual(loadInitWeights(tinySnn(), path), [], 'the same weights without conversion metadata load');
 });
+
+test('every spiking zoo model gives per-step outputs; snn-cifar-resnet20 has exactly the parameter names of cifar-resnet20', () => {
+  tidy(() => {
+    for (const name of neurons.SPIKING_MODEL_NAMES) {
+      const e = neurons.SPIKING_ZOO[name]!;
+      const snn = neurons.createSpikingModel(name, { T: 2, neuron: { kind: 'plif' } });
+      const x = name === 'snn-nmnist' ? rand([3, 2, ...e.inputShape]) : rand([3, ...e.inputShape]);
+      assert.deepEqual(snn.forwardSteps(x).shape, [2, 3, 10], name);
+    }
+    const ann = nn.createModel('cifar-resnet20').namedParameters().map(([k]) => k);
+    const snn = neurons.createSpikingModel('snn-cifar-resnet20', { T: 2 }).namedParameters().map(([k]) => k);
+    assert.deepEqual(snn, ann);
+  });
+});
