@@ -41,6 +41,7 @@ export interface SpikingZooOptions {
   /** A spiking output layer (rate losses). */
   spikingOutput?: boolean;
   numClasses?: number;
+  /** Seeds the weight initialisation. */
   generator?: Generator;
 }
 
@@ -96,7 +97,9 @@ export interface SpikingZooEntry {
 
 function classifier(body: Module, o: SpikingZooOptions): SpikingClassifier {
   const out = o.spikingOutput ? neuronFactory(o.T, o.neuron)() : undefined;
-  return new SpikingClassifier(body, { T: o.T, encoding: o.encoding, generator: o.generator, ...(out ? { outputNeuron: out } : {}) });
+  // o.generator seeds the weights only: Poisson spikes come from the global generator, which the trainer seeds per
+  // epoch, so a resumed run draws the same spikes as an uninterrupted one.
+  return new SpikingClassifier(body, { T: o.T, encoding: o.encoding, ...(out ? { outputNeuron: out } : {}) });
 }
 
 /** The spiking architectures, by name. */

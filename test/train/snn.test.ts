@@ -81,7 +81,7 @@ test('SpikingClassifier: per-step outputs [T, N, C], the mean as logits, fresh m
     const enc = neurons.createSpikingModel('snn-mnist-cnn', { T: 2 }).encode(images);
     assert.deepEqual(enc.shape, [2 * 3, 1, 28, 28], 'direct encoding repeats the image and folds time into the batch');
     assert.deepEqual(enc.slice(0, 3, 6).toArray(), images.toArray());
-    const p = neurons.createSpikingModel('snn-mnist-cnn', { T: 3, encoding: 'poisson', generator: new Generator(1) }).encode(images);
+    const p = new neurons.SpikingClassifier(new nn.Flatten(), { T: 3, encoding: 'poisson', generator: new Generator(1) }).encode(images);
     assert.ok(p.eq(0).logicalOr(p.eq(1)).all().item(), 'Poisson inputs are spikes');
     assert.ok(Math.abs(p.mean().item() - images.mean().item()) < 0.02, 'with the pixel values as rates');
     const snn = tinySnn().eval();
