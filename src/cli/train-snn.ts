@@ -5,20 +5,20 @@ import { SnnkitError } from '../errors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { DATASETS, loadDataset } from '../data/registry.js';
 import { parseSnnLoss, type SnnLoss } from '../functional/snn-loss.js';
-import { RESET_MODES, type ResetMode } from '../functional/neuron.js';
+import { RESET_MODES, SPIKE_AMPLITUDES, type ResetMode, type SpikeAmplitude } from '../functional/neuron.js';
 import { ENCODINGS, type Encoding } from '../neurons/classifier.js';
 import { createSpikingModel, NEURON_KINDS, SPIKING_MODEL_NAMES, SPIKING_ZOO, type NeuronKind } from '../neurons/zoo.js';
 import { writeDspikePlot, writeTrainingCurves } from '../report/plot.js';
 import { TerminalProgress } from '../report/progress.js';
 import { parseSurrogate } from '../surrogate/parse.js';
 import { Generator } from '../tensor/creation.js';
-import { loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
+import { isConvertedCheckpoint, loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
 import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags } from './common.js';
 import { parseAugment } from './train-ann.js';
 
 interface SnnFlags extends OptimizerFlags {
   dataset: string; data?: string; arch: string; T: number; neuron: NeuronKind; tau: number; reset: ResetMode; detachReset?: boolean;
-  vThreshold: number; learnThreshold?: boolean; surrogate: string; loss: string; encoding?: Encoding; spikingOutput?: boolean; init?: string;
+  vThreshold: number; learnThreshold?: boolean; spikeAmplitude?: SpikeAmplitude; surrogate: string; loss: string; encoding?: Encoding; spikingOutput?: boolean; init?: string;
   epochs: number; out: string; clipGradNorm?: number;
   augment: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; valSize?: number;
   fdg?: boolean; fdgEps: number; fdgStep: number; fdgEvery: number; fdgWeights: number; fdgChunk: number; fdgDtype: 'float32' | 'float64';
@@ -57,11 +57,12 @@ function declareOptions(cmd: Command): Command {
     .option('--detach-reset', 'cut the reset from the gradient')
     .option('--v-threshold <x>', 'firing threshold', numberAtLeast(0), 1)
     .option('--learn-threshold', 'learn one threshold per layer')
+    .option('--spike-amplitude <a>', "what a spike carries: one, or threshold (default: threshold when --init is a converted network, else one)", oneOf(SPIKE_AMPLITUDES))
     .option('--surrogate <spec>', 'rectangle|triangle|exponential|sigmoid|atan|dspike, optionally :PARAM (e.g. atan:2, dspike:3)', 'atan:2')
     .option('--loss <spec>', 'mean-ce, rate-ce, rate-mse (spiking output layer), tet or tet:LAMBDA', 'mean-ce')
     .option('--encoding <kind>', `input encoding: ${ENCODINGS.join(', ')} (default: direct; sequence for snn-nmnist)`, oneOf(ENCODINGS))
     .option('--spiking-output', 'end with a spiking layer (implied by the rate losses)')
-    .option('--init <file>', 'start from these weights: a checkpoint of the same layout (e.g. a cifar-resnet20 ANN for snn-cifar-resnet20)')
+    .option('--init <file>', 'start from these weights: a checkpoint of the same layout (e.g. a cifar-resnet20 ANN for snn-cifar-resnet20), or the network snnkit convert made from one (its thresholds too)')
     .option('--clip-grad-norm <x>', 'clip the gradient norm', numberAtLeast(0))
     .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
     .option('--val-size <n>', 'validation samples split off the end of the training set, for best.safetensors (default: 10%; 0: none)', intAtLeast(0))
@@ -92,7 +93,8 @@ async function run(f: SnnFlags): Promise<void> {
   const train = makeLoader(trainSet, norm, { ...common, batchSize: f.batchSize, shuffle: true, augment: parseAugment(f.augment, trainSet.shape) });
   const val = valSet ? makeLoader(valSet, norm, { ...common, batchSize: 256, shuffle: false }) : undefined;
   const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, batchSize: 256, shuffle: false });
-  const neuron = { kind: f.neuron, tau: f.tau, reset: f.reset, detachReset: f.detachReset ?? false, vTh: f.vThreshold, learnThreshold: f.learnThreshold ?? false, surrogate };
+  const amplitude = f.spikeAmplitude ?? (f.init && isConvertedCheckpoint(f.init) ? 'threshold' : 'one');
+  const neuron = { kind: f.neuron, tau: f.tau, reset: f.reset, detachReset: f.detachReset ?? false, vTh: f.vThreshold, learnThreshold: f.learnThreshold ?? false, amplitude, surrogate };
   const model = createSpikingModel(f.arch, { T: f.T, neuron, encoding: f.encoding, spikingOutput: f.spikingOutput || loss.kind.startsWith('rate'),
     numClasses: trainSet.classes.length, generator: new Generator(f.seed) });
   try {

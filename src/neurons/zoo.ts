@@ -12,7 +12,7 @@ import { CifarResNet } from '../nn/zoo/resnet.js';
 import type { Surrogate } from '../surrogate/surrogate.js';
 import { atan } from '../surrogate/atan.js';
 import type { Generator } from '../tensor/creation.js';
-import type { ResetMode } from '../functional/neuron.js';
+import type { ResetMode, SpikeAmplitude } from '../functional/neuron.js';
 import { SpikingClassifier, type Encoding } from './classifier.js';
 import { IF, LIF, PLIF, type SpikingNeuron } from './neuron.js';
 
@@ -30,6 +30,8 @@ export interface NeuronSpec {
   detachReset?: boolean;
   vTh?: number;
   learnThreshold?: boolean;
+  /** What a spike carries: 1 (default), or the threshold (networks started from a converted ANN). */
+  amplitude?: SpikeAmplitude;
   surrogate?: Surrogate;
 }
 
@@ -55,7 +57,7 @@ export function neuronFactory(T: number, spec: NeuronSpec = {}): () => SpikingNe
   const tau = spec.tau ?? 2;
   if (!(Number.isFinite(tau) && tau > 1)) throw invalidArg('neuronFactory', 'tau', 'a time constant > 1 (decay 1 − 1/τ)', tau);
   const common = { stepMode: 'folded' as const, T, reset: spec.reset ?? 'soft', detachReset: spec.detachReset ?? false, vTh: spec.vTh ?? 1,
-    learnThreshold: spec.learnThreshold ?? false, surrogate: spec.surrogate ?? atan() };
+    learnThreshold: spec.learnThreshold ?? false, amplitude: spec.amplitude ?? 'one', surrogate: spec.surrogate ?? atan() };
   const alpha = 1 - 1 / tau;
   return () => (kind === 'if' ? new IF(common) : kind === 'lif' ? new LIF({ ...common, alpha }) : new PLIF({ ...common, alpha }));
 }

@@ -9,7 +9,9 @@ import type { SpikingClassifier } from '../neurons/classifier.js';
 import { PLIF } from '../neurons/neuron.js';
 import { Generator } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { decodeMeta, loadCheckpoint } from './checkpoint.js';
+import { readSafetensorsHeader } from '../io/safetensors.js';
+import { noGrad } from '../tensor/autograd.js';
 import { searchDspikeTemperature, setDspikeTemperature, type DspikeSearchOptions } from './dspike-search.js';
 import { loopHyper, runEpochs, type LoopHyperParams, type LoopResult, type TrainerIO } from './loop.js';
 
@@ -118,13 +120,41 @@ function searchDspikeTemperatureCheck(model: SpikingClassifier): void {
   if (bad) throw new SnnkitError(`trainSnn: the Dspike search (fdg) needs the dspike surrogate, but neuron '${bad[0]}' uses ${bad[1].options.surrogate}`, 'INVALID_ARGUMENT');
 }
 
+/** The conversion metadata of a checkpoint written by snnkit convert (thresholds of its IF layers in network order). */
+interface ConvertedMeta {
+  thresholds: number[];
+  /** 'potential': v(0) = V_th/2 (the V_th/2T shift). */
+  shift?: string;
+  calibration?: unknown;
+}
+
+/** Sets the converted network's thresholds on the model's hidden neurons, in network order. */
+function setConvertedThresholds(model: SpikingClassifier, path: string, conv: ConvertedMeta): void {
+  const hidden = model.neurons().filter(([name]) => name !== 'output_neuron');
+  if (hidden.length !== conv.thresholds.length)
+    throw new SnnkitError(`--init: ${path} has ${conv.thresholds.length} thresholds but the model has ${hidden.length} neuron layers`, 'STATE_DICT_MISMATCH');
+  const one = hidden.find(([, n]) => n.options.amplitude !== 'threshold');
+  if (one)
+    throw new SnnkitError(`--init: ${path} is a converted network, whose spikes carry the threshold; neuron '${one[0]}' has amplitude '${one[1].options.amplitude}' (build it with amplitude 'threshold')`, 'INVALID_ARGUMENT');
+  hidden.forEach(([, n], i) => {
+    const th = conv.thresholds[i]!;
+    if (n.thresholdParam) noGrad(() => n.thresholdParam!.fill_(th));
+    else n.setThreshold(th);
+    if (conv.shift === 'potential') n.setInitialPotential(th / 2);
+  });
+}
+
 /**
  * Loads starting weights into a spiking model (hybrid training): an snnkit or plain safetensors checkpoint of the
- * same layout, such as the ANN zoo model whose names the spiking one keeps (cifar-resnet20 → snn-cifar-resnet20).
+ * same layout, such as the ANN zoo model whose names the spiking one keeps (cifar-resnet20 → snn-cifar-resnet20), or
+ * a network converted from one by `snnkit convert`, whose thresholds then go to the neurons in network order (their
+ * spikes must carry the threshold, as in the converted network; with its shift, v(0) = V_th/2; batch norm stays
+ * unfolded and trains on). Such a start reproduces the converted network's accuracy (tested).
  * Every tensor of the file must match a model tensor by name and shape; model tensors the file lacks may only be
  * neuron parameters (learnt thresholds, PLIF decays), which keep their initial values.
  * @returns the names of the model tensors left at their initial values
- * @throws SnnkitError naming the file and the keys that do not match, or the file's own errors
+ * @throws SnnkitError naming the file and the keys that do not match, a calibrated checkpoint (not supported yet), a
+ *   converted one whose threshold count or spike amplitude does not fit, or the file's own errors
  */
 export function loadInitWeights(model: SpikingClassifier, path: string): string[] {
   const ck = loadCheckpoint(path);
@@ -133,9 +163,10 @@ export function loadInitWeights(model: SpikingClassifier, path: string): string[
     try {
       const neuronKeys = new Set(model.neurons().flatMap(([n, m]) => m.namedParameters(n).map(([k]) => k)));
       const fileKeys = Object.keys(ck.weights);
-      // A converted or calibrated checkpoint's thresholds (and calibrated weights under snn.) would be dropped: refuse.
-      if (fileKeys.some((k) => k.startsWith('snn.')) || (typeof ck.meta['snn'] === 'object' && ck.meta['snn'] !== null))
-        throw new SnnkitError(`--init: ${path} is a converted/calibrated SNN checkpoint; starting from one (with its thresholds) is not supported yet: pass the ANN checkpoint it was made from`, 'STATE_DICT_MISMATCH');
+      const conv = ck.meta['snn'] as ConvertedMeta | undefined;
+      // A calibrated checkpoint's own weights (under snn.) and potentials would be dropped: refuse.
+      if (fileKeys.some((k) => k.startsWith('snn.')) || (conv && (conv.calibration !== undefined || !Array.isArray(conv.thresholds))))
+        throw new SnnkitError(`--init: ${path} is a calibrated SNN checkpoint; starting from one is not supported yet: pass the ANN or the converted checkpoint it was made from`, 'STATE_DICT_MISMATCH');
       const unexpected = fileKeys.filter((k) => !(k in own));
       const wrong = fileKeys.filter((k) => k in own && own[k]!.shape.join(',') !== ck.weights[k]!.shape.join(','))
         .map((k) => `${k} (file ${ck.weights[k]!.describe()}, model ${own[k]!.describe()})`);
@@ -146,8 +177,9 @@ export function loadInitWeights(model: SpikingClassifier, path: string): string[
           .filter(Boolean);
         throw new SnnkitError(`--init: ${path} does not have the model's layout: ${parts.join('. ')}`, 'STATE_DICT_MISMATCH');
       }
+      if (conv) setConvertedThresholds(model, path, conv);
       model.loadStateDict(ck.weights, { strict: false });
-      return Object.keys(own).filter((k) => !(k in ck.weights) && neuronKeys.has(k));
+      return Object.keys(own).filter((k) => !(k in ck.weights) && neuronKeys.has(k) && !(conv && k.endsWith('.vTh')));
     } finally {
       for (const t of Object.values(own)) t.dispose();
     }
@@ -156,3 +188,8 @@ export function loadInitWeights(model: SpikingClassifier, path: string): string[
   }
 }
 
+/** @returns whether a checkpoint file was written by snnkit convert (its spikes carry the threshold) */
+export function isConvertedCheckpoint(path: string): boolean {
+  const meta = decodeMeta(readSafetensorsHeader(path).metadata);
+  return typeof meta['snn'] === 'object' && meta['snn'] !== null;
+}

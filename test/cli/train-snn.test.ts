@@ -59,3 +59,29 @@ test('train-snn refuses bad options in one line naming the value and what is val
     assert.ok(!existsSync(out), `${args.join(' ')}: no output folder`);
   }
 });
+
+const shared = join(process.cwd(), '..', 'shared');
+const resnet20 = join(shared, 'models/cifar10-resnet20/cifar10-resnet20.safetensors');
+const cifarTest = join(shared, 'data/cifar10-exact-subset/test_first1000.bin');
+
+test('hybrid start: snn-cifar-resnet20 from the network snnkit convert made of the pretrained ResNet-20 reproduces its accuracy', { skip: !existsSync(resnet20) && 'no ../shared/models' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'snnkit-hybrid-'));
+  const c = run('convert', '--model', resnet20, '--arch', 'cifar-resnet20', '--dataset', 'cifar10', '--data', cifarTest, '--calib-data', cifarTest,
+    '--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225', '--T', '16', '--threshold', '99.9', '--shift', '--samples', '128', '--test-limit', '60',
+    '--analyze-limit', '4', '--out', dir, '--json');
+  assert.equal(c.status, 0, c.stderr);
+  const converted = lastJson(c.stdout)['accuracy'] as number[];
+  const { neurons, evaluate } = await import('../../src/index.js');
+  const { loadInitWeights } = await import('../../src/train/snn.js');
+  const { makeLoader, subset } = await import('../../src/cli/common.js');
+  const { loadDataset } = await import('../../src/data/registry.js');
+  const snn = neurons.createSpikingModel('snn-cifar-resnet20', { T: 16, neuron: { kind: 'if', amplitude: 'threshold' } });
+  assert.deepEqual(loadInitWeights(snn, join(dir, 'snn.safetensors')), []);
+  assert.ok(snn.neurons().every(([, n]) => n.v0 === (n.vTh as number) / 2), 'the shift of the converted network: v(0) = V_th/2');
+  const ds = subset(await loadDataset('cifar10', { data: cifarTest, split: 'test' }), 60);
+  const loader = makeLoader(ds, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], source: 'flags' }, { batchSize: 30, shuffle: false, seed: 0, workers: 0 });
+  const r = await evaluate(snn, loader);
+  await loader.close();
+  assert.ok(converted[0]! > 0.5, `the converted network works at T = 16: ${converted[0]}`);
+  assert.ok(Math.abs(r.accuracy - converted[0]!) <= 1 / 60 + 1e-9, `trainable SNN ${r.accuracy} vs converted ${converted[0]}`);
+});

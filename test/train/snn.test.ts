@@ -95,11 +95,30 @@ test('SpikingClassifier: per-step outputs [T, N, C], the mean as logits, fresh m
   });
 });
 
-test('--init refuses converted or calibrated SNN checkpoints instead of dropping their thresholds', () => {
+test('--init from a converted network: its thresholds go to the neurons in network order, whose spikes carry them', () => {
   const dir = tmp(), path = join(dir, 'converted.safetensors');
-  saveModel(path, tinySnn(), { arch: 'tiny', snn: { thresholds: [1.5] } });
+  saveModel(path, tinySnn(), { arch: 'tiny', snn: { thresholds: [1.5], layers: ['2'], shift: 'none', threshold: 'max', samples: 8 } });
+  const make = (amplitude: 'one' | 'threshold', learnThreshold = false) => {
+    const n = neurons.neuronFactory(3, { kind: 'if', amplitude, learnThreshold });
+    return new neurons.SpikingClassifier(new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), n(),
+      new nn.AvgPool2d(2), new nn.Flatten(), new nn.Linear(64, 2)), { T: 3 });
+  };
+  const snn = make('threshold');
+  assert.deepEqual(loadInitWeights(snn, path), []);
+  assert.equal(snn.neurons()[0]![1].vTh, 1.5);
+  const learnt = make('threshold', true);
+  assert.deepEqual(loadInitWeights(learnt, path), [], 'a learnt threshold starts from the converted one');
+  assert.ok(Math.abs(learnt.neurons()[0]![1].thresholdParam!.item() - 1.5) < 1e-7);
+  assert.match(errorOf(() => loadInitWeights(make('one'), path)).message, /is a converted network, whose spikes carry the threshold; neuron '2' has amplitude 'one'/);
+  saveModel(path, tinySnn(), { arch: 'tiny', snn: { thresholds: [1.5, 2], layers: ['2', '9'], shift: 'none', threshold: 'max', samples: 8 } });
+  assert.match(errorOf(() => loadInitWeights(make('threshold'), path)).message, /has 2 thresholds but the model has 1 neuron layers/);
+});
+
+test('--init refuses calibrated SNN checkpoints instead of dropping what calibration changed', () => {
+  const dir = tmp(), path = join(dir, 'calibrated.safetensors');
+  saveModel(path, tinySnn(), { arch: 'tiny', snn: { thresholds: [1.5], calibration: { T: 3, steps: ['threshold'] } } });
   const e = errorOf(() => loadInitWeights(tinySnn(), path));
-  assert.match(e.message, /converted\.safetensors is a converted\/calibrated SNN checkpoint; starting from one \(with its thresholds\) is not supported yet/);
+  assert.match(e.message, /calibrated\.safetensors is a calibrated SNN checkpoint; starting from one is not supported yet/);
   saveModel(path, tinySnn(), { arch: 'tiny' });
   assert.deepEqual(loadInitWeights(tinySnn(), path), [], 'the same weights without conversion metadata load');
 });
