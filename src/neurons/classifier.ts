@@ -5,6 +5,7 @@
  */
 import { invalidArg, SnnkitError } from '../errors.js';
 import { Module } from '../nn/module.js';
+import { Sequential } from '../nn/sequential.js';
 import { rand, type Generator } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SpikingNeuron } from './neuron.js';
@@ -62,6 +63,8 @@ export class SpikingClassifier extends Module {
     this.body = body;
     this.generator = opts.generator;
     for (const [n, c] of body.namedChildren()) this.registerModule(n, c);
+    // The classifier owns its layers: their intermediates need not outlive the next layer (memory of BPTT).
+    for (const m of body.modules()) if (m instanceof Sequential) m.releaseIntermediates = true;
     this.outNeuron = opts.outputNeuron ? this.registerModule('output_neuron', opts.outputNeuron) : undefined;
     for (const [n, m] of this.namedModules()) {
       if (m instanceof SpikingNeuron && m.stepMode === 'folded' && m.T !== this.T)

@@ -1,5 +1,6 @@
 /** Sequential: children applied in order. */
 import { invalidArg } from '../errors.js';
+import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
@@ -11,6 +12,13 @@ import { Module } from './module.js';
  */
 export class Sequential extends Module {
   private readonly layers: Module[];
+  /**
+   * Run each child in its own scope and dispose each intermediate output as soon as the next child has consumed it
+   * (autograd keeps what it saved), instead of leaving them to the caller's scope: the scope of a training step otherwise holds every activation until the step
+   * ends, including those autograd never needed or already freed during backward. Off by default, because code that
+   * keeps a child's input or output from a patched forward (conversion analysis) needs them alive.
+   */
+  releaseIntermediates = false;
   /** @param layers modules, or one object of name → module */
   constructor(...layers: Module[] | [Record<string, Module>]) {
     super();
@@ -33,7 +41,17 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.layers) y = m.forward(y);
+    if (!this.releaseIntermediates) {
+      for (const m of this.layers) y = m.forward(y);
+      return y;
+    }
+    for (const m of this.layers) {
+      // Each child in its own scope: its temporaries (views included) go when it returns, and its input once consumed.
+      const input = y;
+      const next = tidy(() => m.forward(input));
+      if (input !== x && next !== input) input.dispose();
+      y = next;
+    }
     return y;
   }
 }

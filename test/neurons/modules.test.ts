@@ -35,7 +35,7 @@ test('state carries across single steps; multi-step mode gives the same spikes a
 test('bad options give errors that list the valid values', () => {
   assert.throws(() => new neurons.IF({ reset: 'zero' as never }), /IF: argument 'reset' must be one of 'soft', 'hard', got 'zero'/);
   assert.throws(() => new neurons.LIF({ amplitude: 'vth' as never }), /LIF: argument 'amplitude' must be one of 'one', 'threshold', got 'vth'/);
-  assert.throws(() => new neurons.IF({ stepMode: 'many' as never }), /IF: argument 'stepMode' must be one of 'single', 'multi', got 'many'/);
+  assert.throws(() => new neurons.IF({ stepMode: 'many' as never }), /IF: argument 'stepMode' must be one of 'single', 'multi', 'folded', got 'many'/);
   assert.throws(() => new neurons.IF({ vTh: -1 }), /IF: argument 'vTh' must be a positive threshold \(every element > 0\), got -1/);
   assert.throws(() => new neurons.IF({ vTh: tensor([1, 0]) }), /IF: argument 'vTh' must be a positive threshold/);
   assert.throws(() => new neurons.LIF({ alpha: 1.5 }), /LIF: argument 'alpha' must be a decay in \(0, 1\] \(1 is IF\), got 1.5/);
