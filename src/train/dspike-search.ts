@@ -68,6 +68,15 @@ export function firstLayerWeight(snn: SpikingClassifier): Parameter {
   return p;
 }
 
+/**
+ * @param fn the caller, for the message
+ * @throws SnnkitError naming the first neuron whose surrogate is not Dspike (the search has no temperature to set there)
+ */
+export function checkDspikeNeurons(snn: SpikingClassifier, fn: string): void {
+  const bad = snn.neurons().find(([, n]) => n.options.surrogate.name !== 'dspike');
+  if (bad) throw new SnnkitError(`${fn}: neuron '${bad[0]}' uses ${bad[1].options.surrogate}, not dspike`, 'INVALID_ARGUMENT');
+}
+
 /** Sets Dspike with temperature b on every neuron. */
 export function setDspikeTemperature(snn: SpikingClassifier, b: number): void {
   const s = dspike({ b });
@@ -105,8 +114,7 @@ export function searchDspikeTemperature(snn: SpikingClassifier, x: Tensor, y: Te
   const { b } = opts, step = opts.step ?? 0.5, eps = opts.eps ?? 1e-2, chunk = opts.chunk ?? 1, dtype = opts.dtype ?? 'float32';
   if (!(Number.isFinite(b) && b > 0)) throw invalidArg('searchDspikeTemperature', 'b', 'a positive temperature', b);
   if (!(Number.isFinite(step) && step > 0)) throw invalidArg('searchDspikeTemperature', 'step', 'a positive Δb', step);
-  const notDspike = snn.neurons().find(([, n]) => n.options.surrogate.name !== 'dspike');
-  if (notDspike) throw new SnnkitError(`searchDspikeTemperature: neuron '${notDspike[0]}' uses ${notDspike[1].options.surrogate}, not dspike`, 'INVALID_ARGUMENT');
+  checkDspikeNeurons(snn, 'searchDspikeTemperature');
   const param = opts.param ?? firstLayerWeight(snn);
   const indices = sampleIndices(param, opts.weights ?? param.size, opts.generator);
   const wasTraining = snn.training, was = param.dtype;

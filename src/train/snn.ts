@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { decodeMeta, loadCheckpoint } from './checkpoint.js';
 import { readSafetensorsHeader } from '../io/safetensors.js';
 import { noGrad } from '../tensor/autograd.js';
-import { searchDspikeTemperature, setDspikeTemperature, type DspikeSearchOptions } from './dspike-search.js';
+import { checkDspikeNeurons, searchDspikeTemperature, setDspikeTemperature, type DspikeSearchOptions } from './dspike-search.js';
 import { loopHyper, runEpochs, type LoopHyperParams, type LoopResult, type TrainerIO } from './loop.js';
 
 /** When and how to search Dspike's temperature during training. */
@@ -88,7 +88,7 @@ export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
   const hyper: SnnHyperParams = { ...loopHyper(opts), loss, ...(fdg ? { fdg } : {}) };
   const batch = new FirstBatch();
   const { s, state } = dspikeState(model);
-  if (fdg) searchDspikeTemperatureCheck(model);
+  if (fdg) checkDspikeNeurons(model, 'trainSnn: the Dspike search (fdg)');
   try {
     return await runEpochs({
       fn: 'trainSnn', model, train: opts.train, val: opts.val, test: opts.test, outDir: opts.outDir, resume: opts.resume,
@@ -115,10 +115,6 @@ export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
   }
 }
 
-function searchDspikeTemperatureCheck(model: SpikingClassifier): void {
-  const bad = model.neurons().find(([, n]) => n.options.surrogate.name !== 'dspike');
-  if (bad) throw new SnnkitError(`trainSnn: the Dspike search (fdg) needs the dspike surrogate, but neuron '${bad[0]}' uses ${bad[1].options.surrogate}`, 'INVALID_ARGUMENT');
-}
 
 /** The conversion metadata of a checkpoint written by snnkit convert (thresholds of its IF layers in network order). */
 interface ConvertedMeta {
