@@ -6,6 +6,7 @@
 // are recomputed as u[t] >= V_th), so memory is one tensor of the input's size. The parity test
 // (test/neurons/parity.test.ts) checks this file against the single-step function.
 #include "common.h"
+#include "neuron_kernel.h"
 #include "surrogate.h"
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
@@ -19,39 +20,11 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-struct Opts {
-  bool hard;           // reset mode
-  double vReset;       // hard reset target
-  bool ampVth;         // spikes carry V_th instead of 1
-  bool detachReset;    // the reset path does not carry gradient
-  int surrogate;       // surrogate::Kind
-  double param;        // its parameter
-};
-
-// A per-element view of a tensor broadcast to the state shape: a constant when it has one element.
-template <typename T>
-struct Bcast {
-  const T* p = nullptr;
-  T c = 0;
-  T operator[](int64_t e) const { return p ? p[e] : c; }
-};
-template <typename T>
-Bcast<T> MakeBcast(const at::Tensor& t, at::IntArrayRef state, at::Tensor& keep) {
-  Bcast<T> b;
-  if (!t.defined()) return b;
-  if (t.numel() == 1) {
-    b.c = t.item<T>();
-    return b;
-  }
-  keep = t.expand(state).contiguous();
-  b.p = keep.data_ptr<T>();
-  return b;
-}
-
-constexpr int64_t kGrain = 2048;
-// Elements are processed in blocks: the block's membranes live in a local array while the time loop streams through
-// each step's contiguous slice, so memory access is sequential and the inner loop vectorizes.
-constexpr int64_t kBlock = 256;
+using neuron::Bcast;
+using neuron::MakeBcast;
+using neuron::Opts;
+using neuron::kBlock;
+using neuron::kGrain;
 
 // Forward over all steps; U (pre-reset membrane) is written when STORE.
 template <typename T, bool HARD, bool STORE, bool AMPVTH>
@@ -68,14 +41,10 @@ void ForwardBlocks(const T* xp, T* op, T* up, T* vp, Bcast<T> v0b, Bcast<T> th, 
         const T* __restrict__ x = xp + t * E + e0;
         T* __restrict__ o = op + t * E + e0;
         T* __restrict__ u_ = STORE ? up + t * E + e0 : nullptr;
-        // Branch-free (spikes are data-dependent and mispredicted ~half the time as branches) and vectorizable.
-        // With s in {0, 1} both resets are exact: s * vr + (1 - s) * u is vr or u, as in the step function.
         for (int64_t j = 0; j < n; ++j) {
-          const T u = a * v[j] + x[j];
-          const T s = static_cast<T>(u >= h[j]);
-          o[j] = AMPVTH ? s * h[j] : s;
+          T u;
+          o[j] = neuron::FireStep<T, HARD, AMPVTH>(v[j], x[j], h[j], a, vr, u);
           if (STORE) u_[j] = u;
-          v[j] = HARD ? s * vr + (T(1) - s) * u : u - s * h[j];
         }
       }
       for (int64_t j = 0; j < n; ++j) vp[e0 + j] = v[j];
@@ -116,18 +85,14 @@ void BackwardKernel(const at::Tensor& U, const at::Tensor& v0, const at::Tensor&
   const T* up = U.data_ptr<T>();
   const T* gop = gout.defined() ? gout.data_ptr<T>() : nullptr;
   const T* gvp = gvT.defined() ? gvT.data_ptr<T>() : nullptr;
-  T *gxp = gx.data_ptr<T>(), *gv0p = gv0.data_ptr<T>(), *gthp = gth.data_ptr<T>(), *gap = galpha.data_ptr<T>();
-  const T a = T(alpha), vr = T(o.vReset);
-  const bool hard = o.hard, detach = o.detachReset, ampVth = o.ampVth;
+  T* gxp = gx.data_ptr<T>();
+  T *gv0p = neuron::PtrOrNull<T>(gv0), *gthp = neuron::PtrOrNull<T>(gth), *gap = neuron::PtrOrNull<T>(galpha);
+  const neuron::BackCoef<T, G> c(o, alpha, surr);
   at::parallel_for(0, E, kGrain, [&](int64_t begin, int64_t end) {
     // Loop-invariant cases are data, not branches, so the inner loop vectorizes: a missing output gradient reads a
     // block of zeros, and the first step reads the block's v0 where later steps read the previous membrane.
     T gv[kBlock], gh[kBlock], ga[kBlock], h[kBlock], v0blk[kBlock], zeros[kBlock] = {};
-    // Options as exact 0/1 factors instead of branches (x * 1 = x, x + (+-0) = x for finite x), so the loop vectorizes.
-    const T kHard = hard ? T(1) : T(0), kSoft = T(1) - kHard, kAmp = ampVth ? T(1) : T(0), kOne = T(1) - kAmp;
-    const T kKeep = detach ? T(0) : T(1);
-    const T a_ = a, vr_ = vr;
-    const G surr_ = surr;
+    const neuron::BackCoef<T, G> c_ = c;
     for (int64_t e0 = begin; e0 < end; e0 += kBlock) {
       const int64_t n = std::min(kBlock, end - e0);
       for (int64_t j = 0; j < n; ++j) {
@@ -145,37 +110,17 @@ void BackwardKernel(const at::Tensor& U, const at::Tensor& v0, const at::Tensor&
         T* __restrict__ gx_ = gxp + t * E + e0;
         const T kFirst = first ? T(1) : T(0), kLater = T(1) - kFirst;
         for (int64_t j = 0; j < n; ++j) {
-          const T u = u_[j], hj = h[j], g = gv[j];
-          const T s = static_cast<T>(u >= hj);
-          const T sg = surr_(u - hj);
-          const T go = go_[j];
-          const T amp = kAmp * hj + kOne;                        // A = V_th or 1
-          const T dvds = kKeep * (kHard * (vr_ - u) - kSoft * hj); // dv/ds (0 when the reset is detached)
-          const T dvdu = T(1) - kHard * s;                        // dv/du
-          const T gs = go * amp + g * dvds;
-          const T gu = gs * sg + g * dvdu;
-          gx_[j] = gu;
-          gh[j] += -gs * sg + kAmp * go * s - kSoft * g * s;
           const T p = prev[j];
-          const T s1 = static_cast<T>(p >= hj);
-          const T reset = kHard * (s1 * vr_ + (T(1) - s1) * p) + kSoft * (p - s1 * hj);
-          ga[j] += gu * (kFirst * p + kLater * reset);             // d u / d alpha = v[t-1]
-          gv[j] = a_ * gu;
+          gx_[j] = c_.Step(u_[j], h[j], go_[j], kFirst * p + kLater * c_.AfterReset(p, h[j]), gv[j], gh[j], ga[j]);
         }
       }
       for (int64_t j = 0; j < n; ++j) {
-        gv0p[e0 + j] = gv[j];
-        gthp[e0 + j] = gh[j];
-        gap[e0 + j] = ga[j];
+        if (gv0p) gv0p[e0 + j] = gv[j];
+        if (gthp) gthp[e0 + j] = gh[j];
+        if (gap) gap[e0 + j] = ga[j];
       }
     }
   });
-}
-
-Opts OptsFrom(AutogradContext* ctx) {
-  auto& d = ctx->saved_data;
-  return {d["hard"].toBool(), d["vReset"].toDouble(), d["ampVth"].toBool(), d["detachReset"].toBool(),
-          static_cast<int>(d["surrogate"].toInt()), d["param"].toDouble()};
 }
 
 std::vector<at::Tensor> RunForward(const at::Tensor& x, const at::Tensor& v0, const at::Tensor& vth, double alpha,
@@ -193,25 +138,20 @@ struct NeuronSeqFn : public torch::autograd::Function<NeuronSeqFn> {
     at::Tensor U = at::empty_like(x);
     auto r = RunForward(x, v0, vth, alpha.item<double>(), o, &U);
     ctx->save_for_backward({U, v0, vth, alpha});
-    auto& d = ctx->saved_data;
-    d["hard"] = hard;
-    d["vReset"] = vReset;
-    d["ampVth"] = ampVth;
-    d["detachReset"] = detachReset;
-    d["surrogate"] = surrogate;
-    d["param"] = param;
+    neuron::SaveOpts(ctx, o);
     return r;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &U = saved[0], &v0 = saved[1], &vth = saved[2], &alpha = saved[3];
-    Opts o = OptsFrom(ctx);
+    Opts o = neuron::LoadOpts(ctx);
     at::Tensor gout = grads[0].defined() ? grads[0].contiguous() : at::Tensor();
     at::Tensor gvT = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
     at::IntArrayRef state = U.sizes().slice(1);
-    at::Tensor gx = at::empty_like(U), gv0 = at::empty(state, U.options()), gth = at::empty(state, U.options()),
-               ga = at::empty(state, U.options());
+    // Per-element gradients of v0, the threshold and alpha only where they are wanted (each is one step's size).
+    auto wanted = [&](const at::Tensor& t) { return t.defined() && t.requires_grad() ? at::empty(state, U.options()) : at::Tensor(); };
+    at::Tensor gx = at::empty_like(U), gv0 = wanted(v0), gth = wanted(vth), ga = wanted(alpha);
     AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "neuronBackward", [&] {
       surrogate::Dispatch(o.surrogate, o.param, [&](auto surr) {
         BackwardKernel<scalar_t>(U, v0, vth, alpha.item<double>(), o, surr, gout, gvT, gx, gv0, gth, ga);
