@@ -38,6 +38,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAutograd(env, exports);
   InitSystem(env, exports);
   InitNeuron(env, exports);
+  InitBnNeuron(env, exports);
   return exports;
 }
 

@@ -111,6 +111,7 @@ void InitNN(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitSystem(Napi::Env env, Napi::Object exports);
 void InitNeuron(Napi::Env env, Napi::Object exports);
+void InitBnNeuron(Napi::Env env, Napi::Object exports);
 
 // allocator.cc
 void InstallAllocator();
@@ -120,5 +121,6 @@ struct AllocatorStats {
 };
 AllocatorStats GetAllocatorStats();
 void EmptyCache();
+void ResetPeak();  // peak bytes start again from the bytes allocated now
 
 }  // namespace snn

@@ -14,6 +14,7 @@
  */
 import { invalidArg, SnnkitError } from '../errors.js';
 import { native } from '../native/load.js';
+import type { BatchNormOptions } from './nn.js';
 import { SURROGATE_KIND, type Surrogate } from '../surrogate/surrogate.js';
 import { atan } from '../surrogate/atan.js';
 import { full, stack } from '../tensor/creation.js';
@@ -156,6 +157,32 @@ export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, 
     const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: dt === 'float64' ? 'float64' : 'float32' }));
     const init = v0 === undefined ? undefined : scalar(v0);
     const [s, v] = native.neuronMultiStep(input.handle, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
+      o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param);
+    return { spikes: new Tensor(s), v: new Tensor(v) };
+  });
+}
+
+/**
+ * Batch norm followed by the neuron of neuronMultiStep, fused, on a sequence with time folded into the batch
+ * ([T·N, C, ...]; statistics over T·N and space, as SpikingJelly's multi-step layers): the same result as
+ * `neuronMultiStep(batchNorm(x, bn).reshape(T, N, ...), v0, opts)` folded back, up to rounding (the normalization is
+ * computed as x·scale + shift per channel). A training step keeps only x for backward, where the unfused pair keeps x,
+ * the normalized x and the membranes: backward recomputes the last two (bn_neuron.cc). CPU, float32/float64.
+ * @param x [T·N, C, ...]
+ * @param bn the batch norm's parameters and running statistics (updated in place in training mode)
+ * @returns spikes [T·N, C, ...] and the final potential [N, C, ...]
+ */
+export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
+  const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('batchNormNeuron', opts);
+  const training = bn.training ?? false;
+  if (!training && (!bn.runningMean || !bn.runningVar))
+    throw new SnnkitError('batchNormNeuron: eval mode (training: false) needs runningMean and runningVar', 'INVALID_ARGUMENT');
+  return tidy(() => {
+    const dt = x.dtype === 'float64' ? 'float64' : 'float32';
+    const scalar = (s: number | Tensor) => (s instanceof Tensor ? s : full([], s, { dtype: dt }));
+    const init = v0 === undefined ? undefined : scalar(v0);
+    const [s, v] = native.bnNeuronMultiStep(x.handle, bn.weight?.handle, bn.bias?.handle, bn.runningMean?.handle, bn.runningVar?.handle,
+      training, bn.momentum ?? 0.1, bn.eps ?? 1e-5, T, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
       o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param);
     return { spikes: new Tensor(s), v: new Tensor(v) };
   });

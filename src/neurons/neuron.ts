@@ -3,7 +3,8 @@
  * a memory (not a parameter or buffer): out of stateDict(), cleared by reset() / resetMemories().
  */
 import { SnnkitError, invalidArg } from '../errors.js';
-import { ifStep, neuronMultiStep, neuronStep, resolveNeuronOptions, signedMultiStep, signedNeuronStep, unrollSteps, type NeuronOptions, type ResolvedNeuronOptions } from '../functional/neuron.js';
+import { batchNormNeuron, ifStep, neuronMultiStep, neuronStep, resolveNeuronOptions, signedMultiStep, signedNeuronStep, unrollSteps, type NeuronOptions, type ResolvedNeuronOptions } from '../functional/neuron.js';
+import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
 import type { Surrogate } from '../surrogate/surrogate.js';
@@ -142,13 +143,42 @@ export abstract class SpikingNeuron extends Module {
     return r.spikes;
   }
 
+  /** Whether the layer can run fused with a batch norm before it (the fused kernel has IF/LIF/PLIF dynamics). */
+  protected get fusable(): boolean {
+    return true;
+  }
+
+  /**
+   * Batch norm followed by this layer as one fused kernel (batchNormNeuron), which Sequential runs when its
+   * fuseLayers is on: in folded step mode only, and on the CPU in float32/float64 (else the two layers run in turn).
+   * @returns undefined when prev is not a BatchNorm2d or this layer does not fold time into the batch
+   */
+  fuseWithPrevious(prev: Module): ((x: Tensor) => Tensor) | undefined {
+    if (!(prev instanceof BatchNorm2d) || this.stepMode !== 'folded' || !this.fusable) return undefined;
+    return (x) => {
+      const native = x.device === 'cpu' && x.ndim === 4 && (x.dtype === 'float32' || x.dtype === 'float64');
+      if (!native || (this.recordPotentials && this.listeners.size)) return this.forward(prev.forward(x));
+      const T = this.T!;
+      this.checkFolded(x);
+      const r = batchNormNeuron(x, prev.batchOptions(), T, this.v ?? this.v0_, this.dynamics());
+      this.setMemory('v', r.v);
+      if (this.listeners.size) this.emit({ spikes: r.spikes.reshape(T, x.shape[0]! / T, ...x.shape.slice(1)) });
+      return r.spikes;
+    };
+  }
+
   /** Runs `seq` on x [T·N, ...] viewed as [T, N, ...], and folds the result back. */
   protected unfolded(x: Tensor, seq: (x: Tensor) => Tensor): Tensor {
     const T = this.T!;
-    if (x.ndim < 1 || x.shape[0]! % T !== 0)
-      throw new SnnkitError(`${this.constructor.name}: folded input must be [T·N, ...] with T = ${T}, got ${x.describe()}`, 'SHAPE_MISMATCH');
+    this.checkFolded(x);
     const y = seq(x.reshape(T, x.shape[0]! / T, ...x.shape.slice(1)));
     return y.reshape(x.shape[0]!, ...y.shape.slice(2));
+  }
+
+  /** @throws SnnkitError unless x is [T·N, ...] with the layer's T */
+  protected checkFolded(x: Tensor): void {
+    if (x.ndim < 1 || x.shape[0]! % this.T! !== 0)
+      throw new SnnkitError(`${this.constructor.name}: folded input must be [T·N, ...] with T = ${this.T}, got ${x.describe()}`, 'SHAPE_MISMATCH');
   }
 
   /** @throws SnnkitError unless x is a [T, N, ...] sequence with the layer's T (when set) */
@@ -198,6 +228,9 @@ export class IF extends SpikingNeuron {
  * new SignedIF({ vTh: 1, amplitude: 'threshold', stepMode: 'multi', v0: 0.5 })
  */
 export class SignedIF extends SpikingNeuron {
+  protected override get fusable(): boolean {
+    return false;
+  }
   /** @throws SnnkitError for reset 'hard' (a negative spike undoes a subtraction) and the errors of IF */
   constructor(opts: NeuronLayerOptions = {}) {
     if (opts.reset === 'hard') throw new SnnkitError("SignedIF: reset must be 'soft' (a negative spike undoes a soft reset), got 'hard'", 'INVALID_ARGUMENT');

@@ -1,6 +1,6 @@
 /** BatchNorm2d with running statistics, state-dict compatible with PyTorch (num_batches_tracked included). */
 import { invalidArg } from '../errors.js';
-import { batchNorm } from '../functional/nn.js';
+import { batchNorm, type BatchNormOptions as BatchNormArgs } from '../functional/nn.js';
 import { noGrad } from '../tensor/autograd.js';
 import { ones, zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -50,14 +50,21 @@ export class BatchNorm2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4) throw invalidArg('BatchNorm2d.forward', 'input', '4-D [N, C, H, W]', x);
+    return batchNorm(x, this.batchOptions());
+  }
+  /**
+   * What batchNorm runs with in the current mode (batch statistics while training, else the running ones); counts the
+   * batch when training. forward calls it, and so does a neuron that runs fused with this layer.
+   */
+  batchOptions(): BatchNormArgs {
     const useBatch = this.training || !this.runningMean;
     if (this.training && this.numBatchesTracked) noGrad(() => this.numBatchesTracked!.add_(1));
-    return batchNorm(x, {
+    return {
       weight: this.weight, bias: this.bias,
       runningMean: this.training || !useBatch ? this.runningMean : undefined,
       runningVar: this.training || !useBatch ? this.runningVar : undefined,
       training: useBatch, momentum: this.momentum, eps: this.eps,
-    });
+    };
   }
   protected override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;

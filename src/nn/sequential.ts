@@ -4,6 +4,14 @@ import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
+/** A module that can run fused with the module before it in a Sequential (a spiking neuron after batch norm). */
+export interface FusesWithPrevious {
+  /** @returns prev followed by this module as one function, or undefined when they cannot be fused */
+  fuseWithPrevious(prev: Module): ((x: Tensor) => Tensor) | undefined;
+}
+const fuserOf = (m: Module | undefined): FusesWithPrevious | undefined =>
+  m && typeof (m as Partial<FusesWithPrevious>).fuseWithPrevious === 'function' ? (m as unknown as FusesWithPrevious) : undefined;
+
 /**
  * Applies its children in order. Children are named "0", "1", ... (or by the keys of an object), as PyTorch, so
  * state-dict keys match `nn.Sequential`.
@@ -39,19 +47,36 @@ export class Sequential extends Module {
     if (!m) throw invalidArg('Sequential.at', 'index', `in [-${this.layers.length}, ${this.layers.length})`, i, 'INDEX_OUT_OF_RANGE');
     return m;
   }
+  /**
+   * Run a child together with the one before it when the child offers it (FusesWithPrevious: a folded spiking neuron
+   * after batch norm keeps a third of the activations for backward). Off by default: the pair's own forward methods
+   * (and anything patched into them) are then not called. SpikingClassifier turns it on.
+   */
+  fuseLayers = false;
   forward(x: Tensor): Tensor {
     let y = x;
-    if (!this.releaseIntermediates) {
-      for (const m of this.layers) y = m.forward(y);
-      return y;
-    }
-    for (const m of this.layers) {
+    for (const step of this.steps()) {
+      if (!this.releaseIntermediates) {
+        y = step(y);
+        continue;
+      }
       // Each child in its own scope: its temporaries (views included) go when it returns, and its input once consumed.
       const input = y;
-      const next = tidy(() => m.forward(input));
+      const next = tidy(() => step(input));
       if (input !== x && next !== input) input.dispose();
       y = next;
     }
     return y;
+  }
+  /** What forward runs: each child, or a child fused with the one before it (fuseLayers). */
+  private steps(): ((x: Tensor) => Tensor)[] {
+    const out: ((x: Tensor) => Tensor)[] = [];
+    for (let i = 0; i < this.layers.length; i++) {
+      const m = this.layers[i]!;
+      const fused = this.fuseLayers ? fuserOf(this.layers[i + 1])?.fuseWithPrevious(m) : undefined;
+      if (fused) i++;
+      out.push(fused ?? ((h) => m.forward(h)));
+    }
+    return out;
   }
 }
