@@ -68,6 +68,10 @@ test('gradients of convolution, pooling and linear layers', () => {
   gradcheck((a, b) => F.conv2d(a, b, undefined, { padding: 2, dilation: 2 }), [x, w1], { name: 'conv2d dilation' });
   gradcheck((a) => F.avgPool2d(a, 2, { padding: 1 }), [x], { name: 'avgPool2d' });
   gradcheck((a) => F.maxPool2d(a, 2), [x], { name: 'maxPool2d' });
+  // Pooling saves only the input's shape (and max pooling its indices) for backward: every option goes through it.
+  gradcheck((a) => F.avgPool2d(a, [3, 2], { stride: [2, 1], ceilMode: true, countIncludePad: false }), [x], { name: 'avgPool2d ceil' });
+  gradcheck((a) => F.avgPool2d(a, 2, { padding: 1, divisorOverride: 3 }), [x], { name: 'avgPool2d divisor' });
+  gradcheck((a) => F.maxPool2d(a, 2, { stride: 1, padding: 1, dilation: 2, ceilMode: true }), [x], { name: 'maxPool2d dilation' });
   gradcheck((a) => F.adaptiveAvgPool2d(a, [2, 3]), [x], { name: 'adaptiveAvgPool2d' });
   const lx = leaf([3, 5], 10), lw = leaf([4, 5], 11), lb = leaf([4], 12);
   gradcheck((a, b, c) => F.linear(a, b, c), [lx, lw, lb], { name: 'linear' });

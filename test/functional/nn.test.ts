@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, tensor, randn, Generator, ones, zeros, arange, type Tensor } from '../../src/index.js';
+import { F, tensor, randn, Generator, ones, zeros, arange, memory, tidy, type Tensor } from '../../src/index.js';
 import { assertClose, flat } from '../helpers.js';
 
 /** Direct-loop reference convolution (cross-correlation), float64. */
@@ -130,4 +130,19 @@ test('crossEntropy: indices, probabilities, label smoothing, weights; nll and ms
   assert.throws(() => F.crossEntropy(z, y, { reduction: 'avg' as never }), /crossEntropy: argument 'reduction' must be one of 'mean', 'sum', 'none', got 'avg'/);
   assert.throws(() => F.crossEntropy(z, y, { labelSmoothing: 2 }), /crossEntropy: argument 'labelSmoothing' must be a number in \[0, 1\], got 2/);
   assert.throws(() => F.mseLoss(zeros([2]), zeros([3])), /mseLoss: input float32\[2\] and target float32\[3\] must have the same shape/);
+});
+
+test('pooling keeps only the shape of its input for backward, so a consumed input is freed', () => {
+  for (const pool of [(h: Tensor) => F.avgPool2d(h, 2), (h: Tensor) => F.maxPool2d(h, 2)]) {
+    tidy(() => {
+      const a = randn([8, 16, 32, 32], { generator: new Generator(1) }).requiresGrad_(true);
+      const h = a.mul(2);  // an intermediate that only the pooling would keep (mul by a number saves nothing)
+      const y = pool(h);
+      const before = memory().allocatedBytes;
+      h.dispose();
+      assert.ok(before - memory().allocatedBytes >= h.size * 4, 'the input is freed once its handle is disposed');
+      y.sum().backward();
+      assertClose(a.grad!.sum(), y.size * 2, 1e-3);  // avg: each output spreads 1/4 four times; max: once
+    });
+  }
 });

@@ -1,8 +1,15 @@
 // Neural-network ops: matmul, linear, convolution, pooling, batch norm, dropout, softmax and losses.
 #include "common.h"
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 namespace snn {
 namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+std::vector<int64_t> Vec(const c10::IValue& v) { return v.toIntVector(); }
 
 int64_t Reduction(Args& a, size_t i) {
   std::string r = a.str(i);
@@ -21,23 +28,136 @@ Napi::Value Linear(Args& a) {
   at::Tensor x = a.tensor(0), w = a.tensor(1);
   return Ret(a.env(), at::linear(x, w, a.optTensor(2)));
 }
+// Convolution whose backward runs over slices of the batch when the input is large. ATen's backward (oneDNN) makes
+// reordered copies of the input and the output gradient: on a [512, 64, 32, 32] input it peaks at 384 MB over its
+// operands, which is the peak of a whole BPTT step (bench/bptt.mjs). Slices of about kConvSliceBytes of input bound
+// those copies; the input gradient is written slice by slice, the weight and bias gradients summed.
+constexpr int64_t kConvSliceBytes = 32ll << 20;
+
+struct Conv2dFn : public torch::autograd::Function<Conv2dFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b,
+                            std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation, int64_t groups) {
+    ctx->save_for_backward({x, w});
+    auto& d = ctx->saved_data;
+    d["stride"] = stride;
+    d["padding"] = padding;
+    d["dilation"] = dilation;
+    d["groups"] = groups;
+    d["bias"] = b ? b->size(0) : int64_t(-1);
+    return at::conv2d(x, w, b, stride, padding, dilation, groups);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w = saved[1];
+    auto& d = ctx->saved_data;
+    const int64_t biasSize = d["bias"].toInt();
+    const std::array<bool, 3> mask{x.requires_grad(), w.requires_grad(), biasSize >= 0 && ctx->needs_input_grad(2)};
+    std::vector<int64_t> biasSizes{biasSize};
+    auto part = [&](const at::Tensor& g, const at::Tensor& xs) {
+      return at::convolution_backward(g, xs, w, biasSize >= 0 ? c10::OptionalIntArrayRef(biasSizes) : c10::nullopt,
+                                      Vec(d["stride"]), Vec(d["padding"]), Vec(d["dilation"]), false, {0, 0}, d["groups"].toInt(), mask);
+    };
+    const at::Tensor g = grads[0];
+    const int64_t N = x.size(0), rowBytes = std::max<int64_t>(1, x.numel() / std::max<int64_t>(N, 1) * x.element_size());
+    const int64_t rows = std::max<int64_t>(1, kConvSliceBytes / rowBytes);
+    at::Tensor gx, gw, gb, none;
+    if (rows >= N) {
+      std::tie(gx, gw, gb) = part(g, x);
+    } else {
+      if (mask[0]) gx = at::empty_like(x);
+      for (int64_t s = 0; s < N; s += rows) {
+        const int64_t n = std::min(rows, N - s);
+        auto [px, pw, pb] = part(g.narrow(0, s, n), x.narrow(0, s, n));
+        if (mask[0]) gx.narrow(0, s, n).copy_(px);
+        if (mask[1]) gw = gw.defined() ? gw.add_(pw) : pw;
+        if (mask[2]) gb = gb.defined() ? gb.add_(pb) : pb;
+      }
+    }
+    return {mask[0] ? gx : none, mask[1] ? gw : none, mask[2] ? gb : none, none, none, none, none};
+  }
+};
+
+bool NeedsGrad(const at::Tensor& x) { return c10::GradMode::is_enabled() && x.requires_grad(); }
+
 // (x, weight, bias?, stride[2], padding[2], dilation[2], groups)
 Napi::Value Conv2d(Args& a) {
   at::Tensor x = a.tensor(0), w = a.tensor(1);
   auto b = a.optTensor(2);
-  return Ret(a.env(), at::conv2d(x, w, b, a.ints(3), a.ints(4), a.ints(5), a.i64(6)));
+  const bool grad = NeedsGrad(x) || NeedsGrad(w) || (b && NeedsGrad(*b));
+  // The autograd function for 4-D float CPU inputs of matching dtypes; ATen's own op otherwise (and for its errors).
+  const bool custom = grad && x.dim() == 4 && w.dim() == 4 && x.is_cpu() && x.scalar_type() == w.scalar_type() &&
+                      (!b || b->scalar_type() == x.scalar_type()) && at::isFloatingType(x.scalar_type());
+  if (!custom) return Ret(a.env(), at::conv2d(x, w, b, a.ints(3), a.ints(4), a.ints(5), a.i64(6)));
+  return Ret(a.env(), Conv2dFn::apply(x, w, b, a.ints(3), a.ints(4), a.ints(5), a.i64(6)));
 }
+// Pooling whose backward keeps only what it needs: ATen's own avg_pool2d and max_pool2d save their input for
+// backward, which reads nothing of it but its shape (and max pooling's indices). In a spiking network the input is a
+// layer's spikes that nothing else keeps, so these save a whole activation per pooling layer (bench/bptt.mjs).
+// Backward calls ATen's backward kernels with a zero-stride stand-in of the input's shape.
+at::Tensor ShapeOnly(AutogradContext* ctx, const at::Tensor& grad) {
+  return at::zeros({}, grad.options()).expand(ctx->saved_data["sizes"].toIntVector());
+}
+
+// The input's shape and the pooling window, for backward.
+void SaveWindow(AutogradContext* ctx, const at::Tensor& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s,
+                const std::vector<int64_t>& p, bool ceil) {
+  auto& d = ctx->saved_data;
+  d["sizes"] = x.sizes().vec();
+  d["k"] = k;
+  d["s"] = s;
+  d["p"] = p;
+  d["ceil"] = ceil;
+}
+
+struct AvgPoolFn : public torch::autograd::Function<AvgPoolFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, std::vector<int64_t> k, std::vector<int64_t> s,
+                            std::vector<int64_t> p, bool ceil, bool countPad, int64_t divisor) {
+    SaveWindow(ctx, x, k, s, p, ceil);
+    auto& d = ctx->saved_data;
+    d["countPad"] = countPad;
+    d["divisor"] = divisor;
+    return at::avg_pool2d(x, k, s, p, ceil, countPad, divisor > 0 ? c10::optional<int64_t>(divisor) : c10::nullopt);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto& d = ctx->saved_data;
+    int64_t div = d["divisor"].toInt();
+    at::Tensor g = at::avg_pool2d_backward(grads[0].contiguous(), ShapeOnly(ctx, grads[0]), Vec(d["k"]), Vec(d["s"]), Vec(d["p"]),
+                                           d["ceil"].toBool(), d["countPad"].toBool(), div > 0 ? c10::optional<int64_t>(div) : c10::nullopt);
+    return {g.contiguous(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+struct MaxPoolFn : public torch::autograd::Function<MaxPoolFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, std::vector<int64_t> k, std::vector<int64_t> s,
+                            std::vector<int64_t> p, std::vector<int64_t> dil, bool ceil) {
+    auto [out, idx] = at::max_pool2d_with_indices(x, k, s, p, dil, ceil);
+    ctx->save_for_backward({idx});
+    SaveWindow(ctx, x, k, s, p, ceil);
+    ctx->saved_data["dil"] = dil;
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto& d = ctx->saved_data;
+    at::Tensor idx = ctx->get_saved_variables()[0];
+    at::Tensor g = at::max_pool2d_with_indices_backward(grads[0].contiguous(), ShapeOnly(ctx, grads[0]), Vec(d["k"]), Vec(d["s"]),
+                                                        Vec(d["p"]), Vec(d["dil"]), d["ceil"].toBool(), idx);
+    return {g.contiguous(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
 // (x, kernel[2], stride[2], padding[2], ceilMode, countIncludePad, divisorOverride?)
 Napi::Value AvgPool2d(Args& a) {
   at::Tensor x = a.tensor(0);
   c10::optional<int64_t> div;
   if (!a.isNullish(6)) div = a.i64(6);
-  return Ret(a.env(), at::avg_pool2d(x, a.ints(1), a.ints(2), a.ints(3), a.boolean(4), a.boolean(5), div));
+  if (!NeedsGrad(x) || (div && *div <= 0)) return Ret(a.env(), at::avg_pool2d(x, a.ints(1), a.ints(2), a.ints(3), a.boolean(4), a.boolean(5), div));
+  return Ret(a.env(), AvgPoolFn::apply(x, a.ints(1), a.ints(2), a.ints(3), a.boolean(4), a.boolean(5), div.value_or(0)));
 }
 // (x, kernel[2], stride[2], padding[2], dilation[2], ceilMode)
 Napi::Value MaxPool2d(Args& a) {
   at::Tensor x = a.tensor(0);
-  return Ret(a.env(), at::max_pool2d(x, a.ints(1), a.ints(2), a.ints(3), a.ints(4), a.boolean(5)));
+  if (!NeedsGrad(x)) return Ret(a.env(), at::max_pool2d(x, a.ints(1), a.ints(2), a.ints(3), a.ints(4), a.boolean(5)));
+  return Ret(a.env(), MaxPoolFn::apply(x, a.ints(1), a.ints(2), a.ints(3), a.ints(4), a.boolean(5)));
 }
 Napi::Value AdaptiveAvgPool2d(Args& a) { return Ret(a.env(), at::adaptive_avg_pool2d(a.tensor(0), a.ints(1))); }
 // (x, weight?, bias?, runningMean?, runningVar?, training, momentum, eps). In training mode the running statistics,
