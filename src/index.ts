@@ -11,7 +11,7 @@ export {
 } from './tensor/creation.js';
 export { tidy, dispose } from './tensor/scope.js';
 export { noGrad, enableGrad, isGradEnabled } from './tensor/autograd.js';
-export { setNumThreads, getNumThreads, memory, emptyCache, buildInfo, type Memory } from './tensor/system.js';
+export { setNumThreads, getNumThreads, memory, emptyCache, resetPeakMemory, buildInfo, type Memory } from './tensor/system.js';
 export * as F from './functional/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -2,6 +2,11 @@
 // and faults them back in on the next iteration (a conv net ran 2x slower). Blocks of 64 KiB and more are kept in
 // size-class free lists and reused; smaller ones go straight to malloc, which serves them from its arenas anyway.
 // Select with SNNKIT_ALLOCATOR=caching (default) | system; cap the cache with SNNKIT_CACHE_LIMIT_MB (default 4096).
+// A block is reused only for a request of its own size class, so a cache that only grew would hold the freed blocks
+// of one size while new blocks of another are requested: a BPTT step's resident memory was 1.5x its live bytes
+// (bench/bptt.mjs). So on a miss, cached blocks are freed (largest first) until live + cached + the new block fits
+// under the most ever live at once: resident memory stays near the live peak, and a repeating workload still finds
+// its blocks in the cache.
 #include "common.h"
 #include <c10/core/CPUAllocator.h>
 #include <torch/version.h>
@@ -30,12 +35,29 @@ struct Cache {
   std::unordered_map<void*, size_t> sizes;             // live blocks of the cache (large only)
   std::unordered_map<size_t, std::vector<void*>> free;  // free blocks by rounded size
   int64_t allocated = 0, cached = 0, peak = 0, hits = 0, misses = 0;
+  int64_t highWater = 0;  // the most ever live at once (peak can be reset; this cannot)
   int64_t limit = 4096ll << 20;
 };
 
 Cache& C() {
   static Cache* c = new Cache();  // never destroyed: tensors may be freed during process teardown
   return *c;
+}
+
+// Frees cached blocks, largest first, until `need` more bytes fit under the high-water mark of live bytes (or the cache
+// is empty). Called with the lock held.
+void TrimFor(Cache& c, int64_t need) {
+  while (c.cached > 0 && c.allocated + c.cached + need > c.highWater) {
+    auto big = c.free.end();
+    for (auto it = c.free.begin(); it != c.free.end(); ++it)
+      if (!it->second.empty() && (big == c.free.end() || it->first > big->first)) big = it;
+    if (big == c.free.end()) break;
+    void* p = big->second.back();
+    big->second.pop_back();
+    c.cached -= static_cast<int64_t>(big->first);
+    c.sizes.erase(p);
+    std::free(p);
+  }
 }
 
 void DeleteBlock(void* p) {
@@ -92,6 +114,10 @@ struct CachingAllocator final : public c10::Allocator {
       }
     }
     if (!p) {
+      {
+        std::lock_guard<std::mutex> lock(c.mu);
+        TrimFor(c, static_cast<int64_t>(r));
+      }
       p = std::aligned_alloc(kAlign, r);
       if (!p) {
         EmptyCache();
@@ -105,6 +131,7 @@ struct CachingAllocator final : public c10::Allocator {
     std::lock_guard<std::mutex> lock(c.mu);
     c.allocated += static_cast<int64_t>(r);
     if (c.allocated > c.peak) c.peak = c.allocated;
+    if (c.allocated > c.highWater) c.highWater = c.allocated;
     return {p, p, &DeleteBlock, c10::Device(c10::DeviceType::CPU)};
   }
   // oneDNN asks for a raw deleter and aborts without one.
@@ -138,6 +165,12 @@ AllocatorStats GetAllocatorStats() {
   Cache& c = C();
   std::lock_guard<std::mutex> lock(c.mu);
   return {g_kind, c.allocated, c.cached, c.peak, c.hits, c.misses};
+}
+
+void ResetPeak() {
+  Cache& c = C();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.peak = c.allocated;
 }
 
 void EmptyCache() {

@@ -33,6 +33,14 @@ export function memory(): Memory {
 export function emptyCache(): void {
   native.emptyCache();
 }
+/**
+ * Starts the allocator's peak (memory().peakBytes) again from what is allocated now, to measure the peak of one step.
+ * @example
+ * resetPeakMemory(); step(); console.log(memory().peakBytes - memory().allocatedBytes);
+ */
+export function resetPeakMemory(): void {
+  native.resetPeakMemory();
+}
 /** @returns libtorch version, CUDA availability and the threading configuration */
 export function buildInfo(): { torchVersion: string; hasCuda: boolean; parallel: string } {
   return native.buildInfo();

@@ -42,6 +42,11 @@ Napi::Value EmptyCacheFn(Args& a) {
   return a.env().Undefined();
 }
 
+Napi::Value ResetPeakFn(Args& a) {
+  ResetPeak();
+  return a.env().Undefined();
+}
+
 Napi::Value BuildInfo(Args& a) {
   Napi::Env env = a.env();
   Napi::Object o = Napi::Object::New(env);
@@ -60,6 +65,7 @@ void InitSystem(Napi::Env env, Napi::Object e) {
   Def(env, e, "manualSeed", ManualSeed);
   Def(env, e, "memory", Memory);
   Def(env, e, "emptyCache", EmptyCacheFn);
+  Def(env, e, "resetPeakMemory", ResetPeakFn);
   Def(env, e, "buildInfo", BuildInfo);
 }
 
