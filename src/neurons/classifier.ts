@@ -64,7 +64,11 @@ export class SpikingClassifier extends Module {
     this.generator = opts.generator;
     for (const [n, c] of body.namedChildren()) this.registerModule(n, c);
     // The classifier owns its layers: their intermediates need not outlive the next layer (memory of BPTT).
-    for (const m of body.modules()) if (m instanceof Sequential) m.releaseIntermediates = true;
+    for (const m of body.modules()) {
+      if (!(m instanceof Sequential)) continue;
+      m.releaseIntermediates = true;
+      m.fuseLayers = true;
+    }
     this.outNeuron = opts.outputNeuron ? this.registerModule('output_neuron', opts.outputNeuron) : undefined;
     for (const [n, m] of this.namedModules()) {
       if (m instanceof SpikingNeuron && m.stepMode === 'folded' && m.T !== this.T)
@@ -91,7 +95,8 @@ export class SpikingClassifier extends Module {
   }
 
   /**
-   * Runs all T steps from fresh membranes.
+   * Runs all T steps from fresh membranes. In training mode the final membranes are cleared after the last step (the
+   * next forward starts afresh anyway), so that they do not stay allocated through backward.
    * @param x images [N, ...] (or [N, T, ...] for 'sequence')
    * @returns the output of every step, [T, N, C]
    */
@@ -99,6 +104,7 @@ export class SpikingClassifier extends Module {
     this.resetMemories();
     const y = this.body.forward(this.encode(x));
     const out = this.outNeuron ? this.outNeuron.forward(y) : y;
+    if (this.training) this.resetMemories();
     return out.reshape(this.T, out.shape[0]! / this.T, ...out.shape.slice(1));
   }
 
