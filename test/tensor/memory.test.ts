@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { execFileSync } from 'node:child_process';
 import { tensor, randn, tidy, dispose, memory, noGrad, F, Generator, SnnkitError, zeros } from '../../src/index.js';
 
 test('tidy frees everything created inside except what it returns', () => {
@@ -112,4 +113,25 @@ test('a tensor dropped without dispose() is freed by the GC backstop once the ev
   }
   assert.equal(memory().liveTensors, before.liveTensors);
   assert.equal(memory().collectedByGc, before.collectedByGc + 1);
+});
+
+test('the caching allocator keeps what it caches under the most ever live at once, and resets its peak on demand', () => {
+  // In a fresh process: the high-water mark of live bytes is the process's.
+  const index = new URL('../../src/index.js', import.meta.url).href;
+  const code = `
+    import { memory, resetPeakMemory, tidy, zeros } from '${index}';
+    const MB = 2 ** 20;
+    // 12 blocks of 8 MB, freed (cached); then 12 blocks of 6 MB, another size class that none of the cached blocks serves.
+    tidy(() => { Array.from({ length: 12 }, () => zeros([2 * MB])); });
+    const high = memory().peakBytes, cachedBefore = memory().cachedBytes;
+    const kept = Array.from({ length: 12 }, () => zeros([1.5 * MB]));
+    const m = memory();
+    resetPeakMemory();
+    console.log(JSON.stringify({ high, cachedBefore, allocator: m.allocator, live: m.allocatedBytes, cached: m.cachedBytes, peak: m.peakBytes, resetPeak: memory().peakBytes, resetLive: memory().allocatedBytes }));`;
+  const r = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).trim().split('\n').at(-1)!);
+  assert.equal(r.allocator, 'caching');
+  assert.ok(r.cachedBefore >= 96 * 2 ** 20, 'the freed 8 MB blocks were cached');
+  assert.ok(r.live + r.cached <= r.high, `live ${r.live} + cached ${r.cached} bytes exceed the live peak ${r.high}`);
+  assert.ok(r.cached < r.cachedBefore, 'cached blocks were freed to make room');
+  assert.equal(r.resetPeak, r.resetLive);
 });
