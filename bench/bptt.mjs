@@ -96,7 +96,8 @@ function buildStep(sk) {
 function peakGrowth(sk, step) {
   const base = statusKb('VmHWM');
   step();
-  return { cold_mb: (statusKb('VmHWM') - base) / 1024, allocator_peak_mb: sk.memory().peakBytes / MB };
+  const m = sk.memory();
+  return { cold_mb: (statusKb('VmHWM') - base) / 1024, allocator_peak_mb: m.peakBytes / MB, allocator_reserved_mb: (m.allocatedBytes + m.cachedBytes) / MB };
 }
 
 /**

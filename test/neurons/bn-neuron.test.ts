@@ -101,3 +101,20 @@ test('a fused layer reports its spikes to monitors, falls back when potentials a
     assert.match(errorOf(() => seq.forward(randn([T * 2, 5, 2, 2], { dtype: 'float64' }))).message, /batch norm weight .* must have one value per channel \(5\)/);
   });
 });
+
+test('the fused backward writes the input gradient over the output gradient only when nothing else holds it', () => {
+  tidy(() => {
+    const seq = pair(() => new neurons.LIF({ stepMode: 'folded', T }), true, 7);
+    const x = randn([T * 4, 4, 3, 3], { dtype: 'float64', generator: new Generator(8) }).requiresGrad_(true);
+    const w = randn([T * 4, 4, 3, 3], { dtype: 'float64', generator: new Generator(9) });
+    const s = seq.forward(x).retainGrad();
+    s.mul(w).sum().backward();
+    // A retained gradient is a second holder: it must still be the output gradient, w, and not the input's.
+    assert.deepEqual(s.grad!.toArray(), w.toArray());
+    const retained = x.grad!.clone();
+    x.grad!.zero_();
+    (seq.at(1) as neurons.SpikingNeuron).reset();
+    seq.forward(x).mul(w).sum().backward();  // no holder: the buffer is reused, with the same result
+    assert.deepEqual(x.grad!.toArray(), retained.toArray());
+  });
+});

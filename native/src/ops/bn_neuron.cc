@@ -153,10 +153,10 @@ void Backward(const Layout& l, const at::Tensor& x, const at::Tensor& scale, con
       for (int64_t t = l.steps - 1; t >= 0; --t) {
         const T* __restrict__ u_ = ub.data() + t * kBlock;
         const T* __restrict__ x_ = xp + t * l.E + e0;
-        const T* __restrict__ go_ = gop ? gop + t * l.E + e0 : zeros;
+        const T* go_ = gop ? gop + t * l.E + e0 : zeros;  // may be gx_ itself (Reusable): read before written
         const bool first = t == 0;
         const T* __restrict__ prev = first ? v0blk : ub.data() + (t - 1) * kBlock;
-        T* __restrict__ gx_ = gxp + t * l.E + e0;
+        T* gx_ = gxp + t * l.E + e0;
         const T kFirst = first ? T(1) : T(0), kLater = T(1) - kFirst;
         for (int64_t j = 0; j < n; ++j) {
           const T p = prev[j];
@@ -218,6 +218,17 @@ std::vector<double> ToVector(const at::Tensor& t) {
 }
 
 // The normalization and the neuron as one autograd function:
+// Whether the output gradient's buffer can take the input gradient in place (the kernel reads each element of it before
+// writing the same element): only when nothing but the autograd engine holds it. The engine passes it to a custom
+// function's backward in two lists (CppNode::apply), so three handles (with this one) are the engine's alone, as in
+// PyTorch's own AccumulateGrad, which steals a gradient buffer on the same kind of count. A retained gradient or a
+// view adds a handle, and the buffer is left alone. Saves one activation at the peak of a BPTT step.
+bool Reusable(const at::Tensor& g, const at::Tensor& x) {
+  return g.defined() && g.use_count() <= 3 && g.storage().use_count() == 1 && g.storage_offset() == 0 &&
+         g.is_contiguous() && g.sizes().equals(x.sizes()) && g.scalar_type() == x.scalar_type() &&
+         g.storage().nbytes() == static_cast<size_t>(g.numel()) * g.element_size();
+}
+
 // (x [T·N, C, ...], weight | undefined, bias | undefined, mean [C], invstd [C], v0, vth, alpha; training, T, options)
 // → [out [T·N, C, ...], vT [N, C, ...]]. mean and invstd are the statistics used (the batch's in training mode, where
 // backward differentiates through them as batch norm does; the running ones in eval mode).
@@ -263,12 +274,13 @@ struct BnNeuronFn : public torch::autograd::Function<BnNeuronFn> {
     Opts o = neuron::LoadOpts(ctx);
     const int64_t steps = ctx->saved_data["steps"].toInt();
     const bool training = ctx->saved_data["training"].toBool();
-    at::Tensor gout = grads[0].defined() ? grads[0].contiguous() : at::Tensor();
+    at::Tensor gout = std::move(grads[0]);
+    if (gout.defined() && !gout.is_contiguous()) gout = gout.contiguous();
     at::Tensor gvT = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
     auto state = StateOf(x, steps);
     // Per-element gradients of v0, the threshold and alpha only where they are wanted (each is one step's size).
     auto wanted = [&](const at::Tensor& t) { return t.requires_grad() ? at::empty(state, x.options()) : at::Tensor(); };
-    Grads r{at::empty_like(x), wanted(v0), wanted(vth), wanted(alpha), {}, {}};
+    Grads r{Reusable(gout, x) ? gout : at::empty_like(x), wanted(v0), wanted(vth), wanted(alpha), {}, {}};
     const Layout l = LayoutOf(x, steps);
     auto [scale, shift] = Affine(weight, bias, mean, invstd);
     const std::vector<double> mu = ToVector(mean), is = ToVector(invstd);
@@ -298,6 +310,47 @@ void CheckChannels(Args& a, const c10::optional<at::Tensor>& t, int64_t C, const
     a.fail("SHAPE_MISMATCH", std::string("batch norm ") + name + " " + Describe(*t) + " must have one value per channel (" + std::to_string(C) + ")");
 }
 
+// Per-channel mean and biased variance of x [N, C, ...] in one pass (at::var_mean over dims {0, 2, ...} took a third of
+// a fused layer's forward): sums in double of x − K[c], K[c] = the channel's first value (the shifted-data algorithm,
+// accurate when K is near the mean).
+template <typename T>
+void ChannelMoments(const at::Tensor& x, std::vector<double>& mean, std::vector<double>& var) {
+  const int64_t C = x.size(1), inner = x.numel() / (x.size(0) * C), rows = x.numel() / inner;
+  const T* xp = x.data_ptr<T>();
+  std::vector<double> K(C), sum(C, 0.0), sq(C, 0.0);
+  for (int64_t c = 0; c < C; ++c) K[c] = static_cast<double>(xp[c * inner]);
+  std::mutex mu;
+  at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t begin, int64_t end) {
+    std::vector<double> s(C, 0.0), q(C, 0.0);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t c = row % C;
+      const T* __restrict__ xr = xp + row * inner;
+      const double k = K[c];
+      double a = 0, b = 0;
+      for (int64_t i = 0; i < inner; ++i) {
+        const double d = static_cast<double>(xr[i]) - k;
+        a += d;
+        b += d * d;
+      }
+      s[c] += a;
+      q[c] += b;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    for (int64_t c = 0; c < C; ++c) {
+      sum[c] += s[c];
+      sq[c] += q[c];
+    }
+  });
+  const double M = static_cast<double>(rows / C * inner);
+  mean.resize(C);
+  var.resize(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double m = sum[c] / M;
+    mean[c] = K[c] + m;
+    var[c] = std::max(0.0, sq[c] / M - m * m);
+  }
+}
+
 // The statistics batch norm uses, as (mean, invstd) without autograd: in training mode the batch's (biased variance;
 // the running ones are updated in place with the unbiased variance, as PyTorch's batch_norm does), else the running ones.
 std::pair<at::Tensor, at::Tensor> Statistics(Args& a, const at::Tensor& x, const c10::optional<at::Tensor>& rm,
@@ -305,11 +358,12 @@ std::pair<at::Tensor, at::Tensor> Statistics(Args& a, const at::Tensor& x, const
   at::NoGradGuard guard;
   at::Tensor mean, var;
   if (training) {
-    std::vector<int64_t> dims{0};
-    for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
     const int64_t count = x.numel() / x.size(1);
     if (count < 2) a.fail("SHAPE_MISMATCH", "batch norm in training mode needs more than one value per channel, got " + Describe(x));
-    std::tie(var, mean) = at::var_mean(x.detach(), dims, /*unbiased=*/false, /*keepdim=*/false);
+    std::vector<double> m, v;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bnStatistics", [&] { ChannelMoments<scalar_t>(x, m, v); });
+    mean = at::tensor(m, at::kDouble).to(x.scalar_type());
+    var = at::tensor(v, at::kDouble).to(x.scalar_type());
     if (rm && rv) {
       rm->mul_(1 - momentum).add_(mean.to(rm->scalar_type()), momentum);
       rv->mul_(1 - momentum).add_(var.to(rv->scalar_type()) * (static_cast<double>(count) / (count - 1)), momentum);

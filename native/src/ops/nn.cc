@@ -30,9 +30,15 @@ Napi::Value Linear(Args& a) {
 }
 // Convolution whose backward runs over slices of the batch when the input is large. ATen's backward (oneDNN) makes
 // reordered copies of the input and the output gradient: on a [512, 64, 32, 32] input it peaks at 384 MB over its
-// operands, which is the peak of a whole BPTT step (bench/bptt.mjs). Slices of about kConvSliceBytes of input bound
+// operands, which is the peak of a whole BPTT step (bench/bptt.mjs). Slices of about SNNKIT_CONV_SLICE_MB (default 32; 0: none) of input bound
 // those copies; the input gradient is written slice by slice, the weight and bias gradients summed.
-constexpr int64_t kConvSliceBytes = 32ll << 20;
+int64_t ConvSliceBytes() {
+  static const int64_t bytes = [] {
+    const char* v = std::getenv("SNNKIT_CONV_SLICE_MB");
+    return (v ? std::atoll(v) : 32ll) << 20;
+  }();
+  return bytes;
+}
 
 struct Conv2dFn : public torch::autograd::Function<Conv2dFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b,
@@ -59,7 +65,8 @@ struct Conv2dFn : public torch::autograd::Function<Conv2dFn> {
     };
     const at::Tensor g = grads[0];
     const int64_t N = x.size(0), rowBytes = std::max<int64_t>(1, x.numel() / std::max<int64_t>(N, 1) * x.element_size());
-    const int64_t rows = std::max<int64_t>(1, kConvSliceBytes / rowBytes);
+    const int64_t slice = ConvSliceBytes();
+    const int64_t rows = slice <= 0 ? N : std::max<int64_t>(1, slice / rowBytes);
     at::Tensor gx, gw, gb, none;
     if (rows >= N) {
       std::tie(gx, gw, gb) = part(g, x);
