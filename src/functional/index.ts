@@ -5,7 +5,7 @@ export {
 } from './nn.js';
 export { crossEntropy, nllLoss, mseLoss, type Reduction, type CrossEntropyOptions } from './loss.js';
 export {
-  neuronStep, neuronMultiStep, signedNeuronStep, signedMultiStep, spike, resolveNeuronOptions, RESET_MODES, SPIKE_AMPLITUDES,
+  neuronStep, neuronMultiStep, batchNormNeuron, signedNeuronStep, signedMultiStep, spike, resolveNeuronOptions, RESET_MODES, SPIKE_AMPLITUDES,
   type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,
 } from './neuron.js';
 export { clipFloor } from './clipfloor.js';

@@ -118,3 +118,18 @@ test('the fused backward writes the input gradient over the output gradient only
     assert.deepEqual(x.grad!.toArray(), retained.toArray());
   });
 });
+
+test('F.batchNormNeuron equals batch norm then the multi-step neuron, and checks its input', () => {
+  tidy(() => {
+    const g = new Generator(10);
+    const x = randn([T * 3, 2, 4, 4], { dtype: 'float64', generator: g }).add(0.5);
+    const bn = { weight: randn([2], { dtype: 'float64', generator: g }).add(1), bias: randn([2], { dtype: 'float64', generator: g }), training: true };
+    const opts = { alpha: 0.5, reset: 'hard' as const };
+    const fused = F.batchNormNeuron(x, bn, T, 0.1, opts);
+    const plain = F.neuronMultiStep(F.batchNorm(x, bn).reshape(T, 3, 2, 4, 4), 0.1, opts);
+    assert.deepEqual(fused.spikes.toArray(), plain.spikes.flatten(0, 1).toArray());
+    assert.ok(maxDiff(fused.v, plain.v) < 1e-12);
+    assert.match(errorOf(() => F.batchNormNeuron(x, { training: false }, T, undefined, opts)).message, /eval mode \(training: false\) needs runningMean and runningVar/);
+    assert.match(errorOf(() => F.batchNormNeuron(x, bn, 4, undefined, opts)).message, /with T = 4/);
+  });
+});
