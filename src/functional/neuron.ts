@@ -140,6 +140,12 @@ export function unrollSteps(input: Tensor, v0: Tensor | number | undefined, n0: 
 /** neuronStep as a StepFunction (IF/LIF have no count). */
 export const ifStep: StepFunction = (x, v, _n, o) => neuronStep(x, v, o);
 
+/** @throws SnnkitError unless input is a [T, N, ...] sequence with T >= 1 (the kernels divide by T) */
+function checkSteps(fn: string, input: Tensor): void {
+  if (input.ndim < 2 || input.shape[0]! < 1)
+    throw new SnnkitError(`${fn}: input must be [T, N, ...] with at least one time step, got ${input.describe()}`, 'SHAPE_MISMATCH');
+}
+
 /**
  * All T steps at once, in the fused native kernel (on the CPU; elsewhere, step by step with the same ops) (forward, and BPTT with the surrogate when gradients are needed).
  * Equal to applying neuronStep T times.
@@ -150,7 +156,7 @@ export const ifStep: StepFunction = (x, v, _n, o) => neuronStep(x, v, o);
  */
 export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
-  if (input.ndim < 2) throw new SnnkitError(`neuronMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
+  checkSteps('neuronMultiStep', input);
   if (input.device !== 'cpu') return unrollSteps(input, v0, undefined, o, ifStep);
   return tidy(() => {
     const dt = input.dtype;
@@ -223,7 +229,7 @@ export function signedNeuronStep(input: Tensor, v: Tensor | number | undefined, 
  */
 export function signedMultiStep(input: Tensor, v0: Tensor | number | undefined, n0: Tensor | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor; n: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('signedMultiStep', opts);
-  if (input.ndim < 2) throw new SnnkitError(`signedMultiStep: input must be [T, N, ...], got ${input.describe()}`, 'SHAPE_MISMATCH');
+  checkSteps('signedMultiStep', input);
   const needsGrad = isGradEnabled() && [input, v0, n0, o.vTh].some((t) => t instanceof Tensor && t.requiresGrad);
   if (needsGrad || input.device !== 'cpu') {
     const r = unrollSteps(input, v0, n0, o, signedNeuronStep);

@@ -113,7 +113,7 @@ test('signed IF layer: multi-step = single steps, gradients flow through both sp
 
 test('signed IF: bad inputs give errors that name the function and what was expected', () => {
   tidy(() => {
-    assert.throws(() => F.signedMultiStep(randn([4]), undefined, undefined, { vTh: 1 }), /signedMultiStep: input must be \[T, N, \.\.\.\], got/);
+    assert.throws(() => F.signedMultiStep(randn([4]), undefined, undefined, { vTh: 1 }), /signedMultiStep: input must be \[T, N, \.\.\.\] with at least one time step, got/);
     assert.throws(() => noGrad(() => F.signedMultiStep(tensor([[1, 2], [3, 4]], { dtype: 'int32' }), undefined, undefined, { vTh: 1 })), /input must be float32 or float64/);
     assert.throws(() => noGrad(() => F.signedMultiStep(randn([3, 2, 4]), undefined, undefined, { vTh: tensor([1, 2, 3]) })), /threshold .* does not broadcast/);
     assert.throws(() => new neurons.SignedIF({ stepMode: 'multi', T: 5 }).forward(randn([4, 2])), /SignedIF: the input has 4 time steps but the layer expects T = 5/);

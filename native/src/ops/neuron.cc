@@ -168,6 +168,7 @@ struct NeuronSeqFn : public torch::autograd::Function<NeuronSeqFn> {
 // A fused kernel's input: a [T, N, ...] float32/float64 sequence on the CPU. `kernel` names it in the errors.
 void CheckSequence(Args& a, const at::Tensor& x, const std::string& kernel, const std::string& elsewhere) {
   if (x.dim() < 2) a.fail("SHAPE_MISMATCH", "input must be [T, N, ...], got " + Describe(x));
+  if (x.size(0) < 1) a.fail("SHAPE_MISMATCH", "input must have at least one time step (T >= 1), got " + Describe(x));
   if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused " + kernel + " kernel runs on CPU tensors, got " + Describe(x) + elsewhere);
   if (!at::isFloatingType(x.scalar_type()) || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
     a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
