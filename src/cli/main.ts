@@ -23,7 +23,7 @@ export function buildCli(): Command {
   const program = new Command('snnkit')
     .description('Spiking neural networks in TypeScript: ANN→SNN conversion, calibration and surrogate-gradient training')
     .version(pkg.version)
-    .showHelpAfterError();
+    .showHelpAfterError('(snnkit <command> --help shows its options)');
   trainAnnCommand(program);
   trainSnnCommand(program);
   evalCommand(program);

@@ -29,3 +29,19 @@ test('an unknown command fails with exit code 1 and says so', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /error: unknown command 'bogus'/);
 });
+
+test('a bad option value is one error line (and a hint), not the whole usage text', () => {
+  for (const [args, line] of [
+    [['train-snn', '--T', 'abc'], /^error: option '--T <n>' argument 'abc' is invalid\. expected an integer >= 1, got 'abc'$/],
+    [['train-ann', '--epochs', '0'], /^error: option '--epochs <n>' argument '0' is invalid\. expected an integer >= 1, got '0'$/],
+    [['convert', '--T', '-1'], /^snnkit: --T: expected positive integers, got '-1' \[INVALID_ARGUMENT\]$/],
+  ] as const) {
+    const r = run(...args);
+    assert.equal(r.status, 1);
+    assert.doesNotMatch(r.stderr, /Usage:/);
+    const lines = r.stderr.trim().split('\n');
+    assert.ok(lines.length <= 2, r.stderr);
+    assert.match(lines[0]!, line);
+    if (lines.length === 2) assert.equal(lines[1], '(snnkit <command> --help shows its options)');
+  }
+});
