@@ -174,6 +174,14 @@ export function optimizerSettings(f: OptimizerFlags) {
     stepEpochs: f.stepEpochs, gamma: f.gamma, warmupEpochs: f.warmupEpochs };
 }
 
+/**
+ * The data settings of a training run that change its result, for the checkpoint's metadata: a resumed run must use
+ * the same (train/loop.ts compares them). Workers and download flags do not change the result and are left out.
+ */
+export function dataSettings(f: { batchSize: number; augment: string; trainLimit?: number; testLimit?: number; valSize?: number; data?: string }) {
+  return { batch_size: f.batchSize, augment: f.augment, train_limit: f.trainLimit, test_limit: f.testLimit, val_size: f.valSize };
+}
+
 /** Declares the run flags train-ann and train-snn share: workers, resume, limits, download, --json. */
 export function runOptions(cmd: Command): Command {
   return cmd

@@ -9,7 +9,7 @@ import { TerminalProgress } from '../report/progress.js';
 import { join } from 'node:path';
 import { Generator } from '../tensor/creation.js';
 import { trainAnn } from '../train/ann.js';
-import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, subset, type OptimizerFlags } from './common.js';
+import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, subset, type OptimizerFlags, dataSettings } from './common.js';
 
 interface TrainFlags extends OptimizerFlags {
   dataset: string; data?: string; arch: string; epochs: number; out: string; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
@@ -59,7 +59,8 @@ export function trainAnnCommand(program: Command): void {
       const res = await trainAnn({
         model, train, test, outDir: f.out, resume: f.resume, epochs: f.epochs, ...optimizerSettings(f), labelSmoothing: f.labelSmoothing, seed: f.seed, progress: new TerminalProgress(),
         onEpoch: (h) => writeTrainingCurves(join(f.out, 'curves.svg'), [...h], `${f.arch} on ${f.dataset}`),
-        meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip },
+        meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip,
+          label_smoothing: f.labelSmoothing, data: dataSettings(f) },
       });
       await Promise.all([train.close(), test.close()]);
       const seconds = (performance.now() - t0) / 1000;

@@ -13,7 +13,7 @@ import { TerminalProgress } from '../report/progress.js';
 import { parseSurrogate } from '../surrogate/parse.js';
 import { Generator } from '../tensor/creation.js';
 import { isConvertedCheckpoint, loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags } from './common.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags, dataSettings } from './common.js';
 import { parseAugment } from './train-ann.js';
 
 interface SnnFlags extends OptimizerFlags {
@@ -109,7 +109,8 @@ async function run(f: SnnFlags): Promise<void> {
         if (fdg) await writeDspikePlot(join(f.out, 'dspike.svg'), [...h], title);
       },
       meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${entry.inputShape.join(',')}`,
-        snn_train: { T: f.T, neuron: { ...neuron, surrogate: surrogate.toString() }, encoding: model.encoding, spiking_output: model.spikingOutput, loss, init: f.init } },
+        snn_train: { T: f.T, neuron: { ...neuron, surrogate: surrogate.toString() }, encoding: model.encoding, spiking_output: model.spikingOutput, loss, init: f.init, fdg },
+        data: dataSettings(f) },
     });
     const last = res.history.at(-1), b = res.best;
     report(f.json, { command: 'train-snn', arch: f.arch, dataset: f.dataset, T: f.T, epochs: f.epochs, resumedFrom: res.resumedFrom,

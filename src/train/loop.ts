@@ -141,12 +141,27 @@ function writeLogs(outDir: string, history: EpochRecord[]): void {
 
 const score = (r: EpochRecord): number => r.valAccuracy ?? r.testAccuracy;
 
+/**
+ * The settings a resumed run would change: hyper-parameters, and every metadata entry of this run (architecture,
+ * dataset, normalisation, data and trainer settings) that the checkpoint also records, as 'name: was → now'.
+ */
+export function changedSettings(was: CheckpointMeta, hyper: LoopHyperParams, meta: CheckpointMeta): string[] {
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  const diff = (name: string, a: unknown, b: unknown) => (JSON.stringify(a) === JSON.stringify(b) ? [] : [`${name}: ${show(a)} → ${show(b)}`]);
+  const h0 = (was['hyper'] ?? {}) as Record<string, unknown>, h1 = hyper as unknown as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(h0), ...Object.keys(h1)])];
+  return [...keys.flatMap((k) => diff(k, h0[k], h1[k])), ...Object.keys(meta).filter((k) => k in was).flatMap((k) => diff(k, was[k], meta[k]))];
+}
+
 /** Restores model, optimizer, history and trainer state from last.safetensors. @returns the epochs done */
 function resumeFrom(s: LoopSpec, lastPath: string, optimizer: Optimizer, history: EpochRecord[]): number {
   const ck = loadCheckpoint(lastPath);
   try {
     if (ck.meta.arch !== undefined && s.meta.arch !== undefined && ck.meta.arch !== s.meta.arch)
       throw new SnnkitError(`${s.fn}: ${lastPath} holds a '${String(ck.meta.arch)}' model, not '${s.meta.arch}': use another --out or delete it`, 'STATE_DICT_MISMATCH');
+    const changed = changedSettings(ck.meta, s.hyper, s.meta);
+    if (changed.length)
+      throw new SnnkitError(`${s.fn}: ${lastPath} is a run with other settings (${changed.join('; ')}): resume it with the same settings, or use another --out`, 'INVALID_ARGUMENT');
     s.model.loadStateDict(ck.weights);
     if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
     history.push(...((ck.meta['history'] as EpochRecord[] | undefined) ?? []));

@@ -32,6 +32,14 @@ test('train-snn trains snn-mnist-cnn on Fashion-MNIST with TET and the Dspike se
   const j = lastJson(e.stdout);
   assert.equal(j['arch'], 'snn-mnist-cnn');
   assert.ok(Math.abs((j['accuracy'] as number) - (r['finalAccuracy'] as number)) < 1e-9, `eval ${j['accuracy']} vs training ${r['finalAccuracy']}`);
+  // Resuming with other settings names each one that differs, and touches nothing.
+  const before = readFileSync(join(out, 'last.safetensors'));
+  const again = run('train-snn', '--dataset', 'fashion-mnist', '--arch', 'snn-mnist-cnn', '--T', '2', '--epochs', '2', '--train-limit', '384',
+    '--val-size', '64', '--test-limit', '100', '--neuron', 'plif', '--loss', 'tet', '--surrogate', 'dspike:3', '--fdg', '--fdg-weights', '6', '--batch-size', '16', '--lr', '1e-3',
+    '--fdg-eps', '0.01', '--out', out, '--json');
+  assert.notEqual(again.status, 0);
+  assert.match(again.stderr, /last\.safetensors is a run with other settings \(epochs: 1 → 2; lr: 0\.002 → 0\.001; data: .*"batch_size":32.* → .*"batch_size":16.*\): resume it with the same settings, or use another --out/);
+  assert.ok(readFileSync(join(out, 'last.safetensors')).equals(before));
 });
 
 test('train-snn refuses bad options in one line naming the value and what is valid, and leaves no files', () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { changedSettings } from '../../src/train/loop.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readSafetensorsHeader } from '../../src/io/safetensors.js';
 import { killAfterFirstCheckpoint, maxWeightDifference, trainChildRun } from './fixture.js';
@@ -50,4 +51,13 @@ test('a run killed mid-training resumes from its last checkpoint and ends where 
   const w = maxWeightDifference(join(dir, 'last.safetensors'), join(straight, 'last.safetensors'));
   assert.ok(w.diff < 1e-5, `${w.key} differs by ${w.diff} from the uninterrupted run`);
   assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp')), 'no temporary files left by the killed write');
+});
+
+test('changedSettings names every hyper-parameter and recorded setting a resumed run would change, and only those', () => {
+  const was = { arch: 'mnist-cnn', dataset: 'mnist', hyper: { epochs: 8, lr: 0.001, seed: 0 }, data: { batch_size: 64, augment: 'auto' }, epoch: 3, accuracy: 0.9 };
+  assert.deepEqual(changedSettings(was, { epochs: 8, lr: 0.001, seed: 0 }, { arch: 'mnist-cnn', dataset: 'mnist', data: { batch_size: 64, augment: 'auto' } }), []);
+  assert.deepEqual(changedSettings(was, { epochs: 10, lr: 0.01, seed: 0, weightDecay: 0 }, { arch: 'mnist-cnn', dataset: 'fashion-mnist', data: { batch_size: 64, augment: 'crop' } }),
+    ['epochs: 8 → 10', 'lr: 0.001 → 0.01', 'weightDecay: unset → 0', 'dataset: "mnist" → "fashion-mnist"', 'data: {"batch_size":64,"augment":"auto"} → {"batch_size":64,"augment":"crop"}']);
+  // A setting the checkpoint does not record (written before it was recorded) is not compared.
+  assert.deepEqual(changedSettings({ hyper: { epochs: 8 } }, { epochs: 8 }, { data: { batch_size: 32 } }), []);
 });
