@@ -176,10 +176,11 @@ export function optimizerSettings(f: OptimizerFlags) {
 
 /**
  * The data settings of a training run that change its result, for the checkpoint's metadata: a resumed run must use
- * the same (train/loop.ts compares them). Workers and download flags do not change the result and are left out.
+ * the same (train/loop.ts compares them). Unset ones are recorded as null, so that setting one later is a change.
+ * Workers and download flags do not change the result and are left out.
  */
-export function dataSettings(f: { batchSize: number; augment: string; trainLimit?: number; testLimit?: number; valSize?: number; data?: string }) {
-  return { batch_size: f.batchSize, augment: f.augment, train_limit: f.trainLimit, test_limit: f.testLimit, val_size: f.valSize };
+export function dataSettings(f: { batchSize: number; augment: string; trainLimit?: number; testLimit?: number; valSize?: number }) {
+  return { batch_size: f.batchSize, augment: f.augment, train_limit: f.trainLimit ?? null, test_limit: f.testLimit ?? null, val_size: f.valSize ?? null };
 }
 
 /** Declares the run flags train-ann and train-snn share: workers, resume, limits, download, --json. */

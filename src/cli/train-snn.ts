@@ -109,7 +109,7 @@ async function run(f: SnnFlags): Promise<void> {
         if (fdg) await writeDspikePlot(join(f.out, 'dspike.svg'), [...h], title);
       },
       meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${entry.inputShape.join(',')}`,
-        snn_train: { T: f.T, neuron: { ...neuron, surrogate: surrogate.toString() }, encoding: model.encoding, spiking_output: model.spikingOutput, loss, init: f.init, fdg },
+        snn_train: { T: f.T, neuron: { ...neuron, surrogate: surrogate.toString() }, encoding: model.encoding, spiking_output: model.spikingOutput, loss, init: f.init, fdg: fdg ?? null },
         data: dataSettings(f) },
     });
     const last = res.history.at(-1), b = res.best;

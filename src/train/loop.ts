@@ -142,15 +142,21 @@ function writeLogs(outDir: string, history: EpochRecord[]): void {
 const score = (r: EpochRecord): number => r.valAccuracy ?? r.testAccuracy;
 
 /**
- * The settings a resumed run would change: hyper-parameters, and every metadata entry of this run (architecture,
- * dataset, normalisation, data and trainer settings) that the checkpoint also records, as 'name: was → now'.
+ * The settings a resumed run would change, as 'name: was → now': every hyper-parameter, and every metadata entry of
+ * this run (architecture, dataset, normalisation, data and trainer settings) that the checkpoint records; inside a
+ * recorded object, the fields it records (so a checkpoint written before a setting was recorded still resumes).
  */
 export function changedSettings(was: CheckpointMeta, hyper: LoopHyperParams, meta: CheckpointMeta): string[] {
   const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
-  const diff = (name: string, a: unknown, b: unknown) => (JSON.stringify(a) === JSON.stringify(b) ? [] : [`${name}: ${show(a)} → ${show(b)}`]);
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const diff = (name: string, a: unknown, b: unknown): string[] => {
+    if (isObject(a) && isObject(b)) return Object.keys(a).flatMap((k) => diff(`${name}.${k}`, a[k], b[k]));
+    return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${name}: ${show(a)} → ${show(b)}`];
+  };
   const h0 = (was['hyper'] ?? {}) as Record<string, unknown>, h1 = hyper as unknown as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(h0), ...Object.keys(h1)])];
-  return [...keys.flatMap((k) => diff(k, h0[k], h1[k])), ...Object.keys(meta).filter((k) => k in was).flatMap((k) => diff(k, was[k], meta[k]))];
+  return [...keys.flatMap((k) => (JSON.stringify(h0[k]) === JSON.stringify(h1[k]) ? [] : [`${k}: ${show(h0[k])} → ${show(h1[k])}`])),
+    ...Object.keys(meta).filter((k) => k in was).flatMap((k) => diff(k, was[k], meta[k]))];
 }
 
 /** Restores model, optimizer, history and trainer state from last.safetensors. @returns the epochs done */

@@ -57,7 +57,10 @@ test('changedSettings names every hyper-parameter and recorded setting a resumed
   const was = { arch: 'mnist-cnn', dataset: 'mnist', hyper: { epochs: 8, lr: 0.001, seed: 0 }, data: { batch_size: 64, augment: 'auto' }, epoch: 3, accuracy: 0.9 };
   assert.deepEqual(changedSettings(was, { epochs: 8, lr: 0.001, seed: 0 }, { arch: 'mnist-cnn', dataset: 'mnist', data: { batch_size: 64, augment: 'auto' } }), []);
   assert.deepEqual(changedSettings(was, { epochs: 10, lr: 0.01, seed: 0, weightDecay: 0 }, { arch: 'mnist-cnn', dataset: 'fashion-mnist', data: { batch_size: 64, augment: 'crop' } }),
-    ['epochs: 8 → 10', 'lr: 0.001 → 0.01', 'weightDecay: unset → 0', 'dataset: "mnist" → "fashion-mnist"', 'data: {"batch_size":64,"augment":"auto"} → {"batch_size":64,"augment":"crop"}']);
-  // A setting the checkpoint does not record (written before it was recorded) is not compared.
+    ['epochs: 8 → 10', 'lr: 0.001 → 0.01', 'weightDecay: unset → 0', 'dataset: "mnist" → "fashion-mnist"', 'data.augment: "auto" → "crop"']);
+  // A setting the checkpoint does not record (written before it was recorded) is not compared, at any depth; a
+  // recorded null (unset) is.
   assert.deepEqual(changedSettings({ hyper: { epochs: 8 } }, { epochs: 8 }, { data: { batch_size: 32 } }), []);
+  assert.deepEqual(changedSettings({ snn_train: { T: 4 } }, { epochs: 8 }, { snn_train: { T: 4, fdg: { eps: 0.01 } } }), ['epochs: unset → 8']);
+  assert.deepEqual(changedSettings({ data: { train_limit: null } }, { epochs: 8 }, { data: { train_limit: 1000 } }).slice(1), ['data.train_limit: null → 1000']);
 });
