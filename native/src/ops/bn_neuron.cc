@@ -10,7 +10,6 @@
 #include "common.h"
 #include "neuron_kernel.h"
 #include "surrogate.h"
-#include <ATen/ExpandUtils.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -376,12 +375,6 @@ std::pair<at::Tensor, at::Tensor> Statistics(Args& a, const at::Tensor& x, const
   return {mean.contiguous(), (var + eps).rsqrt().contiguous()};
 }
 
-// A threshold or initial potential: one value, or a tensor that broadcasts to one step's state.
-void CheckState(Args& a, const at::Tensor& t, at::IntArrayRef state, const char* name) {
-  if (t.numel() != 1 && !at::is_expandable_to(t.sizes(), state))
-    a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " does not broadcast to the state shape of one step");
-}
-
 // (x [T·N, C, ...], weight?, bias?, runningMean?, runningVar?, training, momentum, eps, T,
 //  v0 | null, vth, alpha (0-d), hard, vReset, ampVth, detachReset, surrogateKind, surrogateParam) → [out, vT]
 Napi::Value BnNeuron(Args& a) {
@@ -402,8 +395,8 @@ Napi::Value BnNeuron(Args& a) {
   at::Tensor vth = a.tensor(10).to(x.scalar_type()), alpha = a.tensor(11).to(x.scalar_type());
   if (alpha.numel() != 1) a.fail("SHAPE_MISMATCH", "alpha must have one element, got " + Describe(alpha));
   const auto state = StateOf(x, steps);
-  CheckState(a, vth, state, "threshold");
-  CheckState(a, v0, state, "initial potential");
+  neuron::CheckBroadcast(a, vth, state, "threshold");
+  neuron::CheckBroadcast(a, v0, state, "initial potential");
   Opts o{a.boolean(12), a.f64(13), a.boolean(14), a.boolean(15), static_cast<int>(a.i64(16)), a.f64(17)};
   surrogate::Dispatch(o.surrogate, o.param, [](auto) {});  // validates the kind
   x = x.contiguous();

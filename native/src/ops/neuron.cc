@@ -174,16 +174,6 @@ void CheckSequence(Args& a, const at::Tensor& x, const std::string& kernel, cons
     a.fail("DTYPE_MISMATCH", "input must be float32 or float64, got " + Describe(x));
 }
 
-void CheckBroadcast(Args& a, const at::Tensor& t, at::IntArrayRef state, const char* name) {
-  if (!t.defined() || t.numel() == 1) return;
-  if (t.dim() > static_cast<int64_t>(state.size())) a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " has more dims than the state");
-  for (int64_t i = 1; i <= t.dim(); ++i) {
-    int64_t ts = t.size(t.dim() - i), ss = state[state.size() - i];
-    if (ts != 1 && ts != ss)
-      a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " does not broadcast to the state shape of one step");
-  }
-}
-
 // (x [T, ...], v0 | null, vth, alpha (0-d), hard, vReset, ampVth, detachReset, surrogateKind, surrogateParam) → [out, vT]
 Napi::Value MultiStep(Args& a) {
   at::Tensor x = a.tensor(0);
@@ -192,8 +182,8 @@ Napi::Value MultiStep(Args& a) {
   CheckSequence(a, x, "multi-step", " (neuronMultiStep falls back to step-by-step ops there)");
   if (alpha.numel() != 1) a.fail("SHAPE_MISMATCH", "alpha must have one element, got " + Describe(alpha));
   at::IntArrayRef state = x.sizes().slice(1);
-  CheckBroadcast(a, vth, state, "threshold");
-  CheckBroadcast(a, v0, state, "initial potential");
+  neuron::CheckBroadcast(a, vth, state, "threshold");
+  neuron::CheckBroadcast(a, v0, state, "initial potential");
   auto same = [&](const at::Tensor& t) { return t.defined() ? t.to(x.scalar_type()) : t; };
   x = x.contiguous();
   v0 = same(v0);
@@ -252,9 +242,9 @@ Napi::Value SignedMultiStep(Args& a) {
   const bool amp = a.boolean(4);
   CheckSequence(a, x, "signed", "");
   at::IntArrayRef state = x.sizes().slice(1);
-  CheckBroadcast(a, vth, state, "threshold");
-  CheckBroadcast(a, v0, state, "initial potential");
-  CheckBroadcast(a, n0, state, "initial count");
+  neuron::CheckBroadcast(a, vth, state, "threshold");
+  neuron::CheckBroadcast(a, v0, state, "initial potential");
+  neuron::CheckBroadcast(a, n0, state, "initial count");
   auto same = [&](const at::Tensor& t) { return t.defined() ? t.to(x.scalar_type()) : t; };
   x = x.contiguous();
   v0 = same(v0);

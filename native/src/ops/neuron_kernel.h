@@ -3,6 +3,7 @@
 //   u[t] = alpha * v[t-1] + x[t];  s[t] = H(u[t] - V_th) (H(0) = 1);  out[t] = A * s[t] (A = 1 or V_th)
 //   soft: v[t] = u[t] - s[t] * V_th;   hard: v[t] = u[t] * (1 - s[t]) + v_reset * s[t]
 #pragma once
+#include "common.h"
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -58,6 +59,17 @@ Bcast<T> MakeBcast(const at::Tensor& t, at::IntArrayRef state, at::Tensor& keep)
 template <typename T>
 T* PtrOrNull(const at::Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+// A threshold, initial potential or count: one value, or a tensor that broadcasts to one step's state (undefined: none).
+inline void CheckBroadcast(Args& a, const at::Tensor& t, at::IntArrayRef state, const char* name) {
+  if (!t.defined() || t.numel() == 1) return;
+  if (t.dim() > static_cast<int64_t>(state.size())) a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " has more dims than the state");
+  for (int64_t i = 1; i <= t.dim(); ++i) {
+    int64_t ts = t.size(t.dim() - i), ss = state[state.size() - i];
+    if (ts != 1 && ts != ss)
+      a.fail("SHAPE_MISMATCH", std::string(name) + " " + Describe(t) + " does not broadcast to the state shape of one step");
+  }
 }
 
 constexpr int64_t kGrain = 2048;
