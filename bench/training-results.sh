@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Produces the numbers of docs/results/training.md (direct SNN training, snn-mnist-cnn, T = 4):
 #   1. MNIST headline: LIF (τ = 2, soft reset), arctangent surrogate, TET, Adam 1e-3 cosine, no weight decay, batch 64,
-#      12 epochs with random crops (4 pixels of padding), 10 % of the training set held out for validation (about
-#      110 min alone on 2 cores). The first run (8 epochs, no augmentation: 99.40 %) overfit: validation accuracy flat
+#      7 epochs with random crops (4 pixels of padding), 10 % of the training set held out for validation (about
+#      2 h alone on 2 AVX2 cores, 1 h on 2 AVX-512 cores). The first run (8 epochs, no augmentation: 99.40 %) overfit: validation accuracy flat
 #      from epoch 5 while training accuracy reached 100 %;
 #   2. Fashion-MNIST headline: the same, 14 epochs with horizontal flips only (about 115 min). The first run (10 epochs,
 #      crops and flips: 91.48 %) underfit: training accuracy on augmented images stayed below validation accuracy;
@@ -22,7 +22,7 @@ headline=(--arch snn-mnist-cnn --T 4 --neuron lif --tau 2 --loss tet --optimizer
 compare=(--arch snn-mnist-cnn --T 4 --neuron lif --tau 2 --loss tet --optimizer adam --lr 1e-3 --weight-decay 0 --batch-size 64
   --epochs 3 --train-limit 10000 --val-size 1000 --json)
 for p in $parts; do case $p in
-  1) $S train-snn --dataset mnist --epochs 12 --surrogate atan:2 --augment crop "${headline[@]}" --out "$out/mnist-T4-crop" | tail -1 ;;
+  1) $S train-snn --dataset mnist --epochs 7 --surrogate atan:2 --augment crop "${headline[@]}" --out "$out/mnist-T4-crop" | tail -1 ;;
   2) $S train-snn --dataset fashion-mnist --epochs 14 --surrogate atan:2 --augment flip "${headline[@]}" --out "$out/fmnist-T4-flip" | tail -1 ;;
   3) for ds in fashion-mnist mnist; do for seed in 1 2 3; do
        for s in rectangle:1 triangle:1 atan:2 dspike:3; do
