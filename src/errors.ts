@@ -51,13 +51,34 @@ export class SnnkitError extends Error {
  * @returns an SnnkitError with code INVALID_ARGUMENT (or the given code)
  */
 export function invalidArg(fn: string, arg: string, expected: string, got: unknown, code: ErrorCode = 'INVALID_ARGUMENT'): SnnkitError {
-  return new SnnkitError(`${fn}: argument '${arg}' must be ${expected}, got ${describe(got)}`, code);
+  return new SnnkitError(`${fn}: argument '${arg}' must be ${expected}, got ${describeValue(got)}`, code);
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
-  if (v === null || v === undefined || typeof v !== 'object') return String(v);
-  const d = (v as { describe?: () => string }).describe;
-  return typeof d === 'function' ? d.call(v) : Object.prototype.toString.call(v);
+/**
+ * A short, safe description of any value for an error message: strings are quoted and cut at 60 characters, arrays
+ * show their first 8 items and at most 3 levels, bigints print as numbers. It never throws and stays short for cyclic,
+ * very deep or very long values from untrusted files (JSON.stringify throws on bigints and cycles, and recurses).
+ * @param v the value
+ * @returns its description
+ * @example
+ * describeValue([1n, 'x', [[[[]]]]]); // "[1, 'x', [[[array of 0]]]]"
+ */
+export function describeValue(v: unknown): string {
+  return describe(v, 0);
+}
+
+function describe(v: unknown, depth: number): string {
+  if (typeof v === 'string') return v.length > 60 ? `'${v.slice(0, 57)}...' (${v.length} characters)` : `'${v}'`;
+  if (Array.isArray(v)) {
+    if (depth >= 3) return `[array of ${v.length}]`;
+    const items = v.slice(0, 8).map((x) => describe(x, depth + 1));
+    return `[${items.join(', ')}${v.length > 8 ? `, ... (${v.length} items)` : ''}]`;
+  }
+  if (v === null || v === undefined || typeof v !== 'object') return typeof v === 'symbol' ? v.toString() : String(v);
+  try {
+    const d = (v as { describe?: () => string }).describe;
+    return typeof d === 'function' ? String(d.call(v)) : Object.prototype.toString.call(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }

@@ -4,9 +4,9 @@
  * IDX: two zero bytes, a type byte (0x08 = uint8), a byte with the number of dimensions D, then D big-endian uint32
  * sizes, then the data. Compression is recognised by the gzip magic bytes 1f 8b, never by the file name.
  */
-import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { inflateBounded } from '../io/inflate.js';
 import { type ImageDataset, type Split, checkLabels, checkSplit, fileError, pathKind, readFileChecked, toShared } from './dataset.js';
 
 /** One IDX file, parsed. */
@@ -45,14 +45,7 @@ export const IDX_FILE_NAMES: Readonly<Record<Split, { images: string; labels: st
  */
 export function readIdx(file: string): IdxArray {
   let bytes = readFileChecked(file);
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      throw fileError(file, `gzip-compressed but cannot be decompressed (truncated or corrupt?): ${msg}`);
-    }
-  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(file, bytes);
   if (bytes.length < 4) throw fileError(file, `truncated: ${bytes.length} bytes, expected at least a 4-byte IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
@@ -74,6 +67,29 @@ export function readIdx(file: string): IdxArray {
     throw fileError(file, `${got - expected} unexpected bytes after the data of dims [${dims.join(', ')}]`);
   }
   return { dims, data: bytes.subarray(header) };
+}
+
+/** An IDX file may expand at most this many times its compressed size (MNIST's images: 4.8; all-zero data: ~1000). */
+export const MAX_IDX_EXPANSION = 64;
+
+/**
+ * Decompresses a gzip IDX file, stopping at the size its header announces (so a corrupt or hostile stream cannot
+ * expand past it), and refusing a header that announces more than MAX_IDX_EXPANSION × the compressed size.
+ */
+function gunzipIdx(file: string, gz: Uint8Array): Uint8Array {
+  const limit = (head: Uint8Array): number | undefined => {
+    if (head.length < 4) return undefined;
+    const header = 4 + 4 * head[3]!;
+    if (head[0] !== 0 || head[1] !== 0 || head[3] === 0) return head.length; // not IDX: the header check below names it
+    if (head.length < header) return undefined;
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const size = header + [...Array(head[3]!).keys()].reduce((a, d) => a * view.getUint32(4 + 4 * d), 1);
+    if (size > MAX_IDX_EXPANSION * gz.length + 4096) {
+      throw fileError(file, `its IDX header announces ${size} bytes, more than ${MAX_IDX_EXPANSION} times the ${gz.length}-byte compressed file (a corrupt header or a decompression bomb)`);
+    }
+    return size;
+  };
+  return inflateBounded(gz, 'gzip', limit, (what) => fileError(file, `gzip-compressed: ${what}`));
 }
 
 /** Options of {@link loadIdx}. */

@@ -176,7 +176,7 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: UnpickleHooks)
       case 0x73: { const v = pop(); const k = pop(); dict('SETITEM').set(k, v); break; } // SETITEM
       case 0x75: { const kv = popMark(); setItems(dict('SETITEMS'), kv); break; } // SETITEMS
       case 0x61: { const v = pop(); list('APPEND').push(v); break; } // APPEND
-      case 0x65: { const vs = popMark(); list('APPENDS').push(...vs); break; } // APPENDS
+      case 0x65: { const vs = popMark(); const l = list('APPENDS'); for (const v of vs) l.push(v); break; } // APPENDS
       case 0x90: { // ADDITEMS
         const vs = popMark();
         const s = top();
@@ -232,49 +232,47 @@ function decodeLong(b: Uint8Array): number | bigint {
 /** How converted dicts are returned: plain objects (keys as strings) or Maps (keys and order as pickled). */
 export type DictsAs = 'object' | 'map';
 
+/** Containers nested deeper than this are refused: no checkpoint needs it, and the walkers recurse. */
+export const MAX_PICKLE_NESTING = 256;
+
 /**
  * Converts unpickled data to plain JavaScript values: dicts to objects or Maps, tuples to (unfrozen) arrays. Shared
- * and cyclic references stay shared; each object is converted once.
+ * references stay shared; each object is converted once. Cycles (a container inside itself) and nesting deeper than
+ * MAX_PICKLE_NESTING are refused, so every later walk of the result ends.
  * @param value the unpickled value
  * @param dicts 'object' or 'map'
  * @param leaf replaces a non-container object (e.g. a tensor reference); returns undefined to keep it as it is
+ * @param fail builds the caller's typed error
  * @returns the converted value
+ * @throws what `fail` builds for a cycle or too deep a nesting
  * @example
- * const plain = convertPickled(value, 'object', (v) => (v instanceof Ref ? load(v) : undefined));
+ * const plain = convertPickled(value, 'object', (v) => (v instanceof Ref ? load(v) : undefined), fail);
  */
-export function convertPickled(value: unknown, dicts: DictsAs, leaf: (v: object) => unknown): unknown {
+export function convertPickled(value: unknown, dicts: DictsAs, leaf: (v: object) => unknown, fail: (what: string) => Error): unknown {
   const done = new Map<object, unknown>();
-  const conv = (v: unknown): unknown => {
+  const open = new Set<object>();
+  const conv = (v: unknown, depth: number): unknown => {
     if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v;
     if (done.has(v)) return done.get(v);
-    if (Array.isArray(v)) {
-      const out: unknown[] = [];
-      done.set(v, out);
-      for (const x of v) out.push(conv(x));
-      return out;
-    }
-    if (v instanceof Set) {
-      const out = new Set<unknown>();
-      done.set(v, out);
-      for (const x of v) out.add(conv(x));
-      return out;
-    }
-    if (v instanceof Map) {
-      if (dicts === 'map') {
-        const out = new Map<unknown, unknown>();
-        done.set(v, out);
-        for (const [k, x] of v) out.set(conv(k), conv(x));
-        return out;
-      }
-      const out: Record<string, unknown> = {};
-      done.set(v, out);
-      // defineProperty: plain assignment would treat a key such as '__proto__' as the prototype.
-      for (const [k, x] of v) Object.defineProperty(out, String(k), { value: conv(x), enumerable: true, writable: true, configurable: true });
-      return out;
-    }
-    const r = leaf(v);
-    done.set(v, r === undefined ? v : r);
-    return r === undefined ? v : r;
+    if (open.has(v)) throw fail('the pickle holds a container inside itself (a cycle), which no checkpoint needs');
+    if (depth > MAX_PICKLE_NESTING) throw fail(`the pickle nests containers more than ${MAX_PICKLE_NESTING} deep`);
+    open.add(v);
+    const out = convContainer(v, dicts, (x) => conv(x, depth + 1)) ?? leaf(v) ?? v;
+    open.delete(v);
+    done.set(v, out);
+    return out;
   };
-  return conv(value);
+  return conv(value, 0);
+}
+
+/** One container converted with `conv` for its items; undefined for a non-container. */
+function convContainer(v: object, dicts: DictsAs, conv: (x: unknown) => unknown): unknown {
+  if (Array.isArray(v)) return v.map(conv);
+  if (v instanceof Set) return new Set([...v].map(conv));
+  if (!(v instanceof Map)) return undefined;
+  if (dicts === 'map') return new Map([...v].map(([k, x]) => [conv(k), conv(x)]));
+  const out: Record<string, unknown> = {};
+  // defineProperty: plain assignment would treat a key such as '__proto__' as the prototype.
+  for (const [k, x] of v) Object.defineProperty(out, String(k), { value: conv(x), enumerable: true, writable: true, configurable: true });
+  return out;
 }

@@ -10,11 +10,11 @@
  */
 import fs from 'node:fs';
 import { endianness } from 'node:os';
-import { unzipSync, type Unzipped } from 'fflate';
-import { SnnkitError, invalidArg } from '../errors.js';
+import { SnnkitError, describeValue, invalidArg } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { convertPickled, formatError, unpickle, type DictsAs, type UnpickleHooks } from './pickle.js';
+import { isZip, zipEntries, zipEntryData } from './zip.js';
 
 /** A loaded checkpoint. Its tensors are kept (outside any tidy): dispose them, e.g. with `dispose()`. */
 export interface TorchCheckpoint {
@@ -29,6 +29,12 @@ export interface TorchCheckpoint {
 export interface LoadTorchOptions {
   /** How dicts are returned: 'object' (default; keys become strings) or 'map' (keys and order exactly as pickled). */
   dicts?: DictsAs;
+  /**
+   * The most bytes loading may allocate for inflated zip entries, and again for the tensors (a strided view with zero
+   * or overlapping strides is stored small but copied out whole). Default: 16 × the file's size, at least 256 MiB, so
+   * a small hostile file cannot make a multi-GB allocation; raise it for a checkpoint that legitimately expands more.
+   */
+  maxBytes?: number;
 }
 /** Options of torchStateDict. */
 export interface TorchStateDictOptions {
@@ -36,6 +42,8 @@ export interface TorchStateDictOptions {
   key?: string;
   /** A prefix removed from every key that has it; 'auto' removes `module.` when every key has it (DataParallel). */
   stripPrefix?: string;
+  /** As in LoadTorchOptions. */
+  maxBytes?: number;
 }
 
 const MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -103,7 +111,7 @@ function torchHooks(fn: string, where: string, storages: Map<string, { dtype: Ra
         const [storage, offset, size, stride] = args;
         if (typeof storage !== 'object' || storage === null || !('key' in storage)) throw fail(`${q}(...) has a first argument that is not a storage`);
         if (!isInt(offset) || !isInts(size) || !isInts(stride) || size.length !== stride.length)
-          throw fail(`${q}(...) needs an integer offset and size and stride tuples of one length, got ${JSON.stringify([offset, size, stride])}`);
+          throw fail(`${q}(...) needs an integer offset and size and stride tuples of one length, got offset ${describeValue(offset)}, size ${describeValue(size)}, stride ${describeValue(stride)}`);
         return new TensorRef(storage as StorageRef, offset, [...size], [...stride]);
       }
       throw unsafe(fn, where, `calls (REDUCE) the global '${q}'`);
@@ -114,7 +122,7 @@ function torchHooks(fn: string, where: string, storages: Map<string, { dtype: Ra
       throw unsafe(fn, where, `sets the state (BUILD) of ${obj instanceof Global ? `'${obj.qualified}'` : 'a value'} to ${typeof state}`);
     },
     persistentLoad(pid) {
-      if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw fail(`persistent id ${JSON.stringify(pid)} is not ('storage', type, key, location, numel)`);
+      if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw fail(`persistent id ${describeValue(pid)} is not ('storage', type, key, location, numel)`);
       const [, type, key, , numel, view] = pid as unknown[];
       if (!(type instanceof Global) || (type.dtype === undefined)) throw fail(`storage '${String(key)}' has no known storage type (a TypedStorage without dtype?)`);
       if (typeof key !== 'string' || !isInt(numel)) throw fail(`storage persistent id has key ${String(key)} and numel ${String(numel)}; expected a string and an integer`);
@@ -122,7 +130,7 @@ function torchHooks(fn: string, where: string, storages: Map<string, { dtype: Ra
       if (known && known.dtype !== type.dtype) throw fail(`storage '${key}' is used as both ${known.dtype} and ${type.dtype}`);
       storages.set(key, { dtype: type.dtype, numel: Math.max(numel, known?.numel ?? 0) });
       if (view !== undefined && view !== null) {
-        if (!Array.isArray(view) || view.length !== 3 || !isInt(view[1]) || !isInt(view[2])) throw fail(`storage '${key}' has view metadata ${JSON.stringify(view)}; expected (key, offset, size)`);
+        if (!Array.isArray(view) || view.length !== 3 || !isInt(view[1]) || !isInt(view[2])) throw fail(`storage '${key}' has view metadata ${describeValue(view)}; expected (key, offset, size)`);
         return { key, dtype: type.dtype, elemOffset: view[1], numel: view[2] } satisfies StorageRef;
       }
       return { key, dtype: type.dtype, elemOffset: 0, numel } satisfies StorageRef;
@@ -138,7 +146,7 @@ function readLegacy(fn: string, where: string, bytes: Uint8Array): Parsed {
   const storages = new Map<string, { dtype: RawDType; numel: number }>();
   const hooks = torchHooks(fn, where, storages);
   const magic = unpickle(bytes, 0, hooks);
-  if (magic.value !== MAGIC) throw fail(`wrong magic number ${typeof magic.value === 'bigint' ? `0x${magic.value.toString(16)}` : JSON.stringify(magic.value)}; expected 0x${MAGIC.toString(16)}`);
+  if (magic.value !== MAGIC) throw fail(`wrong magic number ${typeof magic.value === 'bigint' ? `0x${magic.value.toString(16)}` : describeValue(magic.value)}; expected 0x${MAGIC.toString(16)}`);
   const proto = unpickle(bytes, magic.end, hooks);
   if (proto.value !== PROTOCOL_VERSION) throw fail(`protocol version ${String(proto.value)} is not supported (expected ${PROTOCOL_VERSION})`);
   const sys = unpickle(bytes, proto.end, hooks);
@@ -162,25 +170,30 @@ function readLegacy(fn: string, where: string, bytes: Uint8Array): Parsed {
   return { value: main.value, data };
 }
 
-function readZip(fn: string, where: string, bytes: Uint8Array): Parsed {
+function readZip(fn: string, where: string, bytes: Uint8Array, maxBytes: number): Parsed {
   const fail = (what: string): SnnkitError => formatError(fn, where, what);
-  let files: Unzipped;
-  const names: string[] = [];
-  try {
-    files = unzipSync(bytes, { filter: (f) => (names.push(f.name), /^[^/]+\/(data\.pkl|byteorder|data\/[^/]+)$/.test(f.name)) });
-  } catch (e) {
-    throw fail(`it is not a readable zip archive (${(e as Error).message})`);
-  }
-  const pkl = names.find((n) => /^[^/]+\/data\.pkl$/.test(n));
+  const entries = zipEntries(bytes, fail);
+  const names = entries.map((e) => e.name);
+  const pkl = entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (!pkl) throw fail(`the zip archive has no '<folder>/data.pkl' (entries: ${names.slice(0, 8).join(', ') || 'none'}${names.length > 8 ? ', ...' : ''})`);
-  const prefix = pkl.slice(0, -'data.pkl'.length);
-  const order = files[`${prefix}byteorder`];
+  const prefix = pkl.name.slice(0, -'data.pkl'.length);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  let inflated = 0;
+  const read = (name: string): Uint8Array | undefined => {
+    const e = byName.get(name);
+    if (!e) return undefined;
+    if (e.method !== 0 && (inflated += e.size) > maxBytes) {
+      throw fail(`its compressed entries would expand to more than ${maxBytes} bytes (opts.maxBytes); at '${name}'`);
+    }
+    return zipEntryData(bytes, e, fail);
+  };
+  const order = read(`${prefix}byteorder`);
   if (order && Buffer.from(order).toString() !== 'little') throw fail(`its byteorder is '${Buffer.from(order).toString()}'; snnkit reads little-endian checkpoints only`);
   const storages = new Map<string, { dtype: RawDType; numel: number }>();
-  const { value } = unpickle(files[pkl]!, 0, torchHooks(fn, where, storages));
+  const { value } = unpickle(read(pkl.name)!, 0, torchHooks(fn, where, storages));
   const data = new Map<string, Uint8Array>();
   for (const [key, info] of storages) {
-    const d = files[`${prefix}data/${key}`];
+    const d = read(`${prefix}data/${key}`);
     if (!d) throw fail(`storage '${key}' has no entry '${prefix}data/${key}'`);
     if (d.length < info.numel * ITEM[info.dtype]) throw fail(`'${prefix}data/${key}' has ${d.length} bytes; ${info.numel} ${info.dtype} elements need ${info.numel * ITEM[info.dtype]}`);
     data.set(key, d);
@@ -188,40 +201,48 @@ function readZip(fn: string, where: string, bytes: Uint8Array): Parsed {
   return { value, data };
 }
 
-/** Copies a (possibly strided) tensor out of its storage into a new contiguous snnkit tensor. */
-function materialize(fn: string, where: string, ref: TensorRef, data: Map<string, Uint8Array>): Tensor {
+/**
+ * Copies a (possibly strided) tensor out of its storage into a new contiguous snnkit tensor: the storage's used
+ * elements become a 1-D tensor, and libtorch copies the strided view of it (zero and overlapping strides included).
+ * `budget.left` (bytes) bounds the total size of the tensors made.
+ */
+function materialize(fn: string, where: string, ref: TensorRef, data: Map<string, Uint8Array>, budget: { left: number; max: number }): Tensor {
   const { storage, size, stride } = ref;
   const s = ITEM[storage.dtype];
   const raw = data.get(storage.key)!;
   const n = size.reduce((a, b) => a * b, 1);
-  const base = storage.elemOffset + ref.offset;
-  const last = n === 0 ? -1 : base + size.reduce((a, d, i) => a + (d - 1) * stride[i]!, 0);
-  if (last >= Math.min(raw.length / s, storage.elemOffset + storage.numel))
-    throw formatError(fn, where, `a tensor of size [${size.join(',')}], stride [${stride.join(',')}] and offset ${ref.offset} reaches past the end of storage '${storage.key}'`);
-  const out = new Uint8Array(n * s);
-  let contiguous = true;
-  for (let i = size.length - 1, want = 1; i >= 0; want *= size[i]!, i--) if (size[i]! > 1 && stride[i] !== want) contiguous = false;
-  if (contiguous) out.set(raw.subarray(base * s, (base + n) * s));
-  else {
-    const idx = new Array<number>(size.length).fill(0);
-    for (let k = 0; k < n; k++) {
-      let src = base;
-      for (let i = 0; i < size.length; i++) src += idx[i]! * stride[i]!;
-      out.set(raw.subarray(src * s, src * s + s), k * s);
-      for (let i = size.length - 1; i >= 0 && ++idx[i]! === size[i]; i--) idx[i] = 0;
-    }
+  const avail = Math.min(Math.floor(raw.length / s) - storage.elemOffset, storage.numel);
+  const last = n === 0 ? -1 : ref.offset + size.reduce((a, d, i) => a + (d - 1) * stride[i]!, 0);
+  const shape = `size [${size.join(',')}], stride [${stride.join(',')}] and offset ${ref.offset}`;
+  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(last) || last >= avail) throw formatError(fn, where, `a tensor of ${shape} reaches past the end of storage '${storage.key}'`);
+  const outBytes = n * (storage.dtype === 'float16' || storage.dtype === 'bfloat16' || storage.dtype === 'int16' || storage.dtype === 'int8' ? 4 : s);
+  if (outBytes > budget.left) {
+    throw formatError(fn, where, `a tensor of ${shape} needs ${outBytes} bytes, and the file's tensors may take at most ${budget.max} in all `
+      + '(opts.maxBytes; a view with zero or overlapping strides is stored small but copied out whole)');
   }
-  const buf = out.buffer;
-  switch (storage.dtype) {
-    case 'float32': return tensor(new Float32Array(buf), size, { dtype: 'float32' });
-    case 'float64': return tensor(new Float64Array(buf), size, { dtype: 'float64' });
-    case 'int64': return tensor(new BigInt64Array(buf), size, { dtype: 'int64' });
-    case 'int32': return tensor(new Int32Array(buf), size, { dtype: 'int32' });
-    case 'int16': return tensor(Int32Array.from(new Int16Array(buf)), size, { dtype: 'int32' });
-    case 'int8': return tensor(Int32Array.from(new Int8Array(buf)), size, { dtype: 'int32' });
-    case 'uint8': return tensor(out, size, { dtype: 'uint8' });
-    case 'bool': return tensor(out, size, { dtype: 'bool' });
-    case 'float16': case 'bfloat16': return tensor(widenHalf(new Uint16Array(buf), storage.dtype), size, { dtype: 'float32' });
+  budget.left -= outBytes;
+  const start = storage.elemOffset * s;
+  const flat = fromStorage(new Uint8Array(raw.subarray(start, start + (last + 1) * s)), storage.dtype);
+  try {
+    return flat.asStrided(size, stride, ref.offset).contiguous();
+  } finally {
+    flat.dispose();
+  }
+}
+
+/** A 1-D tensor of the storage bytes (a fresh, aligned copy), widened to a dtype snnkit has. */
+function fromStorage(bytes: Uint8Array, dtype: RawDType): Tensor {
+  const buf = bytes.buffer as ArrayBuffer;
+  switch (dtype) {
+    case 'float32': return tensor(new Float32Array(buf), { dtype: 'float32' });
+    case 'float64': return tensor(new Float64Array(buf), { dtype: 'float64' });
+    case 'int64': return tensor(new BigInt64Array(buf), { dtype: 'int64' });
+    case 'int32': return tensor(new Int32Array(buf), { dtype: 'int32' });
+    case 'int16': return tensor(Int32Array.from(new Int16Array(buf)), { dtype: 'int32' });
+    case 'int8': return tensor(Int32Array.from(new Int8Array(buf)), { dtype: 'int32' });
+    case 'uint8': return tensor(bytes, { dtype: 'uint8' });
+    case 'bool': return tensor(bytes, { dtype: 'bool' });
+    case 'float16': case 'bfloat16': return tensor(widenHalf(new Uint16Array(buf), dtype), { dtype: 'float32' });
   }
 }
 
@@ -257,6 +278,7 @@ export function loadTorchCheckpoint(path: string, opts: LoadTorchOptions = {}): 
 function load(fn: string, path: string, opts: LoadTorchOptions): TorchCheckpoint {
   if (typeof path !== 'string' || path.length === 0) throw invalidArg(fn, 'path', 'a non-empty file path', path);
   if (opts.dicts !== undefined && opts.dicts !== 'object' && opts.dicts !== 'map') throw invalidArg(fn, 'opts.dicts', "'object' or 'map'", opts.dicts);
+  if (opts.maxBytes !== undefined && !(Number.isSafeInteger(opts.maxBytes) && opts.maxBytes >= 0)) throw invalidArg(fn, 'opts.maxBytes', 'a non-negative integer', opts.maxBytes);
   if (endianness() !== 'LE') throw new SnnkitError(`${fn}: PyTorch checkpoints are read on little-endian hosts only`, 'IO_ERROR');
   let bytes: Buffer;
   try {
@@ -268,18 +290,19 @@ function load(fn: string, path: string, opts: LoadTorchOptions): TorchCheckpoint
   }
   const where = `'${path}'`;
   if (bytes.length === 0) throw formatError(fn, where, 'the file is empty');
-  const isZip = bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50;
-  const { value, data } = isZip ? readZip(fn, where, bytes) : readLegacy(fn, where, bytes);
+  const maxBytes = opts.maxBytes ?? Math.max(256 * 2 ** 20, 16 * bytes.length);
+  const { value, data } = isZip(bytes) ? readZip(fn, where, bytes, maxBytes) : readLegacy(fn, where, bytes);
+  const budget = { left: maxBytes, max: maxBytes };
   const made: Tensor[] = [];
   try {
     const converted = convertPickled(value, opts.dicts ?? 'object', (v) => {
       // A bare storage (not a tensor) becomes the 1-D tensor of its elements.
       const ref = v instanceof TensorRef ? v : 'key' in v && 'elemOffset' in v ? new TensorRef(v as StorageRef, 0, [(v as StorageRef).numel], [1]) : undefined;
       if (!ref) return undefined;
-      const t = materialize(fn, where, ref, data).keep();
+      const t = materialize(fn, where, ref, data, budget).keep();
       made.push(t);
       return t;
-    });
+    }, (what) => formatError(fn, where, what));
     return { value: converted, tensors: () => collectTensors(converted), dispose: () => made.forEach((t) => t.dispose()) };
   } catch (e) {
     made.forEach((t) => t.dispose());
@@ -302,7 +325,7 @@ export function torchStateDict(path: string, opts: TorchStateDictOptions = {}): 
   const fn = 'torchStateDict';
   if (opts.key !== undefined && typeof opts.key !== 'string') throw invalidArg(fn, 'opts.key', 'a string', opts.key);
   if (opts.stripPrefix !== undefined && typeof opts.stripPrefix !== 'string') throw invalidArg(fn, 'opts.stripPrefix', "a string or 'auto'", opts.stripPrefix);
-  const ckpt = load(fn, path, { dicts: 'map' });
+  const ckpt = load(fn, path, { dicts: 'map', ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }) });
   try {
     const sd = findStateDict(fn, `'${path}'`, ckpt.value, opts.key, opts.stripPrefix);
     const keep = new Set(Object.values(sd));
@@ -331,9 +354,21 @@ function collectTensors(value: unknown): Record<string, Tensor> {
   return out;
 }
 
-/** True for a non-empty dict whose leaves (through nested dicts) are all tensors. */
-function isTensorDict(v: unknown): boolean {
-  return v instanceof Map && v.size > 0 && [...v.values()].every((x) => x instanceof Tensor || isTensorDict(x));
+/** True for a non-empty dict whose leaves (through nested dicts) are all tensors; each dict is judged once. */
+function isTensorDict(v: unknown, known = new Map<unknown, boolean>()): boolean {
+  if (!(v instanceof Map)) return false;
+  let yes = known.get(v);
+  if (yes === undefined) {
+    yes = v.size > 0 && [...v.values()].every((x) => x instanceof Tensor || isTensorDict(x, known));
+    known.set(v, yes);
+  }
+  return yes;
+}
+
+/** The first keys of a dict, for a message. */
+function listKeys(m: Map<unknown, unknown>): string {
+  const keys = [...m.keys()].slice(0, 10).map((k) => (typeof k === 'string' ? k.slice(0, 60) : describeValue(k)));
+  return `${keys.join(', ')}${m.size > 10 ? `, ... (${m.size} keys)` : ''}`;
 }
 
 /** Finds the state dict in a checkpoint loaded with dicts as Maps, flattens it with dots and strips the prefix. */
@@ -341,16 +376,19 @@ function findStateDict(fn: string, where: string, value: unknown, key: string | 
   const top = value instanceof Map ? value : undefined;
   let sd: unknown;
   if (key !== undefined) {
-    if (!top?.has(key)) throw invalidArg(fn, 'opts.key', `a top-level key of ${where} (${top ? [...top.keys()].map(String).join(', ') : 'its top value is not a dict'})`, key);
+    if (!top?.has(key)) throw invalidArg(fn, 'opts.key', `a top-level key of ${where} (${top ? listKeys(top) : 'its top value is not a dict'})`, key);
     sd = top.get(key);
   } else if (isTensorDict(top)) sd = top;
-  else sd = ['state_dict', 'model_state_dict', 'model'].map((k) => top?.get(k)).find(isTensorDict);
+  else sd = ['state_dict', 'model_state_dict', 'model'].map((k) => top?.get(k)).find((x) => isTensorDict(x));
   if (!(sd instanceof Map)) {
-    const keys = top ? `top-level keys: ${[...top.keys()].map(String).join(', ')}` : 'the top value is not a dict';
+    const keys = top ? `top-level keys: ${listKeys(top)}` : 'the top value is not a dict';
     throw formatError(fn, where, `no state dict found (${keys}); pass opts.key to name the entry that holds it`);
   }
   const flat: [string, Tensor][] = [];
+  const seen = new Set<Map<unknown, unknown>>();
   const walk = (m: Map<unknown, unknown>, path: string): void => {
+    if (seen.has(m)) throw formatError(fn, where, `state dict entry '${path.slice(0, -1)}' is the same dict as another entry`);
+    seen.add(m);
     for (const [k, x] of m) {
       const name = path + String(k);
       if (x instanceof Tensor) flat.push([name, x]);

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { endianness } from 'node:os';
-import { SnnkitError, invalidArg } from '../errors.js';
+import { SnnkitError, describeValue, invalidArg } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
@@ -100,9 +100,9 @@ function parseEntry(fail: (what: string) => SnnkitError, name: string, e: unknow
   const dt = Object.hasOwn(FILE_DTYPES, dtype) ? FILE_DTYPES[dtype] : undefined;
   if (!dt) throw fail(`tensor '${name}' has unsupported dtype '${dtype}'; supported: ${SUPPORTED}`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-    throw fail(`tensor '${name}' has shape ${JSON.stringify(shape)}; expected an array of non-negative integers`);
+    throw fail(`tensor '${name}' has shape ${describeValue(shape)}; expected an array of non-negative integers`);
   if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1])
-    throw fail(`tensor '${name}' has data_offsets ${JSON.stringify(offs)}; expected [begin, end] with integers 0 <= begin <= end`);
+    throw fail(`tensor '${name}' has data_offsets ${describeValue(offs)}; expected [begin, end] with integers 0 <= begin <= end`);
   const [begin, end] = offs as [number, number];
   if (end > dataLen) throw fail(`tensor '${name}' has data_offsets [${begin},${end}] past the end of the data section (${dataLen} bytes)`);
   let bytes = dt.size;

@@ -90,6 +90,7 @@ export interface NativeBinding {
   slice(t: H, dim: number, start: number, end: number, step: number): H;
   select(t: H, dim: number, index: number): H;
   narrow(t: H, dim: number, start: number, length: number): H;
+  asStrided(t: H, size: number[], stride: number[], offset: number): H;
   indexSelect(t: H, dim: number, index: H): H;
   gather(t: H, dim: number, index: H): H;
   maskedSelect(t: H, mask: H): H;

@@ -200,6 +200,24 @@ export class Tensor {
   narrow(dim: number, start: number, length: number): Tensor {
     return new Tensor(native.narrow(this.handle, dim, start, length));
   }
+  /**
+   * A view of this tensor's storage with the given sizes, strides and storage offset, as `torch.as_strided`:
+   * element i of the view is storage element `offset + Σ i_d·stride[d]`. Zero and overlapping strides are allowed.
+   * @param size the sizes
+   * @param stride one stride per size, in elements
+   * @param offset the storage offset, in elements (default 0)
+   * @throws SnnkitError (INVALID_ARGUMENT) when the sizes, strides or offset are not non-negative integers of one
+   *   length; (TORCH_ERROR) when the view reaches past the storage
+   * @example
+   * tensor([1, 2, 3]).asStrided([2, 2], [1, 1]).toArray(); // [[1, 2], [2, 3]]
+   */
+  asStrided(size: number[], stride: number[], offset = 0): Tensor {
+    const ints = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
+    if (!ints(size)) throw invalidArg('asStrided', 'size', 'an array of non-negative integers', size);
+    if (!ints(stride) || stride.length !== size.length) throw invalidArg('asStrided', 'stride', `${size.length} non-negative integers (one per size)`, stride);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArg('asStrided', 'offset', 'a non-negative integer', offset);
+    return new Tensor(native.asStrided(this.handle, size, stride, offset));
+  }
   /** @param index int64 indices. @returns the entries at `index` along `dim` */
   indexSelect(dim: number, index: Tensor): Tensor {
     return new Tensor(native.indexSelect(this.handle, dim, index.handle));

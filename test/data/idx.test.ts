@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { errorOf } from '../helpers.js';
 import { SnnkitError } from '../../src/errors.js';
 import { channelMeans, labelCounts } from '../../src/data/dataset.js';
 import { FASHION_MNIST_CLASSES, findIdxFiles, loadFashionMnist, loadIdx, loadMnist, readIdx } from '../../src/data/idx.js';
@@ -74,6 +75,22 @@ test('gzip is detected by its magic bytes, not by the file name', () => {
   assert.equal(gz.split, 'test');
 });
 
+test('a gzip IDX file stops inflating at the size its header announces, and a header announcing too much is refused', () => {
+  // A decompression bomb: the header says 3 images of 2×2, the stream inflates to 64 MB (it reached 5 GB before).
+  const header = idx([3, 2, 2], pixels(12));
+  const bomb = put('bomb.gz', gzipSync(Buffer.concat([header, Buffer.alloc(64 << 20)]), { level: 1 }));
+  const before = process.memoryUsage().rss;
+  const e = errorOf(() => readIdx(bomb));
+  assert.equal(e.code, 'FILE_FORMAT');
+  assert.match(e.message, /bomb\.gz: gzip-compressed: its compressed data expands past the 28 bytes its header announces \(corrupt, or a decompression bomb\)/);
+  assert.ok(process.memoryUsage().rss - before < 40e6, 'the bomb was not inflated whole');
+  // A small file whose header claims 60000 images of 10000×10000 pixels (6e12 bytes).
+  const claim = Buffer.alloc(16);
+  claim.writeUInt32BE(0x803, 0); claim.writeUInt32BE(60000, 4); claim.writeUInt32BE(10000, 8); claim.writeUInt32BE(10000, 12);
+  const huge = errorOf(() => readIdx(put('claims.gz', gzipSync(Buffer.concat([claim, Buffer.alloc(1000)])))));
+  assert.match(huge.message, /claims\.gz: its IDX header announces 6000000000016 bytes, more than 64 times the \d+-byte compressed file/);
+});
+
 test('malformed IDX files give errors that name the file and what is wrong', () => {
   const labels = put('ok-labels', idx([3], [1, 2, 3]));
   const images = put('ok-images', idx([3, 2, 2], pixels(12)));
@@ -89,7 +106,7 @@ test('malformed IDX files give errors that name the file and what is wrong', () 
   assert.throws(() => readIdx(put('tiny-file', Buffer.from([0, 0]))), /tiny-file: truncated: 2 bytes, expected at least a 4-byte IDX header/);
   const gz = gzipSync(idx([3, 2, 2], pixels(12)));
   const badGz = put('cut.gz', gz.subarray(0, gz.length - 10));
-  assert.throws(() => readIdx(badGz), /cut\.gz: gzip-compressed but cannot be decompressed \(truncated or corrupt\?\)/);
+  assert.throws(() => readIdx(badGz), /cut\.gz: gzip-compressed: its compressed data cannot be decompressed \(truncated or corrupt\?\)/);
   assert.throws(() => loadIdx(labels, labels), /ok-labels: expected 3 dimensions \(N, H, W\) for IDX images, found 1: \[3\]/);
   assert.throws(() => loadIdx(images, images), /ok-images: expected 1 dimension \(N\) for IDX labels, found 3/);
   const fewer = put('two-labels', idx([2], [1, 2]));

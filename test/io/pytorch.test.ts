@@ -3,7 +3,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
@@ -50,41 +49,13 @@ test('loadTorchCheckpoint keeps the whole value: best_prec1 as a number, the pre
   assert.ok(all['state_dict.module.conv1.weight']!.isDisposed);
 });
 
-// Files written by Debian's PyTorch (not the python3 on PATH, which has no torch).
-const GEN = `
-import torch, json, sys, zipfile, collections
-torch.manual_seed(0)
-base = torch.arange(12, dtype=torch.float32).reshape(3, 4)
-lin = torch.nn.Linear(3, 2)
-obj = {
-  'f32': torch.randn(2, 3), 'f64': torch.randn(4, dtype=torch.float64),
-  'i64': torch.tensor([-3, 0, 2**40]), 'b': torch.tensor([True, False, True]),
-  'f16': torch.randn(5).half(), 'bf16': torch.randn(3).bfloat16(), 'i8': torch.tensor([-128, 5], dtype=torch.int8),
-  't': torch.randn(3, 4).t(), 'row': base[1], 'col': base[:, 1], 'scalar': torch.tensor(2.5),
-  'nested': {'inner': {'w': torch.ones(2, 2)}}, 'od': collections.OrderedDict([('z', torch.zeros(1)), ('a', torch.ones(1))]),
-  'lin': lin.state_dict(), 'param': torch.nn.Parameter(torch.ones(2)), 'n': 7, 'x': 0.5, 'l': [1, 'two', None, True],
-}
-def flat(t): return {'shape': list(t.shape), 'values': [float(x) for x in t.float().flatten().tolist()] if t.dtype in (torch.float16, torch.bfloat16) else [float(x) for x in t.flatten().tolist()]}
-exp = {k: flat(v) for k, v in obj.items() if isinstance(v, torch.Tensor)}
-out = sys.argv[1]
-torch.save(obj, out + '/zip.pt')
-torch.save(obj, out + '/legacy.pt', _use_new_zipfile_serialization=False)
-torch.save(obj, out + '/protocol4.pt', pickle_protocol=4)
-with zipfile.ZipFile(out + '/zip.pt') as src, zipfile.ZipFile(out + '/renamed.pt', 'w') as dst:
-  for i in src.infolist(): dst.writestr('other_name/' + i.filename.split('/', 1)[1], src.read(i.filename))
-json.dump(exp, open(out + '/expected.json', 'w'))
-`;
-let noTorch: string | false = false;
-try {
-  execFileSync('/usr/bin/python3', ['-c', GEN, dir], { stdio: 'pipe', timeout: 120_000 });
-} catch (e) {
-  noTorch = `Debian's PyTorch (/usr/bin/python3 with torch) is not available to write test files: ${(e as Error).message.split('\n')[0]}`;
-}
+// Files written by Debian's PyTorch with scripts/write-torch-fixtures.py (committed; no Python at test time).
+const FIX = join(process.cwd(), 'test', 'fixtures', 'torch');
 
-for (const file of ['zip.pt', 'legacy.pt', 'renamed.pt', 'protocol4.pt']) {
-  test(`${file}: dtypes, strided and shared-storage tensors, nested dicts, OrderedDict and plain values`, { skip: noTorch }, () => {
-    const exp = JSON.parse(fs.readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
-    const ckpt = loadTorchCheckpoint(join(dir, file));
+for (const file of ['zip.pt', 'legacy.pt', 'renamed.pt', 'protocol4.pt', 'deflated.pt']) {
+  test(`${file}: dtypes, strided (stride 0, overlapping) and shared-storage tensors, nested dicts, OrderedDict and plain values`, () => {
+    const exp = JSON.parse(fs.readFileSync(join(FIX, 'expected.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
+    const ckpt = loadTorchCheckpoint(join(FIX, file));
     const v = ckpt.value as Record<string, unknown>;
     for (const [k, e] of Object.entries(exp)) {
       const t = v[k] as Tensor;
@@ -97,15 +68,15 @@ for (const file of ['zip.pt', 'legacy.pt', 'renamed.pt', 'protocol4.pt']) {
     assert.deepEqual(Object.keys(v.od as object), ['z', 'a']);
     assert.deepEqual(Object.keys(ckpt.tensors()).filter((k) => /^(nested|lin)\./.test(k)), ['nested.inner.w', 'lin.weight', 'lin.bias']);
     ckpt.dispose();
-    const sd = torchStateDict(join(dir, file), { key: 'lin' }); // an OrderedDict with _metadata (pickled with BUILD)
+    const sd = torchStateDict(join(FIX, file), { key: 'lin' }); // an OrderedDict with _metadata (pickled with BUILD)
     assert.deepEqual(Object.keys(sd), ['weight', 'bias']);
     assert.deepEqual(sd.weight!.shape, [2, 3]);
     dispose(sd);
   });
 }
 
-test("dicts: 'map' keeps the pickled keys and order", { skip: noTorch }, () => {
-  const ckpt = loadTorchCheckpoint(join(dir, 'zip.pt'), { dicts: 'map' });
+test("dicts: 'map' keeps the pickled keys and order", () => {
+  const ckpt = loadTorchCheckpoint(join(FIX, 'zip.pt'), { dicts: 'map' });
   const v = ckpt.value as Map<string, unknown>;
   assert.ok(v instanceof Map);
   assert.deepEqual([...(v.get('od') as Map<string, Tensor>).keys()], ['z', 'a']);
@@ -146,10 +117,8 @@ test('truncated files fail with FILE_FORMAT naming where they end', () => {
     assert.equal(e.code, 'FILE_FORMAT', name);
     assert.match(e.message, re);
   }
-  if (!noTorch) {
-    const zip = fs.readFileSync(join(dir, 'zip.pt'));
-    assert.match(errorOf(() => loadTorchCheckpoint(write('cut.zip.pt', zip.subarray(0, zip.length >> 1)))).message, /cut\.zip\.pt' .* not a readable zip archive/);
-  }
+  const zip = fs.readFileSync(join(FIX, 'zip.pt'));
+  assert.match(errorOf(() => loadTorchCheckpoint(write('cut.zip.pt', zip.subarray(0, zip.length >> 1)))).message, /cut\.zip\.pt' .* not a readable zip archive/);
 });
 
 test('a wrong magic number, a non-checkpoint file and a zip without data.pkl are named as such', () => {

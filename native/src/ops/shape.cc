@@ -32,6 +32,8 @@ Napi::Value Slice(Args& a) {
   return Ret(a.env(), t.slice(a.i64(1), a.i64(2), a.i64(3), a.i64(4)));
 }
 Napi::Value Select(Args& a) { return Ret(a.env(), a.tensor(0).select(a.i64(1), a.i64(2))); }
+// (t, size, stride, storage offset): a view of t's storage, as torch.as_strided (libtorch checks the storage bounds).
+Napi::Value AsStrided(Args& a) { return Ret(a.env(), a.tensor(0).as_strided(a.ints(1), a.ints(2), a.i64(3))); }
 Napi::Value Narrow(Args& a) { return Ret(a.env(), a.tensor(0).narrow(a.i64(1), a.i64(2), a.i64(3))); }
 Napi::Value IndexSelect(Args& a) {
   at::Tensor t = a.tensor(0);
@@ -106,6 +108,7 @@ void InitShape(Napi::Env env, Napi::Object e) {
   Def(env, e, "slice", Slice);
   Def(env, e, "select", Select);
   Def(env, e, "narrow", Narrow);
+  Def(env, e, "asStrided", AsStrided);
   Def(env, e, "indexSelect", IndexSelect);
   Def(env, e, "gather", Gather);
   Def(env, e, "maskedSelect", MaskedSelect);
