@@ -207,7 +207,7 @@ export class Tensor {
    * @param stride one stride per size, in elements
    * @param offset the storage offset, in elements (default 0)
    * @throws SnnkitError (INVALID_ARGUMENT) when the sizes, strides or offset are not non-negative integers of one
-   *   length; (TORCH_ERROR) when the view reaches past the storage
+   *   length; (INDEX_OUT_OF_RANGE) when the view reaches past the storage
    * @example
    * tensor([1, 2, 3]).asStrided([2, 2], [1, 1]).toArray(); // [[1, 2], [2, 3]]
    */

@@ -58,6 +58,7 @@ test('gradients of shape and indexing ops', () => {
   gradcheck((x) => x.flatten(1), [a], { name: 'flatten' });
   gradcheck((x) => x.unsqueeze(1).expand(2, 5, 3, 4), [a], { name: 'expand' });
   gradcheck((x) => x.repeat(1, 2, 1), [a], { name: 'repeat' });
+  gradcheck((x) => x.contiguous().asStrided([3, 4, 2], [2, 0, 1], 1), [a], { name: 'asStrided (overlapping, stride 0)' });
   gradcheck((x) => x.flip(0, 2), [a], { name: 'flip' });
   gradcheck((x) => x.matmul(b.transpose(1, 2)), [a], { name: 'matmul' });
 });

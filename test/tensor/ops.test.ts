@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tensor, arange, cat, stack, where, SnnkitError } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, errorOf } from '../helpers.js';
 
 const x = () => tensor([[-1.5, 0, 2], [0.5, -2.5, 3]]);
 
@@ -179,6 +179,9 @@ test('slicing and indexing', () => {
   assert.deepEqual(a.slice(1, 0, undefined, 2).toArray(), [[0, 2], [4, 6], [8, 10]]);
   assert.deepEqual(a.select(0, 1).toArray(), [4, 5, 6, 7]);
   assert.deepEqual(a.narrow(1, 2, 2).toArray(), [[2, 3], [6, 7], [10, 11]]);
+  assert.deepEqual(a.asStrided([2, 3], [1, 0], 4).toArray(), [[4, 4, 4], [5, 5, 5]]);
+  assert.match(errorOf(() => a.asStrided([2], [1, 1])).message, /asStrided: argument 'stride' must be 1 non-negative integers \(one per size\)/);
+  assert.match(errorOf(() => a.asStrided([13], [1])).message, /out of bounds for storage/); // libtorch checks the storage
   assert.deepEqual(a.indexSelect(0, tensor([2, 0], { dtype: 'int64' })).toArray(), [[8, 9, 10, 11], [0, 1, 2, 3]]);
   assert.deepEqual(a.gather(1, tensor([[0], [3], [1]], { dtype: 'int64' })).toArray(), [[0], [7], [9]]);
   assert.deepEqual(a.maskedSelect(a.gt(8)).toArray(), [9, 10, 11]);
