@@ -9,7 +9,7 @@ export {
   tensor, zeros, ones, empty, full, zerosLike, onesLike, fullLike, arange, linspace, eye, rand, randn, randint, randperm,
   bernoulli, cat, stack, where, manualSeed, Generator, type CreateOptions, type RandomOptions,
 } from './tensor/creation.js';
-export { tidy, dispose } from './tensor/scope.js';
+export { tidy, dispose, allOrNothing } from './tensor/scope.js';
 export { noGrad, enableGrad, isGradEnabled } from './tensor/autograd.js';
 export { setNumThreads, getNumThreads, memory, emptyCache, resetPeakMemory, buildInfo, type Memory } from './tensor/system.js';
 export * as F from './functional/index.js';

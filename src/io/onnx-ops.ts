@@ -2,7 +2,7 @@
  * The ONNX op converters of loadOnnx: each turns one ONNX node into GraphModule nodes (snnkit modules where one exists,
  * built-in tensor ops otherwise), and FOLDERS evaluate nodes whose inputs are all constants at load time.
  */
-import { SnnkitError } from '../errors.js';
+import { SnnkitError, describeValue } from '../errors.js';
 import { ClippedReLU } from '../nn/activation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { runTensorOp, type TensorOp } from '../nn/graph.js';
@@ -38,6 +38,8 @@ export interface ConvertContext {
   /** Converts a TensorProto attribute value to a tensor. */
   tensorOf(t: object, what: string): Tensor;
   warn(msg: string): void;
+  /** The most elements one folded constant may have (so a small file cannot make a huge allocation). */
+  maxFoldElements: number;
 }
 type Converter = (n: OnnxNode, ctx: ConvertContext) => void;
 
@@ -251,7 +253,56 @@ export const CONVERTERS: Record<string, Converter> = {
   },
 };
 
-const input = (n: OnnxNode, ctx: ConvertContext, k = 0): Tensor => ctx.constants.get(n.inputs[k]!)!;
+function input(n: OnnxNode, ctx: ConvertContext, k = 0): Tensor {
+  const t = ctx.constants.get(n.inputs[k] ?? '');
+  if (!t) throw new SnnkitError(`loadOnnx: ${ctx.file}: node '${n.name}' (${n.opType}) has no constant input ${k} ('${n.inputs[k] ?? ''}'), which folding it needs`, 'FILE_FORMAT');
+  return t;
+}
+const prod = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** Numpy broadcasting of two shapes (sizes compared from the last dim; a size that is not 1 wins). */
+const broadcast = (a: readonly number[], b: readonly number[]): number[] =>
+  Array.from({ length: Math.max(a.length, b.length) }, (_, i) => {
+    const x = a[a.length - 1 - i] ?? 1, y = b[b.length - 1 - i] ?? 1;
+    return x === 1 ? y : x;
+  }).reverse();
+
+/**
+ * The element count of a folded node's output, for the ops whose output can be much larger than their inputs
+ * (ConstantOfShape, Pad, broadcasting Add/Mul, MatMul); undefined for the others, bounded by their inputs.
+ */
+function foldedElements(n: OnnxNode, ctx: ConvertContext): number | undefined {
+  switch (n.opType) {
+    case 'ConstantOfShape': return prod(numbers(input(n, ctx))!);
+    case 'Add': case 'Mul': return prod(broadcast(input(n, ctx).shape, input(n, ctx, 1).shape));
+    case 'MatMul': {
+      const a = input(n, ctx).shape, b = input(n, ctx, 1).shape;
+      return prod(broadcast(a.slice(0, -2), b.slice(0, -2))) * (a.length > 1 ? a[a.length - 2]! : 1) * (b.length > 1 ? b[b.length - 1]! : 1);
+    }
+    case 'Pad': {
+      const op = tensorOp(n, ctx).op as unknown as { pads: number[] };
+      const shape = [...input(n, ctx).shape];
+      for (let i = 0; 2 * i < op.pads.length; i++) {
+        const d = shape.length - 1 - i;
+        if (d >= 0) shape[d]! += op.pads[2 * i]! + op.pads[2 * i + 1]!;
+      }
+      return prod(shape);
+    }
+    default: return undefined;
+  }
+}
+
+/**
+ * Folds a node whose inputs are all constants, after checking that its output stays within ctx.maxFoldElements.
+ * @throws SnnkitError (FILE_FORMAT) naming the node when the output would be larger, or an input is missing
+ */
+export function foldNode(n: OnnxNode, ctx: ConvertContext): Tensor {
+  const size = foldedElements(n, ctx);
+  if (size !== undefined && !(size <= ctx.maxFoldElements)) {
+    throw new SnnkitError(`loadOnnx: ${ctx.file}: folding node '${n.name}' (${n.opType}) would make a constant of ${size} elements, `
+      + `more than the ${ctx.maxFoldElements} a file of this size may fold to`, 'FILE_FORMAT');
+  }
+  return FOLDERS[n.opType]!(n, ctx);
+}
 const fromTensorOp = (n: OnnxNode, ctx: ConvertContext): Tensor => {
   const { op, inputs } = tensorOp(n, ctx);
   return runTensorOp(op, inputs.map((i) => ctx.constants.get(i)!));
@@ -277,7 +328,11 @@ export const FOLDERS: Record<string, (n: OnnxNode, ctx: ConvertContext) => Tenso
   },
   Transpose(n, ctx) {
     const x = input(n, ctx);
-    return x.permute(...ints(n, 'perm', x.shape.map((_, i) => x.ndim - 1 - i))).contiguous();
+    const perm = ints(n, 'perm', x.shape.map((_, i) => x.ndim - 1 - i));
+    if (perm.length !== x.ndim || new Set(perm).size !== x.ndim || !perm.every((p) => p >= 0 && p < x.ndim)) {
+      throw new SnnkitError(`loadOnnx: ${ctx.file}: Transpose node '${n.name}' has perm ${describeValue(perm)}; expected a permutation of 0..${x.ndim - 1}`, 'FILE_FORMAT');
+    }
+    return x.permute(...perm).contiguous();
   },
   Cast(n, ctx) {
     const to = DTYPES[int(n, 'to', 0)] ?? ((): never => { throw unsupported(n, ctx.file, `cast to data type ${int(n, 'to', 0)}`); })();

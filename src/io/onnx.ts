@@ -10,9 +10,10 @@ import { SnnkitError } from '../errors.js';
 import { GraphModule, type GraphNode, type TensorOp } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/autograd.js';
+import { allOrNothing } from '../tensor/scope.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { CONVERTERS, FOLDERS, unsupported, type ConvertContext, type OnnxNode } from './onnx-ops.js';
+import { CONVERTERS, FOLDERS, foldNode, unsupported, type ConvertContext, type OnnxNode } from './onnx-ops.js';
 
 /** Options of loadOnnx. */
 export interface LoadOnnxOptions {
@@ -142,10 +143,13 @@ export function loadOnnx(source: string | Uint8Array, opts: LoadOnnxOptions = {}
   const opsetEntry = model.opsetImport!.find((o) => !o.domain || o.domain === 'ai.onnx') ?? fmt('no opset_import for the default ONNX domain');
   const opset = Number(opsetEntry.version ?? 0);
   if (opset < MIN_ONNX_OPSET) fmt(`the model uses ONNX opset ${opset}; snnkit imports opset ${MIN_ONNX_OPSET} or newer (re-export it, e.g. torch.onnx.export(..., opset_version=13))`);
-  return noGrad(() => buildGraph(model.graph!, file, opset, opts));
+  // A folded constant may have as many elements as the file has bytes (at least 2^24): more is a hostile file.
+  const maxFoldElements = Math.max(1 << 24, bytes.length);
+  // allOrNothing: a file that fails halfway frees the constants and layers made before the error.
+  return noGrad(() => allOrNothing(() => buildGraph(model.graph!, file, opset, opts, maxFoldElements)));
 }
 
-function buildGraph(g: NonNullable<ModelMsg['graph']>, file: string, opset: number, opts: LoadOnnxOptions): GraphModule {
+function buildGraph(g: NonNullable<ModelMsg['graph']>, file: string, opset: number, opts: LoadOnnxOptions, maxFoldElements: number): GraphModule {
   const constants = new Map<string, Tensor>();
   for (const t of g.initializer ?? []) constants.set(t.name ?? '', onnxTensor(t, file, `initializer '${t.name ?? ''}'`).keep());
   const inputs = (g.input ?? []).map((v) => v.name ?? '').filter((n) => !constants.has(n));
@@ -186,6 +190,7 @@ function buildGraph(g: NonNullable<ModelMsg['graph']>, file: string, opset: numb
     emit, bind: (v, name) => void bound.set(v, name), skip: (n) => void skipped.add(n),
     tensorOf: (t, what) => onnxTensor(t as TensorMsg, file, what),
     warn: (msg) => opts.onWarning?.(msg),
+    maxFoldElements,
   };
   for (const n of nodes) {
     if (skipped.has(n)) continue;
@@ -193,7 +198,9 @@ function buildGraph(g: NonNullable<ModelMsg['graph']>, file: string, opset: numb
     const live = n.inputs.filter((i) => i !== '');
     const fold = FOLDERS[n.opType];
     if (fold && (n.opType === 'Constant' || (live.length && live.every((i) => constants.has(i) && !bound.has(i))))) {
-      constants.set(n.outputs[0]!, fold(n, ctx).keep());
+      const name = n.outputs[0] ?? '';
+      if (constants.has(name)) throw new SnnkitError(`loadOnnx: ${file}: value '${name}' is produced twice (by node '${n.name}' and before it); ONNX graphs assign each value once`, 'FILE_FORMAT');
+      constants.set(name, foldNode(n, ctx).keep());
       continue;
     }
     const convert = CONVERTERS[n.opType] ?? ((): never => { throw unsupported(n, file); });

@@ -15,6 +15,8 @@ export interface Disposable {
 }
 
 const stack: Set<Disposable>[] = [];
+/** One set per open allOrNothing(): the tensors kept (keep()) while it runs. */
+const keptLogs: Set<Disposable>[] = [];
 let collectedByGc = 0;
 
 // Backstop: a tensor that became unreachable without dispose() is freed when the GC gets to it.
@@ -37,6 +39,7 @@ export function untrack(t: Disposable): void {
 /** @internal Removes a tensor from all open scopes (keep()). */
 export function release(t: Disposable): void {
   for (const s of stack) s.delete(t);
+  keptLogs[keptLogs.length - 1]?.add(t);
 }
 
 function collect(v: unknown, out: Set<Disposable>, depth = 0): void {
@@ -83,6 +86,30 @@ export function tidy<T>(fn: () => T): T {
     else if (!t.kept) t.dispose();
   }
   return result;
+}
+
+/**
+ * Runs `fn` inside tidy(), and when it throws also disposes the tensors it kept (parameters, buffers, keep()):
+ * a loader that builds a model and fails halfway leaves nothing behind. When it returns, kept tensors stay.
+ * @param fn a synchronous function
+ * @returns what fn returns
+ * @throws what fn throws, after freeing everything it made
+ * @example
+ * const net = allOrNothing(() => buildModel(file)); // a bad file frees the layers built before the error
+ */
+export function allOrNothing<T>(fn: () => T): T {
+  const log = new Set<Disposable>();
+  keptLogs.push(log);
+  try {
+    return tidy(fn);
+  } catch (e) {
+    for (const t of log) t.dispose();
+    throw e;
+  } finally {
+    keptLogs.pop();
+    const outer = keptLogs[keptLogs.length - 1];
+    if (outer) for (const t of log) outer.add(t);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { assertClose, errorOf } from '../helpers.js';
-import { Generator, SnnkitError, arange, cat, noGrad, randn, tensor, tidy, F, type Tensor } from '../../src/index.js';
+import { Generator, SnnkitError, arange, cat, memory, noGrad, randn, tensor, tidy, F, type Tensor } from '../../src/index.js';
 import { loadOnnx, loadSafetensors, onnxSchema } from '../../src/io/index.js';
 import { AvgPool2d, ClippedReLU, Conv2d, GraphModule, Linear, MaxPool2d, ReLU, createModel } from '../../src/nn/index.js';
 import { DataLoader, loadCifar10Binary, normalize } from '../../src/data/index.js';
@@ -157,4 +157,62 @@ test('malformed files: missing, truncated, random bytes, unsupported op, old ops
   const ext = errorOf(() => loadOnnx(onnx([node('Add', 'a', ['x', 'w'], ['y'])], [{ name: 'w', dims: [1], dataType: 1, dataLocation: 1 }])));
   assert.match(ext.message, /initializer 'w' stores its data in an external file/);
   assert.ok(ext instanceof SnnkitError);
+});
+
+test('hostile constant folding is refused before allocating: ConstantOfShape, Pad, broadcasting Add, a long perm, a missing input', () => {
+  const before = memory().liveTensors;
+  const useC = node('Add', 'use', ['x', 'c'], ['y']);
+  const cases: [string, Uint8Array, RegExp][] = [
+    // 1.9 KB files that allocated 2.4 GB before
+    ['ConstantOfShape', onnx([constant('s', i64('s', [2], [24000, 24000])), node('ConstantOfShape', 'big', ['s'], ['c']), useC]),
+      /folding node 'big' \(ConstantOfShape\) would make a constant of 576000000 elements, more than the 16777216 a file of this size may fold to/],
+    ['Pad', onnx([node('Pad', 'pad', ['v', 'p'], ['c']), useC], [f32('v', [1], [1]), i64('p', [2], [0, 600_000_000])]),
+      /folding node 'pad' \(Pad\) would make a constant of 600000001 elements/],
+    ['Add', onnx([node('Add', 'outer', ['u', 'v'], ['c']), useC], [f32('u', [5000, 1], Array(5000).fill(1)), f32('v', [1, 5000], Array(5000).fill(2))]),
+      /folding node 'outer' \(Add\) would make a constant of 25000000 elements/],
+    ['MatMul', onnx([node('MatMul', 'mm', ['u', 'v'], ['c']), useC], [f32('u', [5000, 1], Array(5000).fill(1)), f32('v', [1, 5000], Array(5000).fill(2))]),
+      /folding node 'mm' \(MatMul\) would make a constant of 25000000 elements/],
+    ['Transpose', onnx([node('Transpose', 'tr', ['v'], ['c'], [{ name: 'perm', ints: Array.from({ length: 200_000 }, (_, i) => i) }]), useC], [f32('v', [2, 2], [1, 2, 3, 4])]),
+      /Transpose node 'tr' has perm \[0, 1, 2, 3, 4, 5, 6, 7, \.\.\. \(200000 items\)\]; expected a permutation of 0\.\.1/],
+    ['missing input', onnx([node('Unsqueeze', 'unsq', ['', 'ax'], ['c']), useC], [i64('ax', [1], [0])]),
+      /node 'unsq' \(Unsqueeze\) has no constant input 0 \(''\), which folding it needs/],
+    ['SSA', onnx([constant('c', f32('c', [1], [1])), constant('c', f32('c', [1], [2])), useC]), /value 'c' is produced twice/],
+  ];
+  for (const [what, bytes, re] of cases) {
+    const t0 = performance.now();
+    const e = errorOf(() => loadOnnx(bytes));
+    assert.equal(e.code, 'FILE_FORMAT', `${what}: ${e.message}`);
+    assert.match(e.message, re, what);
+    assert.ok(performance.now() - t0 < 1000, `${what} took ${performance.now() - t0} ms`);
+    assert.equal(memory().liveTensors, before, `${what} leaked`);
+  }
+});
+
+test('1 000 failed and 1 000 successful loads of a small model, and ResNet-20 loads failing at the last node, leak no tensor', () => {
+  const layers = [
+    node('Conv', '/c/Conv', ['x', 'c.weight', 'c.bias'], ['h'], [{ name: 'pads', ints: [1, 1, 1, 1] }]),
+    node('BatchNormalization', '/bn/BN', ['h', 'bn.weight', 'bn.bias', 'bn.mean', 'bn.var'], ['b']), node('Relu', 'r', ['b'], ['a']),
+    constant('pads', i64('pads', [8], [0, 0, 0, 0, 0, 0, 1, 1])), node('Pad', 'p', ['a', 'pads'], ['q']), node('Flatten', 'f', ['q'], ['z']),
+  ];
+  const inits = [f32('c.weight', [2, 1, 3, 3], Array(18).fill(0.1)), f32('c.bias', [2], [0, 1]),
+    ...['weight', 'bias', 'mean', 'var'].map((k) => f32(`bn.${k}`, [2], [1, 0.5]))];
+  const good = onnx([...layers, node('Identity', 'id', ['z'], ['y'])], inits);
+  const bad = onnx([...layers, node('LSTM', 'late', ['z'], ['y'])], inits);
+  const x = rnd([1, 1, 3, 3], 3);
+  const before = memory().liveTensors;
+  for (let i = 0; i < 1000; i++) {
+    const g = loadOnnx(good);
+    if (i === 0) assert.deepEqual(tidy(() => g.forward(x).shape), [1, 2 * 4 * 4]);
+    g.dispose();
+    assert.equal(errorOf(() => loadOnnx(bad)).code, 'UNSUPPORTED_OP');
+  }
+  assert.equal(memory().liveTensors, before);
+  const msg = ModelProto.toObject(ModelProto.decode(fs.readFileSync(ONNX))) as { graph: { node: object[]; output: { name: string }[] } };
+  msg.graph.node.push(node('LSTM', 'late', [msg.graph.output[0]!.name], ['late_out']));
+  const lateFail = ModelProto.encode(ModelProto.fromObject(msg)).finish();
+  for (let i = 0; i < 3; i++) {
+    loadOnnx(ONNX).dispose();
+    assert.match(errorOf(() => loadOnnx(lateFail)).message, /node 'late' has op type 'LSTM'/);
+  }
+  assert.equal(memory().liveTensors, before);
 });
