@@ -13,7 +13,7 @@ import { saveSnn } from '../convert/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
 import { writeCalibrationReport, type CalibrationRun } from '../report/calibration.js';
 import { TerminalProgress } from '../report/progress.js';
-import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report } from './common.js';
+import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report , prepareOut } from './common.js';
 import { removeStaleTempFiles } from '../io/atomic.js';
 
 interface CalibrateFlags {
@@ -77,6 +77,7 @@ export function calibrateCommand(program: Command): void {
     .option('--seed <n>', 'seed of the calibration sample order and weight calibration', intAtLeast(0), 0)
     .action(async (f: CalibrateFlags) => {
       const t0 = performance.now();
+      prepareOut(f.out);
       const pipelines = pipelinesOf(f);
       const { ann, arch, norm, calib, test, snnMeta } = await prepareConversion(f, f.seed);
       mkdirSync(f.out, { recursive: true });

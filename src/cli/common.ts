@@ -8,9 +8,35 @@ import { defaultDownloadDir, downloadDataset, OFFICIAL_SOURCES, type Downloadabl
 import { normalize, type Transform } from '../data/transforms.js';
 import type { CheckpointMeta } from '../train/checkpoint.js';
 import { loadDataset } from '../data/registry.js';
-import { resolve } from 'node:path';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadAnn } from './model.js';
 import { MODEL_NAMES } from '../nn/zoo/index.js';
+
+/**
+ * Checks before any work that the output folder can be made and written: a bad --out fails in a second with one
+ * line, not after minutes of training or conversion with a stack trace. Creates nothing (the command makes the
+ * folder when it first writes), so a later argument error leaves no empty folder behind.
+ * @param dir the --out value
+ * @returns dir
+ * @throws SnnkitError (IO_ERROR) naming --out and why: a file is in the way, or the folder cannot be written
+ */
+export function prepareOut(dir: string): string {
+  let at = resolve(dir);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  const fail = (why: string): SnnkitError => new SnnkitError(`--out '${dir}' ${why}`, 'IO_ERROR');
+  if (!statSync(at).isDirectory()) throw fail(at === resolve(dir) ? 'is a file; expected a folder' : `lies under the file '${at}'; expected a folder`);
+  const probe = join(at, `.snnkit-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'a read-only file system' : code ?? (e as Error).message;
+    throw fail(`cannot be written: '${at}' refuses new files (${what})`);
+  }
+  return dir;
+}
 
 /** commander parser: an integer >= min. */
 export const intAtLeast = (min: number) => (v: string): number => {

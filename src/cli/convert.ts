@@ -8,7 +8,7 @@ import { convertToSnn } from '../convert/converter.js';
 import { parseThresholdStat } from '../convert/stats.js';
 import { simulate } from '../convert/simulate.js';
 import { writeConversionReport } from '../report/conversion.js';
-import { intAtLeast, intList, makeLoader, prepareConversion, oneOf, report, subset, conversionOptions } from './common.js';
+import { intAtLeast, intList, makeLoader, prepareConversion, oneOf, report, subset, conversionOptions , prepareOut } from './common.js';
 import { DataLoader } from '../data/loader.js';
 import { Generator } from '../tensor/creation.js';
 import { removeStaleTempFiles } from '../io/atomic.js';
@@ -32,6 +32,7 @@ export function convertCommand(program: Command): void {
     .option('--batch-size <n>', 'batch size', intAtLeast(1), 100)
     .action(async (f: ConvertFlags) => {
       const t0 = performance.now();
+      prepareOut(f.out);
       const stat = parseThresholdStat(f.threshold);
       const { ann, arch, norm, testSet, calib, test, snnMeta } = await prepareConversion(f);
       const shift = f.shift ? 'potential' : 'none';

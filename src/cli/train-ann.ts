@@ -9,7 +9,7 @@ import { TerminalProgress } from '../report/progress.js';
 import { join } from 'node:path';
 import { Generator } from '../tensor/creation.js';
 import { trainAnn } from '../train/ann.js';
-import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, subset, type OptimizerFlags, dataSettings } from './common.js';
+import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, subset, type OptimizerFlags, dataSettings , prepareOut } from './common.js';
 
 interface TrainFlags extends OptimizerFlags {
   dataset: string; data?: string; arch: string; epochs: number; out: string; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
@@ -45,6 +45,7 @@ export function trainAnnCommand(program: Command): void {
     .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, dropout', intAtLeast(0), 0))
     .action(async (f: TrainFlags) => {
       const t0 = performance.now();
+      prepareOut(f.out);
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
       const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train' }), loadDataset(f.dataset, { data, split: 'test' })]);
       const want = ZOO[f.arch]!.inputShape;

@@ -13,7 +13,7 @@ import { TerminalProgress } from '../report/progress.js';
 import { parseSurrogate } from '../surrogate/parse.js';
 import { Generator } from '../tensor/creation.js';
 import { isConvertedCheckpoint, loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags, dataSettings } from './common.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags, dataSettings , prepareOut } from './common.js';
 import { parseAugment } from './train-ann.js';
 
 interface SnnFlags extends OptimizerFlags {
@@ -82,6 +82,7 @@ async function run(f: SnnFlags): Promise<void> {
   if (f.fdg && surrogate.name !== 'dspike') throw new SnnkitError(`--fdg searches Dspike's temperature: give --surrogate dspike[:B0], not '${f.surrogate}'`, 'INVALID_ARGUMENT');
   const entry = SPIKING_ZOO[f.arch]!;
   if (entry.inputShape[0] === 2) throw new SnnkitError(`${f.arch} takes event frames; event datasets come with the neuromorphic issue`, 'INVALID_ARGUMENT');
+  prepareOut(f.out);
   const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
   const [fullTrain, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train' }), loadDataset(f.dataset, { data, split: 'test' })]);
   if (fullTrain.shape.join(',') !== entry.inputShape.join(','))

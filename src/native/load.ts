@@ -71,10 +71,25 @@ export function loadAddon(paths: readonly string[]): NativeBinding {
   );
 }
 
-/** The loaded addon. Loading happens once, at first import. */
-export const native: NativeBinding = loadAddon(candidates());
-native.setErrorClass(SnnkitError as unknown as new (message: string, code: string) => Error);
+let loaded: NativeBinding | undefined;
 
-// libtorch starts at 1 thread here; default to all cores. SNNKIT_NUM_THREADS overrides.
-const envThreads = Number(process.env['SNNKIT_NUM_THREADS'] ?? '');
-native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+/** Loads the addon once, sets its error class and its thread count. */
+function load(): NativeBinding {
+  if (loaded) return loaded;
+  const b = loadAddon(candidates());
+  b.setErrorClass(SnnkitError as unknown as new (message: string, code: string) => Error);
+  // libtorch starts at 1 thread here; default to all cores. SNNKIT_NUM_THREADS overrides.
+  const envThreads = Number(process.env['SNNKIT_NUM_THREADS'] ?? '');
+  b.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+  loaded = b;
+  native = b; // importers see the loaded object from now on (an ESM export is a live binding): no proxy on hot paths
+  return b;
+}
+
+/**
+ * The addon, loaded at its first use rather than at import, so that `snnkit --help` and argument errors work
+ * without a built engine. Until then a proxy that loads it.
+ */
+export let native: NativeBinding = new Proxy({} as NativeBinding, {
+  get: (_t, key) => (load() as unknown as Record<string | symbol, unknown>)[key],
+});
