@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -89,5 +89,22 @@ test('--help and argument errors work without the native addon (a copy of dist/ 
     assert.match(info.stderr, /^snnkit: snnkit could not load its native engine\. the addon is not built: run `npm run setup`/);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('npx --no-install snnkit in the repository runs the built CLI in seconds and leaves the addon untouched', () => {
+  const repo = fileURLToPath(new URL('../../../', import.meta.url));
+  const addon = join(repo, 'build/Release/snnkit.node');
+  const before = statSync(addon).mtimeMs;
+  const cache = mkdtempSync(join(tmpdir(), 'snnkit-npm-cache-')); // a first npx use: nothing cached
+  try {
+    const t0 = performance.now();
+    const r = spawnSync('npx', ['--no-install', 'snnkit', 'info', '--json'], { cwd: repo, encoding: 'utf8', timeout: 120_000, env: { ...process.env, npm_config_cache: cache } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.trim().split('\n').pop()!, /^\{"torchVersion":/);
+    assert.ok(performance.now() - t0 < 30_000, `npx took ${performance.now() - t0} ms (it recompiled the addon before)`);
+    assert.equal(statSync(addon).mtimeMs, before);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
   }
 });
