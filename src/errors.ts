@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'FILE_NOT_FOUND' | 'FILE_FORMAT' | 'IO_ERROR'
   | 'CHECKSUM_MISMATCH' | 'DOWNLOAD_FAILED'
   | 'UNSAFE_PICKLE'
+  | 'NON_FINITE'
   | 'UNSUPPORTED_OP';
 
 /**

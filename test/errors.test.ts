@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SnnkitError, tensor, zeros, arange, F } from '../src/index.js';
+import { SnnkitError, buildInfo, tensor, zeros, arange, F } from '../src/index.js';
 import { loadAddon } from '../src/native/load.js';
 import { native } from '../src/native/load.js';
 
@@ -25,8 +25,17 @@ test('libtorch errors arrive as SnnkitError with a code, the op name and the inp
   assert.match(code(() => zeros([2]).gather(0, zeros([2]))), /^DTYPE_MISMATCH: gather: .*(int64|Long).*\(inputs: float32\[2\], float32\[2\]\)$/);
   assert.match(code(() => arange(4).matmul(zeros([4]))), /^DTYPE_MISMATCH: matmul: .*\(inputs: int64\[4\], float32\[4\]\)$/);
   assert.match(code(() => zeros([2]).permute(0, 1)), /^SHAPE_MISMATCH: permute: .*\(inputs: float32\[2\]\)$/);
-  assert.match(code(() => zeros([1, 1, 2, 2]).toDevice('cuda')), /^(DEVICE_ERROR|TORCH_ERROR): toDevice: .*(CUDA|cuda).*/);
   assert.match(code(() => zeros([1]).toDevice('tpu:0')), /toDevice: .*tpu.*/i);
+});
+
+test('toDevice(cuda) is a typed error on a CPU build, and works on a CUDA build with a device', () => {
+  if (!buildInfo().hasCuda) {
+    assert.match(code(() => zeros([1, 1, 2, 2]).toDevice('cuda')), /^(DEVICE_ERROR|TORCH_ERROR): toDevice: .*(CUDA|cuda).*/);
+    return;
+  }
+  const x = arange(4).toDevice('cuda');
+  assert.equal(x.device, 'cuda:0');
+  assert.deepEqual(x.toDevice('cpu').toArray(), [0, 1, 2, 3]);
 });
 
 test('TypeScript-side checks name the function, the argument, what was expected and what arrived', () => {

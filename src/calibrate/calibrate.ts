@@ -393,7 +393,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
           vals.set(n.name, i === undefined ? n.rate(ins) : clipFloorSte(ins[0]!, o.T, perChannelView(V[i]!, ins[0]!), sh));
         });
         return vals.get(snnP.output)!;
-      }, x, q, { epochs: 20, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4 }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6 }]);
+      }, x, q, { epochs: 20, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4, name: 'weights' }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6, name: 'thresholds' }]);
     } catch (e) {
       for (const v of V) v.dispose();
       throw e;

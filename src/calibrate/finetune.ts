@@ -4,6 +4,7 @@
  * and mirrored.
  */
 import type { DataLoader } from '../data/loader.js';
+import { checkFiniteStep } from '../optim/finite.js';
 import { SnnkitError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { Adam } from '../optim/adam.js';
@@ -109,6 +110,8 @@ export function augmentImages(x: Tensor, augment: Augment, gen: Generator): Tens
 /** A group of tensors trained together: its learning rate, and a floor they are clamped to after each step. */
 export interface TrainedGroup {
   params: Tensor[];
+  /** The group's name in error messages (default 'group k'). */
+  name?: string;
   lr: number;
   min?: number;
 }
@@ -125,6 +128,7 @@ export function finetune(teacher: Module, student: (x: Tensor) => Tensor, x: Ten
   const augment = f.augment ?? 'crop+flip';
   const opts = groups.map((g) => new Adam(g.params, { lr: g.lr }));
   const scheds = opts.map((opt) => new CosineAnnealingLR(opt, Math.max(1, epochs * perEpoch)));
+  const named = groups.flatMap((g, k) => g.params.map((p, i) => [`${g.name ?? `group ${k}`}[${i}]`, p] as const));
   try {
     for (let e = 0; e < epochs; e++) {
       const perm = randperm(N, { generator: gen }).keep();
@@ -136,6 +140,7 @@ export function finetune(teacher: Module, student: (x: Tensor) => Tensor, x: Ten
             const loss = student(v).sub(logits).square().mean();
             for (const opt of opts) opt.zeroGrad();
             loss.backward();
+            checkFiniteStep('finetune', `epoch ${e + 1}, step ${s0 / bs + 1}`, loss, named);
           });
           opts.forEach((opt, i) => { opt.step(); scheds[i]!.step(); });
           noGrad(() => groups.forEach((g) => { if (g.min !== undefined) for (const p of g.params) p.clamp_(g.min); }));

@@ -11,6 +11,7 @@ import type { DataLoader } from '../data/loader.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../io/atomic.js';
 import type { Module } from '../nn/module.js';
 import { clipGradNorm } from '../optim/clip.js';
+import { checkFiniteStep } from '../optim/finite.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearWarmup, StepLR, type LRSchedule } from '../optim/schedule.js';
@@ -178,24 +179,33 @@ function resumeFrom(s: LoopSpec, lastPath: string, optimizer: Optimizer, history
   }
 }
 
+/** One optimizer step on a batch, after checking its loss and gradients. @returns the loss and the correct count */
+function trainStep(s: LoopSpec, x: Tensor, y: Tensor, where: string, optimizer: Optimizer, schedule: LRSchedule | undefined): [number, number] {
+  return tidy(() => {
+    const { loss, logits } = s.forward(x, y);
+    optimizer.zeroGrad();
+    loss.backward();
+    const value = checkFiniteStep(s.fn, where, loss, s.model.namedParameters());
+    if (s.hyper.clipGradNorm) clipGradNorm(s.model.parameters(), s.hyper.clipGradNorm);
+    optimizer.step();
+    schedule?.step();
+    return [value, logits.argmax(1).eq(y).sum().item()];
+  });
+}
+
 /** One pass over the training data. @returns mean loss, accuracy and samples seen */
 async function trainEpoch(s: LoopSpec, epoch: number, optimizer: Optimizer, schedule: LRSchedule | undefined, progress: ProgressSink, t0: number) {
   let lossSum = 0, correct = 0, seen = 0;
   for await (const b of s.train.epoch(epoch)) {
-    const [loss, right] = tidy(() => {
-      const { loss: l, logits } = s.forward(b.x, b.y);
-      optimizer.zeroGrad();
-      l.backward();
-      if (s.hyper.clipGradNorm) clipGradNorm(s.model.parameters(), s.hyper.clipGradNorm);
-      optimizer.step();
-      schedule?.step();
-      return [l.item(), logits.argmax(1).eq(b.y).sum().item()];
-    });
     const n = b.y.shape[0]!;
-    b.dispose();
-    if (!Number.isFinite(loss!)) throw new SnnkitError(`${s.fn}: the loss became ${loss} at epoch ${epoch + 1}, batch ${b.index + 1}: lower the learning rate`, 'INVALID_ARGUMENT');
-    lossSum += loss! * n;
-    correct += right!;
+    let loss: number, right: number;
+    try {
+      [loss, right] = trainStep(s, b.x, b.y, `epoch ${epoch + 1}, batch ${b.index + 1}`, optimizer, schedule);
+    } finally {
+      b.dispose();
+    }
+    lossSum += loss * n;
+    correct += right;
     seen += n;
     progress.update(b.index + 1, { loss: (lossSum / seen).toFixed(4), acc: `${((100 * correct) / seen).toFixed(2)}%`, 'img/s': Math.round(seen / ((performance.now() - t0) / 1000)) });
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nn, data, convert, calibrate, optim, F, io, tidy, noGrad, Generator, neurons, randn, rand, tensor, type Tensor } from '../../src/index.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, errorOf } from '../helpers.js';
 
 /** MNIST CNN trained for one short epoch on 3200 images: enough to have real activations to calibrate. */
 async function setup() {
@@ -291,4 +291,23 @@ test("the threshold search's EMA aggregate is the authors': a search per batch, 
   const got = r.thresholds[0] as number;
   assert.ok(Math.abs(got - ema!) <= 1e-5 * ema!, `EMA aggregate ${got} vs by hand ${ema}`);
   assert.notEqual(got, all.thresholds[0], 'differs from the search over all samples');
+});
+
+test('a fine-tuning step whose loss or gradient is not finite stops before the optimizer step, naming the group', () => {
+  const teacher = new nn.Linear(4, 2, { generator: new Generator(1) }).eval();
+  const w = randn([2, 4], { generator: new Generator(2) }).requiresGrad_().keep();
+  const before = w.clone().keep();
+  const x = randn([8, 4], { generator: new Generator(3) }).keep();
+  try {
+    const nanLoss = (v: Tensor): Tensor => v.matmul(w.transpose(0, 1)).mul(NaN);
+    const e = errorOf(() => calibrate.finetune(teacher, nanLoss, x, { augment: 'none' }, { epochs: 1, batchSize: 4 }, [{ params: [w], lr: 0.1, name: 'weights' }]));
+    assert.equal(e.code, 'NON_FINITE');
+    assert.match(e.message, /^finetune: the loss became NaN at epoch 1, step 1; training stopped before the optimizer step/);
+    const nanGrad = (v: Tensor): Tensor => v.matmul(w.transpose(0, 1)).add(w.sub(noGrad(() => w.clone())).sqrt().sum().mul(0));
+    const g = errorOf(() => calibrate.finetune(teacher, nanGrad, x, { augment: 'none' }, { epochs: 1, batchSize: 4 }, [{ params: [w], lr: 0.1, name: 'weights' }]));
+    assert.match(g.message, /^finetune: the gradient of 'weights\[0\]' became non-finite \(NaN or infinite\) at epoch 1, step 1/);
+    assert.deepEqual(w.toArray(), before.toArray(), 'the bad step changed nothing');
+  } finally {
+    for (const t of [w, before, x]) t.dispose();
+  }
 });

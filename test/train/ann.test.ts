@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { changedSettings } from '../../src/train/loop.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readSafetensorsHeader } from '../../src/io/safetensors.js';
-import { killAfterFirstCheckpoint, maxWeightDifference, trainChildRun } from './fixture.js';
+import { killAfterFirstCheckpoint, maxWeightDifference, trainChildRun, TinyNet } from './fixture.js';
+import { noGrad, type Tensor } from '../../src/index.js';
+import { SnnkitError } from '../../src/errors.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'snnkit-train-'));
 
@@ -63,4 +65,33 @@ test('changedSettings names every hyper-parameter and recorded setting a resumed
   assert.deepEqual(changedSettings({ hyper: { epochs: 8 } }, { epochs: 8 }, { data: { batch_size: 32 } }), []);
   assert.deepEqual(changedSettings({ snn_train: { T: 4 } }, { epochs: 8 }, { snn_train: { T: 4, fdg: { eps: 0.01 } } }), ['epochs: unset → 8']);
   assert.deepEqual(changedSettings({ data: { train_limit: null } }, { epochs: 8 }, { data: { train_limit: 1000 } }).slice(1), ['data.train_limit: null → 1000']);
+});
+
+/** TinyNet that turns bad in its 7th training step (epoch 2, batch 1; 6 batches an epoch): a NaN loss, or a NaN gradient. */
+class TurnsBad extends TinyNet {
+  steps = 0;
+  constructor(readonly how: 'loss' | 'gradient') {
+    super();
+  }
+  override forward(x: Tensor): Tensor {
+    const y = super.forward(x);
+    if (!this.training || ++this.steps < 7) return y;
+    if (this.how === 'loss') return y.mul(NaN);
+    const w = (this.body.at(6) as unknown as { weight: Tensor }).weight; // d sqrt(u)/du at u = 0 is infinite, times du/dw = 0: a NaN gradient, a finite loss
+    return y.add(w.sub(noGrad(() => w.clone())).sqrt().sum().mul(0));
+  }
+}
+
+test('a NaN loss or gradient stops training before the optimizer step, naming where, and keeps the last good checkpoint', async () => {
+  for (const [how, what] of [['loss', /the loss became NaN/], ['gradient', /the gradient of 'body\.6\.weight' became non-finite \(NaN or infinite\)/]] as const) {
+    const dir = tmp();
+    const e = await trainChildRun(dir, 3, 0, new TurnsBad(how)).then(() => undefined, (err: unknown) => err);
+    assert.ok(e instanceof SnnkitError, String(e));
+    assert.equal(e.code, 'NON_FINITE');
+    assert.match(e.message, new RegExp(`^trainAnn: ${what.source} at epoch 2, batch 1; training stopped before the optimizer step`));
+    const last = loadCheckpoint(join(dir, 'last.safetensors'));
+    assert.equal(last.meta.epoch, 1);
+    for (const [k, w] of Object.entries(last.weights)) assert.ok(Number.isFinite(w.abs().sum().item()), `${k} is finite`);
+    last.dispose();
+  }
 });

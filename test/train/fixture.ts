@@ -39,13 +39,13 @@ export class TinyNet extends nn.Module {
   }
 }
 
-/** Runs the standard small training into outDir (slowMs: sleep per batch, so a kill can land mid-run). */
-export async function trainChildRun(outDir: string, epochs: number, slowMs = 0): Promise<TrainAnnResult> {
+/** Runs the standard small training into outDir (slowMs: sleep per batch, so a kill can land mid-run; model: another net). */
+export async function trainChildRun(outDir: string, epochs: number, slowMs = 0, model: TinyNet = new TinyNet()): Promise<TrainAnnResult> {
   const t = [normalize([0.5], [0.25])];
   const train = new DataLoader(halvesDataset(96, 1), { batchSize: 16, shuffle: true, seed: 4, transforms: t, workers: 0 });
   const test = new DataLoader(halvesDataset(40, 2), { batchSize: 20, transforms: t, workers: 0 });
   if (slowMs) slowDown(train, slowMs);
-  return trainAnn({ model: new TinyNet(), train, test, epochs, lr: 0.05, seed: 3, outDir, progress: silentProgress,
+  return trainAnn({ model, train, test, epochs, lr: 0.05, seed: 3, outDir, progress: silentProgress,
     meta: { arch: 'tiny', dataset: 'halves', mean: [0.5], std: [0.25] } });
 }
 
