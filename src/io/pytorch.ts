@@ -223,9 +223,11 @@ function materialize(fn: string, where: string, ref: TensorRef, data: Map<string
   budget.left -= outBytes;
   const start = storage.elemOffset * s;
   const flat = fromStorage(new Uint8Array(raw.subarray(start, start + (last + 1) * s)), storage.dtype);
+  const view = flat.asStrided(size, stride, ref.offset);
   try {
-    return flat.asStrided(size, stride, ref.offset).contiguous();
+    return view.contiguous();
   } finally {
+    view.dispose();
     flat.dispose();
   }
 }
