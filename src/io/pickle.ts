@@ -59,164 +59,203 @@ export function formatError(fn: string, where: string, what: string): SnnkitErro
  * const { value, end } = unpickle(bytes, 0, hooks);
  */
 export function unpickle(bytes: Uint8Array, start: number, hooks: UnpickleHooks): Unpickled {
-  const fail = (what: string): SnnkitError => formatError(hooks.fn, hooks.where, what);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const stack: unknown[] = [];
-  const memo = new Map<number, unknown>();
-  let pos = start;
-  const need = (n: number): void => {
-    if (n > bytes.length - pos) throw fail(`it is truncated: a pickle needs ${n} more byte(s) at byte ${pos}, but the file ends at ${bytes.length}`);
-  };
-  const take = (n: number): Uint8Array => {
-    need(n);
-    pos += n;
-    return bytes.subarray(pos - n, pos);
-  };
-  const u8 = (): number => take(1)[0]!;
-  const u32 = (): number => (need(4), (pos += 4), dv.getUint32(pos - 4, true));
-  const u64 = (): number => {
-    need(8);
-    const v = dv.getBigUint64(pos, true);
-    pos += 8;
-    if (v > BigInt(bytes.length)) throw fail(`a length of ${v} at byte ${pos - 8} runs past the end of the file (${bytes.length} bytes)`);
+  return new Unpickler(bytes, start, hooks).run();
+}
+
+/** The state of one unpickling: the bytes, the position, the stack and the memo, with one method per opcode group. */
+class Unpickler {
+  private readonly dv: DataView;
+  private readonly stack: unknown[] = [];
+  private readonly memo = new Map<number, unknown>();
+  private pos: number;
+
+  constructor(private readonly bytes: Uint8Array, start: number, private readonly hooks: UnpickleHooks) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = start;
+  }
+
+  private fail(what: string): SnnkitError {
+    return formatError(this.hooks.fn, this.hooks.where, what);
+  }
+  private need(n: number): void {
+    if (n > this.bytes.length - this.pos) throw this.fail(`it is truncated: a pickle needs ${n} more byte(s) at byte ${this.pos}, but the file ends at ${this.bytes.length}`);
+  }
+  private take(n: number): Uint8Array {
+    this.need(n);
+    this.pos += n;
+    return this.bytes.subarray(this.pos - n, this.pos);
+  }
+  private u8(): number { return this.take(1)[0]!; }
+  private u32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.dv.getUint32(this.pos - 4, true);
+  }
+  private u64(): number {
+    this.need(8);
+    const v = this.dv.getBigUint64(this.pos, true);
+    this.pos += 8;
+    if (v > BigInt(this.bytes.length)) throw this.fail(`a length of ${v} at byte ${this.pos - 8} runs past the end of the file (${this.bytes.length} bytes)`);
     return Number(v);
-  };
-  const text = (b: Uint8Array): string => {
+  }
+  private text(b: Uint8Array): string {
     try {
       return utf8.decode(b);
     } catch {
-      throw fail(`a string at byte ${pos - b.length} is not valid UTF-8`);
+      throw this.fail(`a string at byte ${this.pos - b.length} is not valid UTF-8`);
     }
-  };
-  const line = (): string => {
-    const nl = bytes.indexOf(0x0a, pos);
-    if (nl < 0) throw fail(`it is truncated: a GLOBAL name at byte ${pos} has no terminating newline`);
-    const s = latin1.decode(bytes.subarray(pos, nl));
-    pos = nl + 1;
+  }
+  private line(): string {
+    const nl = this.bytes.indexOf(0x0a, this.pos);
+    if (nl < 0) throw this.fail(`it is truncated: a GLOBAL name at byte ${this.pos} has no terminating newline`);
+    const s = latin1.decode(this.bytes.subarray(this.pos, nl));
+    this.pos = nl + 1;
     return s;
-  };
-  const pop = (): unknown => {
-    if (stack.length === 0 || stack[stack.length - 1] === MARK) throw fail(`the pickle pops an empty stack at byte ${pos - 1}`);
-    return stack.pop();
-  };
-  const top = (): unknown => {
-    if (stack.length === 0 || stack[stack.length - 1] === MARK) throw fail(`the pickle reads an empty stack at byte ${pos - 1}`);
-    return stack[stack.length - 1];
-  };
-  const popMark = (): unknown[] => {
-    const i = stack.lastIndexOf(MARK);
-    if (i < 0) throw fail(`an opcode at byte ${pos - 1} needs a MARK that was never pushed`);
-    const items = stack.splice(i + 1);
-    stack.pop();
+  }
+  private pop(): unknown {
+    if (this.stack.length === 0 || this.stack[this.stack.length - 1] === MARK) throw this.fail(`the pickle pops an empty stack at byte ${this.pos - 1}`);
+    return this.stack.pop();
+  }
+  private top(): unknown {
+    if (this.stack.length === 0 || this.stack[this.stack.length - 1] === MARK) throw this.fail(`the pickle reads an empty stack at byte ${this.pos - 1}`);
+    return this.stack[this.stack.length - 1];
+  }
+  private popMark(): unknown[] {
+    const i = this.stack.lastIndexOf(MARK);
+    if (i < 0) throw this.fail(`an opcode at byte ${this.pos - 1} needs a MARK that was never pushed`);
+    const items = this.stack.splice(i + 1);
+    this.stack.pop();
     return items;
-  };
-  const list = (op: string): unknown[] => {
-    const l = top();
-    if (!Array.isArray(l) || Object.isFrozen(l)) throw fail(`${op} at byte ${pos - 1} appends to something that is not a list`);
+  }
+  private list(op: string): unknown[] {
+    const l = this.top();
+    if (!Array.isArray(l) || Object.isFrozen(l)) throw this.fail(`${op} at byte ${this.pos - 1} appends to something that is not a list`);
     return l;
-  };
-  const dict = (op: string): Map<unknown, unknown> => {
-    const d = top();
-    if (!(d instanceof Map)) throw fail(`${op} at byte ${pos - 1} sets items on something that is not a dict`);
+  }
+  private dict(op: string): Map<unknown, unknown> {
+    const d = this.top();
+    if (!(d instanceof Map)) throw this.fail(`${op} at byte ${this.pos - 1} sets items on something that is not a dict`);
     return d;
-  };
-  const setItems = (d: Map<unknown, unknown>, kv: unknown[]): void => {
-    if (kv.length % 2) throw fail(`SETITEMS at byte ${pos - 1} has an odd number of keys and values`);
+  }
+  private setItems(d: Map<unknown, unknown>, kv: unknown[]): void {
+    if (kv.length % 2) throw this.fail(`SETITEMS at byte ${this.pos - 1} has an odd number of keys and values`);
     for (let i = 0; i < kv.length; i += 2) d.set(kv[i], kv[i + 1]);
-  };
-  const put = (idx: number): void => void memo.set(idx, top());
-  const get = (idx: number): void => {
-    if (!memo.has(idx)) throw fail(`the pickle refers to memo entry ${idx} at byte ${pos - 1}, which was never stored`);
-    stack.push(memo.get(idx));
-  };
+  }
+  private get(idx: number): void {
+    if (!this.memo.has(idx)) throw this.fail(`the pickle refers to memo entry ${idx} at byte ${this.pos - 1}, which was never stored`);
+    this.stack.push(this.memo.get(idx));
+  }
 
-  for (;;) {
-    const op = u8();
+  run(): Unpickled {
+    for (;;) {
+      const op = this.u8();
+      if (op === 0x2e) return { value: this.pop(), end: this.pos }; // STOP
+      if (this.value(op) || this.container(op) || this.control(op)) continue;
+      const at = `at byte ${this.pos - 1}`;
+      if (CODE_OPS[op]) {
+        throw new SnnkitError(`${this.hooks.fn}: ${this.hooks.where} uses the pickle opcode ${CODE_OPS[op]} ${at}, which builds arbitrary `
+          + 'Python objects; snnkit does not execute pickle code and reads only tensors, dicts, lists and plain values', 'UNSAFE_PICKLE');
+      }
+      throw this.fail(`pickle opcode 0x${op.toString(16).padStart(2, '0')} ${at} is not supported (snnkit reads the subset of pickle that torch.save writes)`);
+    }
+  }
+
+  /** Opcodes that push a plain value. @returns whether `op` was one */
+  private value(op: number): boolean {
+    const { stack, dv } = this;
+    switch (op) {
+      case 0x58: stack.push(this.text(this.take(this.u32()))); return true; // BINUNICODE
+      case 0x8c: stack.push(this.text(this.take(this.u8()))); return true; // SHORT_BINUNICODE
+      case 0x8d: stack.push(this.text(this.take(this.u64()))); return true; // BINUNICODE8
+      case 0x54: stack.push(latin1.decode(this.take(this.u32()))); return true; // BINSTRING (Python 2 str)
+      case 0x55: stack.push(latin1.decode(this.take(this.u8()))); return true; // SHORT_BINSTRING
+      case 0x42: stack.push(new Uint8Array(this.take(this.u32()))); return true; // BINBYTES
+      case 0x43: stack.push(new Uint8Array(this.take(this.u8()))); return true; // SHORT_BINBYTES
+      case 0x8e: stack.push(new Uint8Array(this.take(this.u64()))); return true; // BINBYTES8
+      case 0x4a: this.need(4); stack.push(dv.getInt32(this.pos, true)); this.pos += 4; return true; // BININT
+      case 0x4b: stack.push(this.u8()); return true; // BININT1
+      case 0x4d: this.need(2); stack.push(dv.getUint16(this.pos, true)); this.pos += 2; return true; // BININT2
+      case 0x8a: stack.push(decodeLong(this.take(this.u8()))); return true; // LONG1
+      case 0x8b: { // LONG4
+        const n = this.u32();
+        if (n > 64) throw this.fail(`a LONG4 integer of ${n} bytes at byte ${this.pos} is larger than any checkpoint needs`);
+        stack.push(decodeLong(this.take(n)));
+        return true;
+      }
+      case 0x47: this.need(8); stack.push(dv.getFloat64(this.pos, false)); this.pos += 8; return true; // BINFLOAT (big-endian)
+      case 0x4e: stack.push(null); return true; // NONE
+      case 0x88: stack.push(true); return true; // NEWTRUE
+      case 0x89: stack.push(false); return true; // NEWFALSE
+      default: return false;
+    }
+  }
+
+  /** Opcodes that build or fill tuples, lists, dicts and sets. @returns whether `op` was one */
+  private container(op: number): boolean {
+    const { stack } = this;
+    switch (op) {
+      case 0x7d: stack.push(new Map()); return true; // EMPTY_DICT
+      case 0x5d: stack.push([]); return true; // EMPTY_LIST
+      case 0x29: stack.push(Object.freeze([])); return true; // EMPTY_TUPLE
+      case 0x8f: stack.push(new Set()); return true; // EMPTY_SET
+      case 0x74: stack.push(Object.freeze(this.popMark())); return true; // TUPLE
+      case 0x85: stack.push(Object.freeze([this.pop()])); return true; // TUPLE1
+      case 0x86: { const b = this.pop(); stack.push(Object.freeze([this.pop(), b])); return true; } // TUPLE2
+      case 0x87: { const c = this.pop(); const b = this.pop(); stack.push(Object.freeze([this.pop(), b, c])); return true; } // TUPLE3
+      case 0x6c: stack.push(this.popMark()); return true; // LIST
+      case 0x64: { const kv = this.popMark(); const d = new Map(); this.setItems(d, kv); stack.push(d); return true; } // DICT
+      case 0x73: { const v = this.pop(); const k = this.pop(); this.dict('SETITEM').set(k, v); return true; } // SETITEM
+      case 0x75: { const kv = this.popMark(); this.setItems(this.dict('SETITEMS'), kv); return true; } // SETITEMS
+      case 0x61: { const v = this.pop(); this.list('APPEND').push(v); return true; } // APPEND
+      case 0x65: { const vs = this.popMark(); const l = this.list('APPENDS'); for (const v of vs) l.push(v); return true; } // APPENDS
+      case 0x90: { // ADDITEMS
+        const vs = this.popMark();
+        const s = this.top();
+        if (!(s instanceof Set)) throw this.fail(`ADDITEMS at byte ${this.pos - 1} adds to something that is not a set`);
+        for (const v of vs) s.add(v);
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  /** Framing, the memo, the stack, and the opcodes handed to the hooks. @returns whether `op` was one */
+  private control(op: number): boolean {
+    const { stack, hooks } = this;
     switch (op) {
       case 0x80: { // PROTO
-        const v = u8();
-        if (v < 2 || v > 5) throw fail(`pickle protocol ${v} is not supported (expected 2 to 5)`);
-        break;
+        const v = this.u8();
+        if (v < 2 || v > 5) throw this.fail(`pickle protocol ${v} is not supported (expected 2 to 5)`);
+        return true;
       }
-      case 0x95: take(8); break; // FRAME: framing is only a read-ahead hint
-      case 0x2e: return { value: pop(), end: pos }; // STOP
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push(Object.freeze([])); break; // EMPTY_TUPLE
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
-      case 0x28: stack.push(MARK); break; // MARK
-      case 0x58: stack.push(text(take(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(text(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text(take(u64()))); break; // BINUNICODE8
-      case 0x54: stack.push(latin1.decode(take(u32()))); break; // BINSTRING (Python 2 str)
-      case 0x55: stack.push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x42: stack.push(new Uint8Array(take(u32()))); break; // BINBYTES
-      case 0x43: stack.push(new Uint8Array(take(u8()))); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(new Uint8Array(take(u64()))); break; // BINBYTES8
-      case 0x4a: need(4); stack.push(dv.getInt32(pos, true)); pos += 4; break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: need(2); stack.push(dv.getUint16(pos, true)); pos += 2; break; // BININT2
-      case 0x8a: stack.push(decodeLong(take(u8()))); break; // LONG1
-      case 0x8b: { // LONG4
-        const n = u32();
-        if (n > 64) throw fail(`a LONG4 integer of ${n} bytes at byte ${pos} is larger than any checkpoint needs`);
-        stack.push(decodeLong(take(n)));
-        break;
-      }
-      case 0x47: need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break; // BINFLOAT (big-endian)
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x74: stack.push(Object.freeze(popMark())); break; // TUPLE
-      case 0x85: stack.push(Object.freeze([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); stack.push(Object.freeze([pop(), b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); stack.push(Object.freeze([pop(), b, c])); break; } // TUPLE3
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x64: { const kv = popMark(); const d = new Map(); setItems(d, kv); stack.push(d); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); dict('SETITEM').set(k, v); break; } // SETITEM
-      case 0x75: { const kv = popMark(); setItems(dict('SETITEMS'), kv); break; } // SETITEMS
-      case 0x61: { const v = pop(); list('APPEND').push(v); break; } // APPEND
-      case 0x65: { const vs = popMark(); const l = list('APPENDS'); for (const v of vs) l.push(v); break; } // APPENDS
-      case 0x90: { // ADDITEMS
-        const vs = popMark();
-        const s = top();
-        if (!(s instanceof Set)) throw fail(`ADDITEMS at byte ${pos - 1} adds to something that is not a set`);
-        for (const v of vs) s.add(v);
-        break;
-      }
-      case 0x71: put(u8()); break; // BINPUT
-      case 0x72: put(u32()); break; // LONG_BINPUT
-      case 0x94: put(memo.size); break; // MEMOIZE
-      case 0x68: get(u8()); break; // BINGET
-      case 0x6a: get(u32()); break; // LONG_BINGET
-      case 0x30: if (stack[stack.length - 1] === MARK) stack.pop(); else pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x63: { const module = line(); stack.push(hooks.global(module, line())); break; } // GLOBAL
+      case 0x95: this.take(8); return true; // FRAME: framing is only a read-ahead hint
+      case 0x28: stack.push(MARK); return true; // MARK
+      case 0x71: this.memo.set(this.u8(), this.top()); return true; // BINPUT
+      case 0x72: this.memo.set(this.u32(), this.top()); return true; // LONG_BINPUT
+      case 0x94: this.memo.set(this.memo.size, this.top()); return true; // MEMOIZE
+      case 0x68: this.get(this.u8()); return true; // BINGET
+      case 0x6a: this.get(this.u32()); return true; // LONG_BINGET
+      case 0x30: if (stack[stack.length - 1] === MARK) stack.pop(); else this.pop(); return true; // POP
+      case 0x31: this.popMark(); return true; // POP_MARK
+      case 0x32: stack.push(this.top()); return true; // DUP
+      case 0x63: { const module = this.line(); stack.push(hooks.global(module, this.line())); return true; } // GLOBAL
       case 0x93: { // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') throw fail(`STACK_GLOBAL at byte ${pos - 1} needs two strings`);
+        const name = this.pop();
+        const module = this.pop();
+        if (typeof module !== 'string' || typeof name !== 'string') throw this.fail(`STACK_GLOBAL at byte ${this.pos - 1} needs two strings`);
         stack.push(hooks.global(module, name));
-        break;
+        return true;
       }
       case 0x52: { // REDUCE
-        const args = pop();
-        const callable = pop();
-        if (!Array.isArray(args)) throw fail(`REDUCE at byte ${pos - 1} has arguments that are not a tuple`);
+        const args = this.pop();
+        const callable = this.pop();
+        if (!Array.isArray(args)) throw this.fail(`REDUCE at byte ${this.pos - 1} has arguments that are not a tuple`);
         stack.push(hooks.reduce(callable, args));
-        break;
+        return true;
       }
-      case 0x62: { const state = pop(); hooks.build(top(), state); break; } // BUILD
-      case 0x51: stack.push(hooks.persistentLoad(pop())); break; // BINPERSID
-      default: {
-        const at = `at byte ${pos - 1}`;
-        if (CODE_OPS[op]) {
-          throw new SnnkitError(`${hooks.fn}: ${hooks.where} uses the pickle opcode ${CODE_OPS[op]} ${at}, which builds arbitrary `
-            + 'Python objects; snnkit does not execute pickle code and reads only tensors, dicts, lists and plain values', 'UNSAFE_PICKLE');
-        }
-        throw fail(`pickle opcode 0x${op.toString(16).padStart(2, '0')} ${at} is not supported (snnkit reads the subset of pickle that torch.save writes)`);
-      }
+      case 0x62: { const state = this.pop(); hooks.build(this.top(), state); return true; } // BUILD
+      case 0x51: stack.push(hooks.persistentLoad(this.pop())); return true; // BINPERSID
+      default: return false;
     }
   }
 }
