@@ -145,6 +145,7 @@ function readCache(path: string, fingerprint: string): { header: CacheHeader; la
     readFully(head, 0);
     if (Buffer.from(head.subarray(0, 8)).toString('latin1') !== CACHE_MAGIC) return null;
     const len = new DataView(head.buffer).getUint32(8, true);
+    if (len > statSync(path).size - 12) return null; // a corrupt header length: never allocate past the file
     const json = new Uint8Array(len);
     readFully(json, 12);
     const header = JSON.parse(Buffer.from(json).toString('utf8')) as CacheHeader;

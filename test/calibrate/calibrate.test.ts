@@ -186,14 +186,17 @@ test('an imported ONNX ResNet-20 calibrates exactly like the zoo model (residual
   assert.equal(a.layers.length, 19);
   a.layers.forEach((l, i) => {
     assert.ok(Math.abs((l.vTh as number) - (b.layers[i]!.vTh as number)) <= 1e-4 * (l.vTh as number), `layer ${i}: ${l.vTh} vs ${b.layers[i]!.vTh}`);
-    // Spikes near threshold may flip between the two (float rounding differs), so the errors agree to 2%.
-    l.errors.forEach((e, j) => assert.ok(Math.abs(e.mse - b.layers[i]!.errors[j]!.mse) <= 2e-2 * b.layers[i]!.errors[j]!.mse + 1e-7, `layer ${i} ${e.step}: ${e.mse} vs ${b.layers[i]!.errors[j]!.mse}`));
+    // Spikes near threshold may flip between the two (float rounding differs, and with it the CPU's kernels), so the
+    // errors agree to 5%: the largest gap measured is 2.4% (the last layer, before calibration, on 2 AVX2 cores).
+    l.errors.forEach((e, j) => assert.ok(Math.abs(e.mse - b.layers[i]!.errors[j]!.mse) <= 5e-2 * b.layers[i]!.errors[j]!.mse + 1e-7, `layer ${i} ${e.step}: ${e.mse} vs ${b.layers[i]!.errors[j]!.mse}`));
     assert.ok(l.errors[l.errors.length - 1]!.mse < l.errors[0]!.mse, `layer ${i}: calibration lowers its error`);
   });
-  // Thresholds equal to float rounding still flip the odd spike, which 19 layers amplify: compare predictions.
+  // Thresholds equal to float rounding still flip the odd spike, which 19 layers at T = 4 amplify: the two SNNs'
+  // agreement with the ANN on these 64 images differed by 0.02 on 2 AVX-512 cores and by 0.11 (7 images) on 2 AVX2
+  // cores, with the same code. So both must work (agree with the ANN on at least half), and differ by at most 10 images.
   const sa = await convert.simulate(a.snn, loader, { T: [4], ann: zoo }), sb = await convert.simulate(b.snn, loader, { T: [4], ann: zoo });
-  assert.ok(Math.abs(sa.agreement![0]! - sb.agreement![0]!) <= 0.05, `agreement with the ANN: graph ${sa.agreement![0]} vs zoo ${sb.agreement![0]}`);
-  assert.ok(sa.agreement![0]! >= 0.5, `the calibrated graph at T = 4 agrees with the ANN on ${sa.agreement![0]}`);
+  assert.ok(Math.abs(sa.agreement![0]! - sb.agreement![0]!) <= 10 / 64, `agreement with the ANN: graph ${sa.agreement![0]} vs zoo ${sb.agreement![0]}`);
+  for (const [what, s0] of [['graph', sa], ['zoo', sb]] as const) assert.ok(s0.agreement![0]! >= 0.5, `the calibrated ${what} at T = 4 agrees with the ANN on ${s0.agreement![0]}`);
   a.snn.dispose();
   b.snn.dispose();
 });

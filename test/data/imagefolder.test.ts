@@ -1,7 +1,7 @@
 /** Image folders on small synthetic PNG/JPEG trees: layout, pixel order, cache, errors; .tar.gz extraction once. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -73,6 +73,12 @@ test('the decoded cache: written atomically once, read back identical, rebuilt w
   assert.equal(third.source.length, 4, 'decoded again, not read from the stale cache');
   assert.equal(readdirSync(join(cacheDir, 'imagefolder')).length, 1, 'the cache file is replaced, not added to');
   assert.equal((await loadImageFolder(root, 'train', { cacheDir })).source.length, 1);
+  // A corrupt cache whose header length claims 4 GB is ignored and rebuilt.
+  const cacheFile = join(cacheDir, 'imagefolder', readdirSync(join(cacheDir, 'imagefolder'))[0] as string);
+  const bytes = readFileSync(cacheFile);
+  bytes.writeUInt32LE(0xffffffff, 8);
+  writeFileSync(cacheFile, bytes);
+  assert.equal((await loadImageFolder(root, 'train', { cacheDir })).source.length, 4, 'decoded again');
 });
 
 test('image folder errors name the folder or the first odd file', async () => {
