@@ -2,9 +2,9 @@
 // npm run fuzz: mutated and structure-aware inputs for every file parser of snnkit, each parsed in a child process
 // with a memory cap and a timeout. Prints a table (tried / accepted / typed / untyped / hang / crash / over the
 // memory cap / leak) and exits 1 on anything but accepted or typed. Bad inputs are saved for triage; the ones found
-// are kept as regression tests in test/fixtures/fuzz/<target>/ (replayed with --corpus).
+// are turned into regression tests written by hand (replay a folder of saved inputs with --corpus DIR/<target>/*.bin).
 // usage: node fuzz/run.mjs [--count 10000] [--seed 1] [--targets onnx,pt-zip,...] [--timeout 10] [--cap-mb 2048]
-//                          [--save fuzz/found] [--corpus test/fixtures/fuzz] [--json]
+//                          [--save fuzz/found] [--corpus DIR] [--json]
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // The fuzz suite in small: a few hundred seeded mutants per parser, each in the fuzzer's child process with its
-// memory cap and timeout, and the corpus of inputs the full runs found (test/fixtures/fuzz) replayed. Every input must
+// memory cap and timeout, the leak the first run found is a test in test/io/pytorch.test.ts. Every input must
 // be accepted or rejected with a typed error, leaving no live tensor. `npm run fuzz` runs 10 000 per parser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,10 +23,4 @@ test('150 seeded mutants per parser: each accepted or a typed error, no hang, cr
     assert.equal(r.accepted + r.typed, 150, r.target);
     assert.ok(r.typed > 0, `${r.target}: the mutants reach the error paths`);
   }
-});
-
-test('the inputs earlier fuzz runs found (the corpus) stay fixed', () => {
-  const out = fuzz('--corpus', 'test/fixtures/fuzz');
-  assert.equal(out.bad, 0);
-  assert.ok(out.fuzz.reduce((a, r) => a + r.tried, 0) >= 2);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { errorOf } from '../helpers.js';
-import { dispose, type Tensor } from '../../src/index.js';
+import { dispose, memory, type Tensor } from '../../src/index.js';
 import { loadSafetensors, loadTorchCheckpoint, torchStateDict } from '../../src/io/index.js';
 import { createModel } from '../../src/nn/zoo/index.js';
 
@@ -55,6 +55,7 @@ const FIX = join(process.cwd(), 'test', 'fixtures', 'torch');
 for (const file of ['zip.pt', 'legacy.pt', 'renamed.pt', 'protocol4.pt', 'deflated.pt']) {
   test(`${file}: dtypes, strided (stride 0, overlapping) and shared-storage tensors, nested dicts, OrderedDict and plain values`, () => {
     const exp = JSON.parse(fs.readFileSync(join(FIX, 'expected.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
+    const live = memory().liveTensors;
     const ckpt = loadTorchCheckpoint(join(FIX, file));
     const v = ckpt.value as Record<string, unknown>;
     for (const [k, e] of Object.entries(exp)) {
@@ -68,6 +69,7 @@ for (const file of ['zip.pt', 'legacy.pt', 'renamed.pt', 'protocol4.pt', 'deflat
     assert.deepEqual(Object.keys(v.od as object), ['z', 'a']);
     assert.deepEqual(Object.keys(ckpt.tensors()).filter((k) => /^(nested|lin)\./.test(k)), ['nested.inner.w', 'lin.weight', 'lin.bias']);
     ckpt.dispose();
+    assert.equal(memory().liveTensors, live, 'no tensor left alive (the fuzzer found each strided view leaking)');
     const sd = torchStateDict(join(FIX, file), { key: 'lin' }); // an OrderedDict with _metadata (pickled with BUILD)
     assert.deepEqual(Object.keys(sd), ['weight', 'bias']);
     assert.deepEqual(sd.weight!.shape, [2, 3]);
