@@ -13,6 +13,7 @@
         "native/src/ops/elementwise.cc",
         "native/src/ops/reduce.cc",
         "native/src/ops/nn.cc",
+        "native/src/ops/pool.cc",
         "native/src/ops/autograd.cc",
         "native/src/ops/system.cc",
         "native/src/ops/neuron.cc",

@@ -35,6 +35,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitElementwise(env, exports);
   InitReduce(env, exports);
   InitNN(env, exports);
+  InitPool(env, exports);
   InitAutograd(env, exports);
   InitSystem(env, exports);
   InitNeuron(env, exports);

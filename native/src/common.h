@@ -92,6 +92,9 @@ Napi::Value Ret(Napi::Env env, const std::vector<at::Tensor>& ts);
 Napi::Value Ret(Napi::Env env, std::tuple<at::Tensor, at::Tensor> ts);
 Napi::Array IntArray(Napi::Env env, at::IntArrayRef v);
 
+// Whether autograd records an op on x now.
+bool NeedsGrad(const at::Tensor& x);
+
 const char* DtypeName(at::ScalarType t);
 std::string Describe(const at::Tensor& t);
 
@@ -108,6 +111,7 @@ void InitShape(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
 void InitNN(Napi::Env env, Napi::Object exports);
+void InitPool(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitSystem(Napi::Env env, Napi::Object exports);
 void InitNeuron(Napi::Env env, Napi::Object exports);

@@ -1,5 +1,6 @@
 // The tensor table (ids for JavaScript), the generator handle and return helpers.
 #include "common.h"
+#include <c10/core/GradMode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
 #include <cstdlib>
@@ -136,6 +137,8 @@ Napi::Array IntArray(Napi::Env env, at::IntArrayRef v) {
   for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(v[i])));
   return a;
 }
+
+bool NeedsGrad(const at::Tensor& x) { return c10::GradMode::is_enabled() && x.requires_grad(); }
 
 const char* DtypeName(at::ScalarType t) {
   switch (t) {

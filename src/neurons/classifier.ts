@@ -5,6 +5,7 @@
  */
 import { invalidArg, SnnkitError } from '../errors.js';
 import { Module } from '../nn/module.js';
+import { withRepeatedInput } from '../nn/repeated.js';
 import { Sequential } from '../nn/sequential.js';
 import { rand, type Generator } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -102,7 +103,9 @@ export class SpikingClassifier extends Module {
    */
   forwardSteps(x: Tensor): Tensor {
     this.resetMemories();
-    const y = this.body.forward(this.encode(x));
+    const input = this.encode(x);
+    // Direct encoding repeats the image: the layers reading it compute once per image (nn/repeated.ts).
+    const y = this.encoding === 'direct' ? withRepeatedInput(input, this.T, () => this.body.forward(input)) : this.body.forward(input);
     const out = this.outNeuron ? this.outNeuron.forward(y) : y;
     if (this.training) this.resetMemories();
     return out.reshape(this.T, out.shape[0]! / this.T, ...out.shape.slice(1));

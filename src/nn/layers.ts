@@ -6,6 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
+import { perSample } from './repeated.js';
 
 function positiveInt(fn: string, name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw invalidArg(fn, name, 'a positive integer', v);
@@ -50,7 +51,7 @@ export class Linear extends Module {
     ({ weight: this.weight, bias: this.bias } = affineParams(this, [outFeatures, inFeatures], opts));
   }
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+    return perSample(x, (h) => F.linear(h, this.weight, this.bias));
   }
   protected override extraRepr(): string {
     return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== undefined}`;
@@ -88,7 +89,7 @@ export class Conv2d extends Module {
     ({ weight: this.weight, bias: this.bias } = affineParams(this, [outChannels, inChannels / groups, ...this.kernelSize], opts));
   }
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.opts);
+    return perSample(x, (h) => F.conv2d(h, this.weight, this.bias, this.opts));
   }
   protected override extraRepr(): string {
     const o = this.opts;

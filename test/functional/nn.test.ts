@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, tensor, randn, Generator, ones, zeros, arange, memory, tidy, type Tensor } from '../../src/index.js';
+import { F, tensor, rand, randn, Generator, ones, zeros, arange, memory, tidy, type Tensor } from '../../src/index.js';
 import { assertClose, flat } from '../helpers.js';
 
 /** Direct-loop reference convolution (cross-correlation), float64. */
@@ -145,4 +145,37 @@ test('pooling keeps only the shape of its input for backward, so a consumed inpu
       assertClose(a.grad!.sum(), y.size * 2, 1e-3);  // avg: each output spreads 1/4 four times; max: once
     });
   }
+});
+
+test('2x2 max pooling (own kernel) equals ATen\'s: values, winners among ties and NaN, gradients, odd sizes', () => {
+  // ceilMode on even sizes pools the same windows but takes ATen's kernel: the reference.
+  const aten = (h: Tensor) => F.maxPool2d(h, 2, { ceilMode: true });
+  const g = new Generator(3);
+  // float32 rows of 7 windows: four in vector registers, three in the scalar tail.
+  const spikes = rand([3, 5, 8, 14], { generator: g }).lt(0.3).to('float32');  // binary: ties in most windows
+  const mixed = randn([2, 4, 6, 10], { generator: g, dtype: 'float64' });
+  const row = [NaN, 1, -Infinity, -Infinity, 0, 0, 5, NaN, 2, 2, 1, -1, NaN, NaN];
+  const special = tensor([[row, [...row].reverse(), row.map((v) => -v), row.map((v, i) => (i % 3 ? v : 7))]]);
+  for (const x of [spikes, mixed, special, mixed.to('float32').repeat(1, 1, 1, 2)]) {
+    tidy(() => {
+      const a = x.detach().requiresGrad_(true), b = x.detach().requiresGrad_(true);
+      const ya = F.maxPool2d(a, 2), yb = aten(b);
+      assert.deepEqual(ya.toArray(), yb.toArray());  // NaN equals NaN under deepStrictEqual
+      const w = randn(ya.shape, { generator: g, dtype: x.dtype });
+      ya.mul(w).sum().backward();
+      yb.mul(w).sum().backward();
+      assert.deepEqual(a.grad!.toArray(), b.grad!.toArray(), 'the gradient goes to the same winner');
+    });
+  }
+  // Odd sizes (floor mode drops the last row and column): against the explicit windows.
+  tidy(() => {
+    const x = randn([2, 3, 7, 5], { generator: g, dtype: 'float64' }).requiresGrad_(true);
+    const y = F.maxPool2d(x, 2);
+    assert.deepEqual(y.shape, [2, 3, 3, 2]);
+    assert.deepEqual(y.toArray(), aten(x.slice(2, 0, 6).slice(3, 0, 4)).toArray());
+    y.sum().backward();
+    assert.equal(x.grad!.slice(2, 6).abs().sum().item(), 0);
+    assert.equal(x.grad!.slice(3, 4).abs().sum().item(), 0);
+    assert.equal(x.grad!.sum().item(), y.size);
+  });
 });

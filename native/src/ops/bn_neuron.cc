@@ -44,13 +44,19 @@ std::vector<int64_t> StateOf(const at::Tensor& x, int64_t steps) {
   return state;
 }
 
-// The block's per-channel scale and shift, and its channel indices.
+// The block's per-channel scale and shift, and its channel indices. One division per block: two per element had
+// taken half of the fused layer's forward (82 ms of snn-mnist-cnn's first layer at T = 4).
 template <typename T>
 void BlockChannels(const Layout& l, int64_t e0, int64_t n, const T* sc, const T* sh, int64_t* ch, T* scj, T* shj) {
+  int64_t q = e0 / l.inner, r = e0 % l.inner, c = q % l.C;
   for (int64_t j = 0; j < n; ++j) {
-    ch[j] = ((e0 + j) / l.inner) % l.C;
-    scj[j] = sc[ch[j]];
-    shj[j] = sh[ch[j]];
+    ch[j] = c;
+    scj[j] = sc[c];
+    shj[j] = sh[c];
+    if (++r == l.inner) {
+      r = 0;
+      c = ++q % l.C;
+    }
   }
 }
 
@@ -325,14 +331,23 @@ void ChannelMoments(const at::Tensor& x, std::vector<double>& mean, std::vector<
       const int64_t c = row % C;
       const T* __restrict__ xr = xp + row * inner;
       const double k = K[c];
-      double a = 0, b = 0;
-      for (int64_t i = 0; i < inner; ++i) {
-        const double d = static_cast<double>(xr[i]) - k;
-        a += d;
-        b += d * d;
+      // Four independent sums (one chain of dependent additions ran at a quarter of the speed; they vectorize).
+      double a[4] = {0, 0, 0, 0}, b[4] = {0, 0, 0, 0};
+      int64_t i = 0;
+      for (; i + 4 <= inner; i += 4) {
+        for (int j = 0; j < 4; ++j) {
+          const double d = static_cast<double>(xr[i + j]) - k;
+          a[j] += d;
+          b[j] += d * d;
+        }
       }
-      s[c] += a;
-      q[c] += b;
+      for (; i < inner; ++i) {
+        const double d = static_cast<double>(xr[i]) - k;
+        a[0] += d;
+        b[0] += d * d;
+      }
+      s[c] += (a[0] + a[1]) + (a[2] + a[3]);
+      q[c] += (b[0] + b[1]) + (b[2] + b[3]);
     }
     std::lock_guard<std::mutex> lock(mu);
     for (int64_t c = 0; c < C; ++c) {

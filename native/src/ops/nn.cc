@@ -84,8 +84,6 @@ struct Conv2dFn : public torch::autograd::Function<Conv2dFn> {
   }
 };
 
-bool NeedsGrad(const at::Tensor& x) { return c10::GradMode::is_enabled() && x.requires_grad(); }
-
 // (x, weight, bias?, stride[2], padding[2], dilation[2], groups)
 Napi::Value Conv2d(Args& a) {
   at::Tensor x = a.tensor(0), w = a.tensor(1);
@@ -96,75 +94,6 @@ Napi::Value Conv2d(Args& a) {
                       (!b || b->scalar_type() == x.scalar_type()) && at::isFloatingType(x.scalar_type());
   if (!custom) return Ret(a.env(), at::conv2d(x, w, b, a.ints(3), a.ints(4), a.ints(5), a.i64(6)));
   return Ret(a.env(), Conv2dFn::apply(x, w, b, a.ints(3), a.ints(4), a.ints(5), a.i64(6)));
-}
-// Pooling whose backward keeps only what it needs: ATen's own avg_pool2d and max_pool2d save their input for
-// backward, which reads nothing of it but its shape (and max pooling's indices). In a spiking network the input is a
-// layer's spikes that nothing else keeps, so these save a whole activation per pooling layer (bench/bptt.mjs).
-// Backward calls ATen's backward kernels with a zero-stride stand-in of the input's shape.
-at::Tensor ShapeOnly(AutogradContext* ctx, const at::Tensor& grad) {
-  return at::zeros({}, grad.options()).expand(ctx->saved_data["sizes"].toIntVector());
-}
-
-// The input's shape and the pooling window, for backward.
-void SaveWindow(AutogradContext* ctx, const at::Tensor& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s,
-                const std::vector<int64_t>& p, bool ceil) {
-  auto& d = ctx->saved_data;
-  d["sizes"] = x.sizes().vec();
-  d["k"] = k;
-  d["s"] = s;
-  d["p"] = p;
-  d["ceil"] = ceil;
-}
-
-struct AvgPoolFn : public torch::autograd::Function<AvgPoolFn> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, std::vector<int64_t> k, std::vector<int64_t> s,
-                            std::vector<int64_t> p, bool ceil, bool countPad, int64_t divisor) {
-    SaveWindow(ctx, x, k, s, p, ceil);
-    auto& d = ctx->saved_data;
-    d["countPad"] = countPad;
-    d["divisor"] = divisor;
-    return at::avg_pool2d(x, k, s, p, ceil, countPad, divisor > 0 ? c10::optional<int64_t>(divisor) : c10::nullopt);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto& d = ctx->saved_data;
-    int64_t div = d["divisor"].toInt();
-    at::Tensor g = at::avg_pool2d_backward(grads[0].contiguous(), ShapeOnly(ctx, grads[0]), Vec(d["k"]), Vec(d["s"]), Vec(d["p"]),
-                                           d["ceil"].toBool(), d["countPad"].toBool(), div > 0 ? c10::optional<int64_t>(div) : c10::nullopt);
-    return {g.contiguous(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
-
-struct MaxPoolFn : public torch::autograd::Function<MaxPoolFn> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, std::vector<int64_t> k, std::vector<int64_t> s,
-                            std::vector<int64_t> p, std::vector<int64_t> dil, bool ceil) {
-    auto [out, idx] = at::max_pool2d_with_indices(x, k, s, p, dil, ceil);
-    ctx->save_for_backward({idx});
-    SaveWindow(ctx, x, k, s, p, ceil);
-    ctx->saved_data["dil"] = dil;
-    return out;
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto& d = ctx->saved_data;
-    at::Tensor idx = ctx->get_saved_variables()[0];
-    at::Tensor g = at::max_pool2d_with_indices_backward(grads[0].contiguous(), ShapeOnly(ctx, grads[0]), Vec(d["k"]), Vec(d["s"]),
-                                                        Vec(d["p"]), Vec(d["dil"]), d["ceil"].toBool(), idx);
-    return {g.contiguous(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
-
-// (x, kernel[2], stride[2], padding[2], ceilMode, countIncludePad, divisorOverride?)
-Napi::Value AvgPool2d(Args& a) {
-  at::Tensor x = a.tensor(0);
-  c10::optional<int64_t> div;
-  if (!a.isNullish(6)) div = a.i64(6);
-  if (!NeedsGrad(x) || (div && *div <= 0)) return Ret(a.env(), at::avg_pool2d(x, a.ints(1), a.ints(2), a.ints(3), a.boolean(4), a.boolean(5), div));
-  return Ret(a.env(), AvgPoolFn::apply(x, a.ints(1), a.ints(2), a.ints(3), a.boolean(4), a.boolean(5), div.value_or(0)));
-}
-// (x, kernel[2], stride[2], padding[2], dilation[2], ceilMode)
-Napi::Value MaxPool2d(Args& a) {
-  at::Tensor x = a.tensor(0);
-  if (!NeedsGrad(x)) return Ret(a.env(), at::max_pool2d(x, a.ints(1), a.ints(2), a.ints(3), a.ints(4), a.boolean(5)));
-  return Ret(a.env(), MaxPoolFn::apply(x, a.ints(1), a.ints(2), a.ints(3), a.ints(4), a.boolean(5)));
 }
 Napi::Value AdaptiveAvgPool2d(Args& a) { return Ret(a.env(), at::adaptive_avg_pool2d(a.tensor(0), a.ints(1))); }
 // (x, weight?, bias?, runningMean?, runningVar?, training, momentum, eps). In training mode the running statistics,
@@ -212,8 +141,6 @@ void InitNN(Napi::Env env, Napi::Object e) {
   Def(env, e, "matmul", Matmul);
   Def(env, e, "linear", Linear);
   Def(env, e, "conv2d", Conv2d);
-  Def(env, e, "avgPool2d", AvgPool2d);
-  Def(env, e, "maxPool2d", MaxPool2d);
   Def(env, e, "adaptiveAvgPool2d", AdaptiveAvgPool2d);
   Def(env, e, "batchNorm", BatchNorm);
   Def(env, e, "dropout", Dropout);
