@@ -14,6 +14,7 @@
         "native/src/ops/reduce.cc",
         "native/src/ops/nn.cc",
         "native/src/ops/pool.cc",
+        "native/src/ops/optim.cc",
         "native/src/ops/autograd.cc",
         "native/src/ops/system.cc",
         "native/src/ops/neuron.cc",
@@ -27,7 +28,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "_GLIBCXX_USE_CXX11_ABI=1"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-fopenmp", "-fno-trapping-math", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "ldflags": ["-fopenmp", "<!@(node scripts/torch-config.mjs ldflags)"],
       "libraries": ["<!@(node scripts/torch-config.mjs libs)"]
     }

@@ -4,7 +4,9 @@ Network (T = 8, direct encoding: the same image at every step): conv64-BN-LIF, c
 conv128-BN-LIF, avg-pool 2, FC 10; loss = cross-entropy of the FC outputs averaged over T; SGD, momentum 0.9.
 LIF: u = 0.5 v + x, s = H(u - 1) (arctangent surrogate, alpha 2), v = u - s (soft reset), v starts at 0.
 `for t in range(T)` runs every layer on step t; each BatchNorm2d therefore normalizes over the N images of the step
-(what a plain loop does; SpikingJelly's multi-step mode folds T into the batch instead).
+(what a plain loop does; SpikingJelly's multi-step mode folds T into the batch instead). conv1 + bn1 run once before the
+loop, since their input and so their output is the same at every step (--per-step-conv1: at every step, as until
+2026-12-03; snnkit's SpikingClassifier runs its first conv once per image too).
 
 --impl plain:  the LIF step as tensor ops and a surrogate spike autograd.Function (snnTorch, SpikingJelly's torch
                backend).
@@ -32,6 +34,7 @@ p.add_argument('--iters', type=int, default=5)
 p.add_argument('--warmup', type=int, default=2)
 p.add_argument('--T', type=int, default=8)
 p.add_argument('--batch', type=int, default=64)
+p.add_argument('--per-step-conv1', action='store_true', help='run conv1 and bn1 at every step (the runs before 2026-12-03)')
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -109,8 +112,11 @@ class Net(nn.Module):
     def forward(self, x):
         v1 = v2 = v3 = None
         out = 0
+        # The input is the same at every step, and so are conv1's output and its batch norm (over the N images of a
+        # step): a competent user computes them once, as SpikingJelly's first tutorials did ('static_conv').
+        c1 = None if a.per_step_conv1 else self.bn1(self.conv1(x))
         for _ in range(a.T):
-            s, v1 = lif(self.bn1(self.conv1(x)), v1)
+            s, v1 = lif(self.bn1(self.conv1(x)) if c1 is None else c1, v1)
             s, v2 = lif(self.bn2(self.conv2(s)), v2)
             s, v3 = lif(self.bn3(self.conv3(F.avg_pool2d(s, 2))), v3)
             out = out + self.fc(F.avg_pool2d(s, 2).flatten(1))

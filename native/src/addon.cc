@@ -36,6 +36,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitReduce(env, exports);
   InitNN(env, exports);
   InitPool(env, exports);
+  InitOptim(env, exports);
   InitAutograd(env, exports);
   InitSystem(env, exports);
   InitNeuron(env, exports);

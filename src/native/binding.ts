@@ -167,6 +167,9 @@ export interface NativeBinding {
   emptyCache(): void;
   resetPeakMemory(): void;
   buildInfo(): { torchVersion: string; hasCuda: boolean; parallel: string };
+  // optimizers
+  adamStep(p: H, g: H, m: H, v: H, vmax: H | undefined, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
+    decoupled: boolean, maximize: boolean, step: number): boolean;
   // neurons
   neuronMultiStep(x: H, v0: H | undefined, vth: H, alpha: H, hard: boolean, vReset: number, ampVth: boolean, detachReset: boolean, surrogate: number, param: number): [H, H];
   bnNeuronMultiStep(x: H, w: H | undefined, b: H | undefined, rm: H | undefined, rv: H | undefined, training: boolean, momentum: number, eps: number, T: number,

