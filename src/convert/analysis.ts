@@ -63,6 +63,152 @@ function macsOf(layer: Module, outShape: readonly number[]): number {
   return 0;
 }
 
+/** One IF layer's running sums over the samples seen (divided by the sample count at the end). */
+interface LayerAcc {
+  layer: string; vTh: number; annSum: number; clip: number; floor: Acc; total: Acc; sq: Acc; e2e: Acc; spikes: Acc; hist: number[];
+}
+
+/** The ReLU input z and output a of each layer, as recorded by the probe in its last forward pass. */
+type Recorded = { z?: Tensor; a?: Tensor };
+
+/** The folded ANN with recorders that expose each ReLU's input z and output, in the order of the IF layers. */
+function probeOf(ann: Module, layers: number): { probe: Module; relus: Recorded[] } {
+  const probe = foldNetwork(ann);
+  const relus: Recorded[] = Array.from({ length: layers }, () => ({}));
+  let k = 0;
+  for (const [, m] of probe.namedModules()) {
+    if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
+    const slot = relus[k++]!;
+    const fwd = m.forward.bind(m);
+    m.forward = (x: Tensor) => { const y = fwd(x); slot.z = x; slot.a = y; return y; };
+  }
+  return { probe, relus };
+}
+
+/** Isolated errors of one layer on a batch of n samples: the IF layer driven by the ANN's own z, in time chunks. */
+function isolatedErrors(r: Recorded, acc: LayerAcc, T: number[], chunk: number, shift: boolean, n: number): void {
+  const vTh = acc.vTh, z = r.z!, a = r.a!, tMax = T[T.length - 1]!;
+  const clipped = a.clamp(undefined, vTh);
+  acc.annSum += a.mean().item() * n;
+  acc.clip += a.sub(clipped).mean().item() * n;
+  let v: Tensor | number | undefined = shift ? vTh / 2 : undefined, count: Tensor | undefined;
+  for (let s = 0; s < tMax; s += chunk) {
+    const len = Math.min(chunk, tMax - s);
+    // One scope per chunk: only the potential and the running spike count cross chunks.
+    const [nv, nc] = tidy(() => {
+      const out = neuronMultiStep(z.unsqueeze(0).expand(len, ...z.shape), v, { vTh, amplitude: 'threshold' });
+      const cs = count ? out.spikes.cumsum(0).add(count.unsqueeze(0)) : out.spikes.cumsum(0);
+      for (const t of T) {
+        if (t <= s || t > s + len) continue;
+        const rate = cs.select(0, t - s - 1).div(t);
+        acc.floor[t]! += clipped.sub(rate).mean().item() * n;
+        const err = a.sub(rate);
+        acc.total[t]! += err.mean().item() * n;
+        acc.sq[t]! += err.square().mean().item() * n;
+      }
+      return [out.v.keep(), cs.select(0, len - 1).contiguous().keep()];
+    });
+    if (typeof v === 'object') v.dispose();
+    count?.dispose();
+    v = nv;
+    count = nc;
+  }
+  if (typeof v === 'object') v.dispose();
+  count?.dispose();
+}
+
+/** The time-folded conv/linear layers of the SNN, recording their MACs and their last input (for SOPs). */
+interface Synapses { macs: number[]; inSpikes: Acc[]; inputs: (Tensor | undefined)[]; restore: () => void }
+function synapsesOf(snn: Module, T: number[]): Synapses {
+  const layers = snn.namedModules().filter(([, m]) => m instanceof SeqToANN && ((m as SeqToANN).module instanceof Conv2d || (m as SeqToANN).module instanceof Linear)).map(([, m]) => (m as SeqToANN));
+  const syn: Synapses = { macs: new Array<number>(layers.length).fill(0), inSpikes: layers.map(() => zeroAcc(T)), inputs: [], restore: () => {} };
+  const fwds = layers.map((s, i) => {
+    const fwd = s.forward.bind(s);
+    s.forward = (x: Tensor) => {
+      const y = fwd(x);
+      if (syn.macs[i] === 0) syn.macs[i] = macsOf(s.module, y.shape.slice(1));
+      syn.inputs[i] = x;
+      return y;
+    };
+    return fwd;
+  });
+  syn.restore = () => layers.forEach((s, i) => { s.forward = fwds[i]!; });
+  return syn;
+}
+
+/**
+ * End to end on a batch of n samples: the full SNN in time chunks, each IF layer's cumulative rate against the ANN
+ * activation; and the input spikes of each synaptic layer (the first gets the analog input: MACs, not SOPs).
+ */
+function endToEnd(snn: Module, ifs: [string, IF][], relus: Recorded[], res: LayerAcc[], syn: Synapses, x: Tensor, T: number[], chunk: number): void {
+  const n = x.shape[0]!, tMax = T[T.length - 1]!;
+  snn.resetMemories();
+  const sums: (Tensor | undefined)[] = new Array(ifs.length).fill(undefined);
+  let start = 0;
+  const listeners: NeuronListener[] = ifs.map(([, m], l) => {
+    const acc = res[l]!;
+    const fn: NeuronListener = (_layer, rec) => {
+      const cs = sums[l] ? rec.spikes.cumsum(0).add(sums[l]!.unsqueeze(0)) : rec.spikes.cumsum(0);
+      const len = rec.spikes.shape[0]!;
+      for (const t of T) {
+        if (t <= start || t > start + len) continue;
+        const rate = cs.select(0, t - start - 1).div(t);
+        acc.e2e[t]! += relus[l]!.a!.sub(rate).abs().mean().item() * n;
+        acc.spikes[t]! += rate.div(acc.vTh).mean().item() * n;
+        if (t === tMax) {
+          const h = rate.div(acc.vTh).flatten().mul(10).floor().clamp(0, 9).to('int64').toTypedArray() as BigInt64Array;
+          for (const v of h) acc.hist[Number(v)]!++;
+        }
+      }
+      const prev = sums[l];
+      sums[l] = cs.select(0, len - 1).contiguous().keep();
+      prev?.dispose();
+    };
+    m.listeners.add(fn);
+    return fn;
+  });
+  try {
+    for (start = 0; start < tMax; start += chunk) {
+      const len = Math.min(chunk, tMax - start);
+      syn.inputs = [];
+      tidy(() => {
+        snn.forward(x.unsqueeze(0).expand(len, ...x.shape));
+        syn.inputs.forEach((xi, i) => {
+          if (!xi || i === 0) return;
+          const cs = xi.ne(0).to('float32').sum(0).mean(); // spikes per input neuron over this chunk
+          for (const t of T) if (t > start) syn.inSpikes[i]![t]! += cs.item() * Math.min(len, t - start) / len * n;
+        });
+        syn.inputs = [];
+      });
+    }
+  } finally {
+    ifs.forEach(([, m], l) => m.listeners.delete(listeners[l]!));
+    for (const s of sums) s?.dispose();
+  }
+}
+
+/** The per-sample means of the sums, and the operation counts per image. */
+function summarize(T: number[], res: LayerAcc[], syn: Synapses, samples: number): ConversionAnalysis {
+  const { macs, inSpikes } = syn;
+  const annMacs = macs.reduce((a, b) => a + b, 0);
+  const snnSops: Acc = zeroAcc(T), snnMacs: Acc = zeroAcc(T);
+  for (const t of T) {
+    snnMacs[t] = (macs[0] ?? 0) * t;
+    // SOPs of layer i: its MACs times the mean spikes per input neuron over t steps.
+    snnSops[t] = macs.reduce((acc, m, i) => (i === 0 ? acc : acc + m * (inSpikes[i]![t]! / samples)), 0);
+  }
+  const per = (a: Acc): Acc => Object.fromEntries(T.map((t) => [t, a[t]! / samples]));
+  const layers: LayerAnalysis[] = res.map((r) => ({
+    layer: r.layer, vTh: r.vTh, annMean: r.annSum / samples, clipping: r.clip / samples, flooring: per(r.floor), total: per(r.total),
+    totalRms: Object.fromEntries(T.map((t) => [t, Math.sqrt(r.sq[t]! / samples)])), endToEnd: per(r.e2e), firingRate: per(r.spikes), rateHistogram: r.hist,
+  }));
+  return {
+    T, samples, layers,
+    ops: { annMacs, snnMacs, snnSops, annEnergyUj: (annMacs * ENERGY_PJ.mac) / 1e6,
+      snnEnergyUj: Object.fromEntries(T.map((t) => [t, (snnMacs[t]! * ENERGY_PJ.mac + snnSops[t]! * ENERGY_PJ.ac) / 1e6])) },
+  };
+}
+
 /**
  * Analyses a conversion on `loader`'s samples (at most `limit`).
  * @param ann the source ANN
@@ -71,141 +217,30 @@ function macsOf(layer: Module, outShape: readonly number[]): number {
  * @returns per-layer errors, firing rates and operation counts
  */
 export async function analyzeConversion(ann: Module, converted: ConvertedSnn, loader: DataLoader, Ts: number[], opts: { limit?: number; shift?: boolean; chunk?: number } = {}): Promise<ConversionAnalysis> {
-  const T = [...new Set(Ts)].sort((a, b) => a - b), tMax = T[T.length - 1]!, chunk = opts.chunk ?? 16;
+  const T = [...new Set(Ts)].sort((a, b) => a - b), chunk = opts.chunk ?? 16;
   const snn = converted.snn;
   if (snn.modules().some((m) => m instanceof SignedIF)) throw new SnnkitError('analyzeConversion: the network has signed IF neurons; the analysis models IF neurons only', 'INVALID_ARGUMENT');
   const ifs = snn.namedModules().filter(([, m]) => m instanceof IF) as [string, IF][];
-  // The folded ANN with recorders that expose each ReLU's input z and output, in the same order as the IF layers.
-  const probe = foldNetwork(ann);
-  const relus: { z?: Tensor; a?: Tensor }[] = ifs.map(() => ({}));
-  let k = 0;
-  for (const [, m] of probe.namedModules()) {
-    if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
-    const slot = relus[k++]!;
-    const fwd = m.forward.bind(m);
-    m.forward = (x: Tensor) => { const y = fwd(x); slot.z = x; slot.a = y; return y; };
-  }
-  const L = ifs.length;
-  const res = ifs.map(([layer, n]) => ({ layer, vTh: n.vTh as number, annSum: 0, clip: 0, floor: zeroAcc(T), total: zeroAcc(T), sq: zeroAcc(T), e2e: zeroAcc(T), spikes: zeroAcc(T), count: 0, hist: new Array<number>(10).fill(0) }));
-  // MACs per layer and input spike rates for SOPs: every time-folded conv/linear, in order.
-  const synLayers = snn.namedModules().filter(([, m]) => m instanceof SeqToANN && ((m as SeqToANN).module instanceof Conv2d || (m as SeqToANN).module instanceof Linear)).map(([, m]) => (m as SeqToANN));
-  const macs = new Array<number>(synLayers.length).fill(0), inSpikes = synLayers.map(() => zeroAcc(T)), inSlots = new Array<number>(synLayers.length).fill(0);
-  const hooks: (() => void)[] = [];
-  synLayers.forEach((s, i) => {
-    const fwd = s.forward.bind(s);
-    s.forward = (x: Tensor) => {
-      const y = fwd(x);
-      if (macs[i] === 0) macs[i] = macsOf(s.module, y.shape.slice(1));
-      curIn[i] = x;
-      return y;
-    };
-    hooks.push(() => { s.forward = fwd; });
-  });
-  let curIn: (Tensor | undefined)[] = [];
+  const { probe, relus } = probeOf(ann, ifs.length);
+  const res: LayerAcc[] = ifs.map(([layer, n]) => ({ layer, vTh: n.vTh as number, annSum: 0, clip: 0, floor: zeroAcc(T), total: zeroAcc(T), sq: zeroAcc(T), e2e: zeroAcc(T), spikes: zeroAcc(T), hist: new Array<number>(10).fill(0) }));
+  const syn = synapsesOf(snn, T);
   let samples = 0;
-  for await (const b of loader.epoch(0)) {
-    tidy(() => noGrad(() => {
-      const n = b.y.shape[0]!;
-      probe.forward(b.x);
-      // Isolated errors: each IF layer driven by the ANN's own z, in time chunks.
-      relus.forEach((r, l) => {
-        const vTh = res[l]!.vTh, z = r.z!, a = r.a!;
-        const clipped = a.clamp(undefined, vTh);
-        res[l]!.annSum += a.mean().item() * n;
-        res[l]!.clip += a.sub(clipped).mean().item() * n;
-        let v: Tensor | number | undefined = opts.shift ? vTh / 2 : undefined, count: Tensor | undefined;
-        for (let s = 0; s < tMax; s += chunk) {
-          const len = Math.min(chunk, tMax - s);
-          // One scope per chunk: only the potential and the running spike count cross chunks.
-          const [nv, nc] = tidy(() => {
-            const out = neuronMultiStep(z.unsqueeze(0).expand(len, ...z.shape), v, { vTh, amplitude: 'threshold' });
-            const cs = count ? out.spikes.cumsum(0).add(count.unsqueeze(0)) : out.spikes.cumsum(0);
-            for (const t of T) {
-              if (t <= s || t > s + len) continue;
-              const rate = cs.select(0, t - s - 1).div(t);
-              res[l]!.floor[t]! += clipped.sub(rate).mean().item() * n;
-              const err = a.sub(rate);
-              res[l]!.total[t]! += err.mean().item() * n;
-              res[l]!.sq[t]! += err.square().mean().item() * n;
-            }
-            return [out.v.keep(), cs.select(0, len - 1).contiguous().keep()];
-          });
-          if (typeof v === 'object') v.dispose();
-          count?.dispose();
-          v = nv;
-          count = nc;
-        }
-        if (typeof v === 'object') v.dispose();
-        count?.dispose();
-      });
-      // End to end: the full SNN, each IF layer's cumulative rate against the ANN activation.
-      snn.resetMemories();
-      const sums: (Tensor | undefined)[] = new Array(L).fill(undefined);
-      let start = 0;
-      const listeners: NeuronListener[] = ifs.map(([, m], l) => {
-        const fn: NeuronListener = (_layer, rec) => {
-          const cs = sums[l] ? rec.spikes.cumsum(0).add(sums[l]!.unsqueeze(0)) : rec.spikes.cumsum(0);
-          const len = rec.spikes.shape[0]!;
-          for (const t of T) {
-            if (t <= start || t > start + len) continue;
-            const rate = cs.select(0, t - start - 1).div(t);
-            res[l]!.e2e[t]! += relus[l]!.a!.sub(rate).abs().mean().item() * n;
-            res[l]!.spikes[t]! += rate.div(res[l]!.vTh).mean().item() * n;
-            if (t === tMax) {
-              const h = rate.div(res[l]!.vTh).flatten().mul(10).floor().clamp(0, 9).to('int64').toTypedArray() as BigInt64Array;
-              for (const x of h) res[l]!.hist[Number(x)]!++;
-            }
-          }
-          const prev = sums[l];
-          sums[l] = cs.select(0, len - 1).contiguous().keep();
-          prev?.dispose();
-        };
-        m.listeners.add(fn);
-        return fn;
-      });
-      try {
-        for (start = 0; start < tMax; start += chunk) {
-          const len = Math.min(chunk, tMax - start);
-          curIn = [];
-          tidy(() => {
-            snn.forward(b.x.unsqueeze(0).expand(len, ...b.x.shape));
-            curIn.forEach((x, i) => {
-              if (!x || i === 0) return; // the first layer gets the analog input: MACs, not SOPs
-              const cs = x.ne(0).to('float32').sum(0).mean(); // spikes per input neuron over this chunk
-              for (const t of T) if (t > start) inSpikes[i]![t]! += cs.item() * Math.min(len, t - start) / len * n;
-              inSlots[i] = x.shape.slice(2).reduce((p, q) => p * q, 1);
-            });
-            curIn = [];
-          });
-        }
-      } finally {
-        ifs.forEach(([, m], l) => m.listeners.delete(listeners[l]!));
-        for (const s of sums) s?.dispose();
-      }
-      samples += n;
-    }));
-    b.dispose();
-    if (opts.limit && samples >= opts.limit) break;
+  try {
+    for await (const b of loader.epoch(0)) {
+      tidy(() => noGrad(() => {
+        const n = b.y.shape[0]!;
+        probe.forward(b.x);
+        relus.forEach((r, l) => isolatedErrors(r, res[l]!, T, chunk, opts.shift ?? false, n));
+        endToEnd(snn, ifs, relus, res, syn, b.x, T, chunk);
+        samples += n;
+      }));
+      b.dispose();
+      if (opts.limit && samples >= opts.limit) break;
+    }
+  } finally {
+    syn.restore();
+    snn.resetMemories();
+    probe.dispose();
   }
-  hooks.forEach((h) => h());
-  snn.resetMemories();
-  probe.dispose();
-  const annMacs = macs.reduce((a, b) => a + b, 0);
-  const snnSops: Acc = zeroAcc(T), snnMacs: Acc = zeroAcc(T);
-  for (const t of T) {
-    snnMacs[t] = (macs[0] ?? 0) * t;
-    // SOPs of layer i: its MACs times the mean spikes per input neuron over t steps.
-    snnSops[t] = macs.reduce((acc, m, i) => (i === 0 ? acc : acc + m * (inSpikes[i]![t]! / samples)), 0);
-  }
-  const layers: LayerAnalysis[] = res.map((r) => ({
-    layer: r.layer, vTh: r.vTh, annMean: r.annSum / samples, clipping: r.clip / samples,
-    flooring: Object.fromEntries(T.map((t) => [t, r.floor[t]! / samples])), total: Object.fromEntries(T.map((t) => [t, r.total[t]! / samples])),
-    totalRms: Object.fromEntries(T.map((t) => [t, Math.sqrt(r.sq[t]! / samples)])), endToEnd: Object.fromEntries(T.map((t) => [t, r.e2e[t]! / samples])),
-    firingRate: Object.fromEntries(T.map((t) => [t, r.spikes[t]! / samples])), rateHistogram: r.hist,
-  }));
-  return {
-    T, samples, layers,
-    ops: { annMacs, snnMacs, snnSops, annEnergyUj: (annMacs * ENERGY_PJ.mac) / 1e6,
-      snnEnergyUj: Object.fromEntries(T.map((t) => [t, (snnMacs[t]! * ENERGY_PJ.mac + snnSops[t]! * ENERGY_PJ.ac) / 1e6])) },
-  };
+  return summarize(T, res, syn, samples);
 }
