@@ -174,11 +174,14 @@ export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, 
  * `neuronMultiStep(batchNorm(x, bn).reshape(T, N, ...), v0, opts)` folded back, up to rounding (the normalization is
  * computed as x·scale + shift per channel). A training step keeps only x for backward, where the unfused pair keeps x,
  * the normalized x and the membranes: backward recomputes the last two (bn_neuron.cc). CPU, float32/float64.
- * @param x [T·N, C, ...]
+ * @param x [T·N, C, ...]; with `repeated`, [N, C, ...]: the input of every step
  * @param bn the batch norm's parameters and running statistics (updated in place in training mode)
+ * @param repeated x is one step's input, the same at every step (direct encoding): the result is that of x repeated T
+ *   times and folded ([T·N, ...]), statistics, running statistics and gradients included, without making the copies
  * @returns spikes [T·N, C, ...] and the final potential [N, C, ...]
  */
-export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
+export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions,
+  repeated = false): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('batchNormNeuron', opts);
   const training = bn.training ?? false;
   if (!training && (!bn.runningMean || !bn.runningVar))
@@ -189,7 +192,7 @@ export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: 
     const init = v0 === undefined ? undefined : scalar(v0);
     const [s, v] = native.bnNeuronMultiStep(x.handle, bn.weight?.handle, bn.bias?.handle, bn.runningMean?.handle, bn.runningVar?.handle,
       training, bn.momentum ?? 0.1, bn.eps ?? 1e-5, T, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
-      o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param);
+      o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param, repeated);
     return { spikes: new Tensor(s), v: new Tensor(v) };
   });
 }

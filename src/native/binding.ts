@@ -173,7 +173,8 @@ export interface NativeBinding {
   // neurons
   neuronMultiStep(x: H, v0: H | undefined, vth: H, alpha: H, hard: boolean, vReset: number, ampVth: boolean, detachReset: boolean, surrogate: number, param: number): [H, H];
   bnNeuronMultiStep(x: H, w: H | undefined, b: H | undefined, rm: H | undefined, rv: H | undefined, training: boolean, momentum: number, eps: number, T: number,
-    v0: H | undefined, vth: H, alpha: H, hard: boolean, vReset: number, ampVth: boolean, detachReset: boolean, surrogate: number, param: number): [H, H];
+    v0: H | undefined, vth: H, alpha: H, hard: boolean, vReset: number, ampVth: boolean, detachReset: boolean, surrogate: number, param: number,
+    repeated?: boolean): [H, H];
   signedMultiStep(x: H, v0: H | undefined, n0: H | undefined, vth: H, ampVth: boolean): [H, H, H];
   spike(x: H, surrogate: number, param: number): H;
   surrogateGrad(x: H, surrogate: number, param: number): H;

@@ -7,6 +7,7 @@ import { batchNormNeuron, ifStep, neuronMultiStep, neuronStep, resolveNeuronOpti
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
+import { repeatedOf } from '../nn/repeated.js';
 import type { Surrogate } from '../surrogate/surrogate.js';
 import { full } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -160,7 +161,10 @@ export abstract class SpikingNeuron extends Module {
       if (!native || (this.recordPotentials && this.listeners.size)) return this.forward(prev.forward(x));
       const T = this.T!;
       this.checkFolded(x);
-      const r = batchNormNeuron(x, prev.batchOptions(), T, this.v ?? this.v0_, this.dynamics());
+      // The output of a conv that ran once per image under direct encoding: the kernel reads its one block T times.
+      const rep = repeatedOf(x);
+      const once = rep !== undefined && rep.copies === T;
+      const r = batchNormNeuron(once ? rep.block : x, prev.batchOptions(), T, this.v ?? this.v0_, this.dynamics(), once);
       this.setMemory('v', r.v);
       if (this.listeners.size) this.emit({ spikes: r.spikes.reshape(T, x.shape[0]! / T, ...x.shape.slice(1)) });
       return r.spikes;

@@ -4,7 +4,7 @@ export { Parameter } from './parameter.js';
 export { Linear, Conv2d, AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Flatten, ReLU, Dropout, Identity, type AffineOptions, type Conv2dOptions } from './layers.js';
 export { BatchNorm2d, type BatchNormOptions } from './batchnorm.js';
 export { Sequential } from './sequential.js';
-export { withRepeatedInput, perSample } from './repeated.js';
+export { withRepeatedInput, perSample, repeatedOf, type Repeated } from './repeated.js';
 export * as init from './init.js';
 export { ClippedReLU, activation, type ClippedReLUOptions } from './activation.js';
 export * as zoo from './zoo/index.js';

@@ -133,3 +133,38 @@ test('F.batchNormNeuron equals batch norm then the multi-step neuron, and checks
     assert.match(errorOf(() => F.batchNormNeuron(x, bn, 4, undefined, opts)).message, /with T = 4/);
   });
 });
+
+test('a repeated input (direct encoding) given once equals its T copies folded: spikes, statistics, every gradient', () => {
+  const opts = [
+    { alpha: 0.6, surrogate: surrogate.atan({ alpha: 2 }) },
+    { alpha: 0.5, reset: 'hard' as const, vReset: -0.1, detachReset: true, surrogate: surrogate.triangle() },
+    { alpha: 1, amplitude: 'threshold' as const, surrogate: surrogate.dspike({ b: 3 }) },
+  ];
+  for (const [i, o] of opts.entries()) {
+    for (const training of [true, false]) {
+      tidy(() => {
+        const g = new Generator(10 + i);
+        const xc = randn([5, 4, 3, 3], { dtype: 'float64', generator: g }).mul(1.5).add(0.4);
+        const w0 = randn([4], { dtype: 'float64', generator: g }).mul(0.3).add(1), b0 = randn([4], { dtype: 'float64', generator: g }).mul(0.3);
+        const vTh0 = randn([4, 1, 1], { dtype: 'float64', generator: g }).mul(0.1).add(0.9);
+        const gs = randn([T * 5, 4, 3, 3], { dtype: 'float64', generator: g }), gv = randn([5, 4, 3, 3], { dtype: 'float64', generator: g });
+        const run = (repeated: boolean) => {
+          const x = xc.detach().requiresGrad_(true), w = w0.detach().requiresGrad_(true), b = b0.detach().requiresGrad_(true);
+          const vTh = vTh0.detach().requiresGrad_(true);
+          const rm = randn([4], { dtype: 'float64', generator: new Generator(1) }).mul(0.1), rv = randn([4], { dtype: 'float64', generator: new Generator(2) }).abs().add(0.5);
+          const input = repeated ? x : x.unsqueeze(0).expand(T, 5, 4, 3, 3).reshape(T * 5, 4, 3, 3);
+          const r = F.batchNormNeuron(input, { weight: w, bias: b, runningMean: rm, runningVar: rv, training }, T, undefined, { ...o, vTh }, repeated);
+          r.spikes.mul(gs).sum().add(r.v.mul(gv).sum()).backward();
+          return { s: r.spikes, v: r.v, rm, rv, grads: [x.grad!, w.grad!, b.grad!, vTh.grad!] };
+        };
+        const a = run(true), b = run(false);
+        assert.deepEqual(a.s.shape, [T * 5, 4, 3, 3]);
+        assert.deepEqual(a.s.toArray(), b.s.toArray());
+        assert.ok(maxDiff(a.v, b.v) < 1e-12);
+        assert.ok(maxDiff(a.rm, b.rm) < 1e-14 && maxDiff(a.rv, b.rv) < 1e-14, 'running statistics (count T·N for the unbiased variance)');
+        ['x', 'weight', 'bias', 'threshold'].forEach((n, k) =>
+          assert.ok(maxDiff(a.grads[k]!, b.grads[k]!) < 1e-10, `${n} gradient (${training ? 'training' : 'eval'}, variant ${i}) differs by ${maxDiff(a.grads[k]!, b.grads[k]!)}`));
+      });
+    }
+  }
+});

@@ -1,7 +1,7 @@
 // Layers reading a direct-encoded input (T identical copies folded into the batch) compute once and repeat.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, neurons, nn, randn, tidy, type Tensor } from '../../src/index.js';
+import { Generator, memory, neurons, nn, randn, tidy, type Tensor } from '../../src/index.js';
 
 const grads = (m: nn.Module): Tensor[] => m.parameters().map((p) => p.grad!.clone());
 
@@ -35,5 +35,21 @@ test('perSample computes on one block only for the declared tensor, and repeats 
     assert.deepEqual(b!.toArray(), c!.toArray());
     nn.perSample(x, layer);
     assert.equal(seen.at(-1), 6, 'the declaration ends with the call');
+  });
+});
+
+test('direct encoding keeps one copy of the first layer for backward instead of T', () => {
+  tidy(() => {
+    const T = 3, N = 4;
+    const make = (encoding: 'direct' | 'sequence') => neurons.createSpikingModel('snn-mnist-cnn', { T, encoding, generator: new Generator(1) }).to('float64');
+    const direct = make('direct'), seq = make('sequence');
+    const x = randn([N, 1, 28, 28], { dtype: 'float64', generator: new Generator(2) }).mul(2);
+    // The same network on the T copies given as a sequence: nothing is declared repeated, everything runs T times.
+    const grown = (f: () => Tensor): [number, Tensor] => { const m0 = memory().allocatedBytes; const y = f(); return [memory().allocatedBytes - m0, y]; };
+    const [dBytes, dOut] = grown(() => direct.forwardSteps(x));
+    const [sBytes, sOut] = grown(() => seq.forwardSteps(x.unsqueeze(1).expand(N, T, 1, 28, 28).contiguous()));
+    assert.ok(dOut.sub(sOut).abs().max().item() < 1e-12);
+    const block = N * 128 * 28 * 28 * 8; // the first batch norm's input, one step, float64
+    assert.ok(sBytes - dBytes >= 0.9 * (T - 1) * block, `kept ${(sBytes - dBytes) / 2 ** 20} MB less, expected ${(T - 1) * block / 2 ** 20}`);
   });
 });

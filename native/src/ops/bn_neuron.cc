@@ -28,19 +28,22 @@ using neuron::Opts;
 using neuron::kBlock;
 using neuron::kGrain;
 
-// The layout of a folded input viewed as [T, E]: element e of a step is in channel (e / inner) % C.
+// The layout of a folded input viewed as [T, E]: element e of a step is in channel (e / inner) % C. A repeated input
+// (direct encoding: the same current at every step) is given once, [N, C, ...]: step t reads it at offset t·xStep = 0,
+// and each of its values stands for `copies` = T values of the folded input.
 struct Layout {
-  int64_t steps, E, C, inner;
+  int64_t steps, E, C, inner, xStep, copies;
 };
-Layout LayoutOf(const at::Tensor& x, int64_t steps) {
+Layout LayoutOf(const at::Tensor& x, int64_t steps, bool repeated) {
   int64_t inner = 1;
   for (int64_t d = 2; d < x.dim(); ++d) inner *= x.size(d);
-  return {steps, x.numel() / steps, x.size(1), inner};
+  const int64_t E = repeated ? x.numel() : x.numel() / steps;
+  return {steps, E, x.size(1), inner, repeated ? 0 : E, repeated ? steps : 1};
 }
-// One step's state shape: [N, C, ...] of x [T·N, C, ...].
-std::vector<int64_t> StateOf(const at::Tensor& x, int64_t steps) {
+// One step's state shape: [N, C, ...] of x [T·N, C, ...] (or of a repeated x [N, C, ...]).
+std::vector<int64_t> StateOf(const at::Tensor& x, int64_t steps, bool repeated) {
   std::vector<int64_t> state(x.sizes().begin(), x.sizes().end());
-  state[0] /= steps;
+  if (!repeated) state[0] /= steps;
   return state;
 }
 
@@ -73,7 +76,7 @@ void ForwardBlocks(const Layout& l, const T* xp, const T* sc, const T* sh, T* op
         h[j] = th[e0 + j];
       }
       for (int64_t t = 0; t < l.steps; ++t) {
-        const T* __restrict__ x = xp + t * l.E + e0;
+        const T* __restrict__ x = xp + t * l.xStep + e0;
         T* __restrict__ o = op + t * l.E + e0;
         for (int64_t j = 0; j < n; ++j) {
           T u;
@@ -115,7 +118,7 @@ void Recompute(const Layout& l, const T* xp, int64_t e0, int64_t n, const T* scj
   T v[kBlock];
   for (int64_t j = 0; j < n; ++j) v[j] = v0blk[j];
   for (int64_t t = 0; t < l.steps; ++t) {
-    const T* __restrict__ x = xp + t * l.E + e0;
+    const T* __restrict__ x = xp + t * l.xStep + e0;
     T* __restrict__ u = ub + t * kBlock;
     for (int64_t j = 0; j < n; ++j) neuron::FireStep<T, HARD, false>(v[j], x[j] * scj[j] + shj[j], h[j], a, vr, u[j]);
   }
@@ -125,7 +128,7 @@ template <typename T, typename G>
 void Backward(const Layout& l, const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift, const at::Tensor& v0,
               const at::Tensor& vth, double alpha, const Opts& o, const G& surr, const at::Tensor& gout,
               const at::Tensor& gvT, Grads& r) {
-  const std::vector<int64_t> state = StateOf(x, l.steps);
+  const std::vector<int64_t> state = StateOf(x, l.steps, l.copies > 1);
   at::Tensor k1, k2;
   Bcast<T> v0b = MakeBcast<T>(v0, state, k1), th = MakeBcast<T>(vth, state, k2);
   const T *xp = x.data_ptr<T>(), *sc = scale.data_ptr<T>(), *sh = shift.data_ptr<T>();
@@ -157,16 +160,19 @@ void Backward(const Layout& l, const at::Tensor& x, const at::Tensor& scale, con
       else Recompute<T, false>(l, xp, e0, n, scj, shj, v0blk, h, c_.a, c_.vr, ub.data());
       for (int64_t t = l.steps - 1; t >= 0; --t) {
         const T* __restrict__ u_ = ub.data() + t * kBlock;
-        const T* __restrict__ x_ = xp + t * l.E + e0;
+        const T* __restrict__ x_ = xp + t * l.xStep + e0;
         const T* go_ = gop ? gop + t * l.E + e0 : zeros;  // may be gx_ itself (Reusable): read before written
         const bool first = t == 0;
         const T* __restrict__ prev = first ? v0blk : ub.data() + (t - 1) * kBlock;
-        T* gx_ = gxp + t * l.E + e0;
+        T* gx_ = gxp + t * l.xStep + e0;
+        // A repeated input's gradient is the sum over the steps (the last step, the first computed, sets it).
+        const bool sum = l.xStep == 0 && t != l.steps - 1;
         const T kFirst = first ? T(1) : T(0), kLater = T(1) - kFirst;
         for (int64_t j = 0; j < n; ++j) {
           const T p = prev[j];
           const T gy = c_.Step(u_[j], h[j], go_[j], kFirst * p + kLater * c_.AfterReset(p, h[j]), gv[j], gh[j], ga[j]);
-          gx_[j] = gy;
+          if (sum) gx_[j] += gy;
+          else gx_[j] = gy;
           bsc[j] += gy * x_[j];
           bsh[j] += gy;
         }
@@ -189,19 +195,20 @@ void Backward(const Layout& l, const at::Tensor& x, const at::Tensor& scale, con
 
 // dL/dx in place of dL/dy, per channel gx = k1·gy + k2·x + k3. In eval mode y = x·scale + shift with constant
 // statistics: k1 = scale, k2 = k3 = 0. In training mode the statistics depend on x (batch norm's backward, with
-// x̂ = (x − mean)·invstd and M values per channel): gx = w·invstd·(gy − Σgy/M − x̂·Σ(gy·x̂)/M).
+// x̂ = (x − mean)·invstd and M values per channel): gx = w·invstd·(gy − Σgy/M − x̂·Σ(gy·x̂)/M). A repeated input's
+// gx is the sum of its copies' gradients: gy holds Σ_t gy, and k2·x + k3 counts `copies` times.
 template <typename T>
 void InputGrad(const Layout& l, const at::Tensor& x, const std::vector<double>& w, const std::vector<double>& mean,
                const std::vector<double>& invstd, bool training, const Grads& r, at::Tensor& gx) {
-  const double M = static_cast<double>(x.numel() / l.C);
+  const double M = static_cast<double>(x.numel() / l.C * l.copies);
   std::vector<T> k1(l.C), k2(l.C), k3(l.C);
   for (int64_t c = 0; c < l.C; ++c) {
     const double a = w[c] * invstd[c];
     const double sgxh = invstd[c] * (r.sumGyX[c] - mean[c] * r.sumGy[c]);  // Σ gy·x̂
     const double b = training ? -a * invstd[c] * sgxh / M : 0.0;
     k1[c] = T(a);
-    k2[c] = T(b);
-    k3[c] = T(training ? -a * r.sumGy[c] / M - b * mean[c] : 0.0);
+    k2[c] = T(b * l.copies);
+    k3[c] = T((training ? -a * r.sumGy[c] / M - b * mean[c] : 0.0) * l.copies);
   }
   const T* xp = x.data_ptr<T>();
   T* gp = gx.data_ptr<T>();
@@ -234,21 +241,22 @@ bool Reusable(const at::Tensor& g, const at::Tensor& x) {
          g.storage().nbytes() == static_cast<size_t>(g.numel()) * g.element_size();
 }
 
-// (x [T·N, C, ...], weight | undefined, bias | undefined, mean [C], invstd [C], v0, vth, alpha; training, T, options)
-// → [out [T·N, C, ...], vT [N, C, ...]]. mean and invstd are the statistics used (the batch's in training mode, where
+// (x [T·N, C, ...] (or [N, C, ...] repeated at every step), weight | undefined, bias | undefined, mean [C], invstd [C],
+// v0, vth, alpha; training, T, repeated, options) → [out [T·N, C, ...], vT [N, C, ...]]. mean and invstd are the statistics used (the batch's in training mode, where
 // backward differentiates through them as batch norm does; the running ones in eval mode).
 struct BnNeuronFn : public torch::autograd::Function<BnNeuronFn> {
   static variable_list forward(AutogradContext* ctx, at::Tensor x, c10::optional<at::Tensor> w, c10::optional<at::Tensor> b, at::Tensor mean,
                                at::Tensor invstd, at::Tensor v0, at::Tensor vth, at::Tensor alpha, bool training,
-                               int64_t steps, bool hard, double vReset, bool ampVth, bool detachReset, int64_t surrogate,
-                               double param) {
+                               int64_t steps, bool repeated, bool hard, double vReset, bool ampVth, bool detachReset,
+                               int64_t surrogate, double param) {
     Opts o{hard, vReset, ampVth, detachReset, static_cast<int>(surrogate), param};
     at::Tensor weight = w ? *w : at::Tensor(), bias = b ? *b : at::Tensor();
     ctx->save_for_backward({x, weight, bias, mean, invstd, v0, vth, alpha});
     neuron::SaveOpts(ctx, o);
     ctx->saved_data["steps"] = steps;
     ctx->saved_data["training"] = training;
-    return Run(x, weight, bias, mean, invstd, v0, vth, alpha, steps, o);
+    ctx->saved_data["repeated"] = repeated;
+    return Run(x, weight, bias, mean, invstd, v0, vth, alpha, steps, repeated, o);
   }
 
   // y = x·scale + shift per channel: scale = w·invstd, shift = b − mean·scale
@@ -262,12 +270,14 @@ struct BnNeuronFn : public torch::autograd::Function<BnNeuronFn> {
 
   static variable_list Run(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean,
                            const at::Tensor& invstd, const at::Tensor& v0, const at::Tensor& vth, const at::Tensor& alpha,
-                           int64_t steps, const Opts& o) {
+                           int64_t steps, bool repeated, const Opts& o) {
     at::NoGradGuard guard;
     auto [scale, shift] = Affine(weight, bias, mean, invstd);
-    at::Tensor out = at::empty_like(x), vT = at::empty(StateOf(x, steps), x.options());
+    auto folded = x.sizes().vec();
+    if (repeated) folded[0] *= steps;
+    at::Tensor out = at::empty(folded, x.options()), vT = at::empty(StateOf(x, steps, repeated), x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bnNeuronForward", [&] {
-      Forward<scalar_t>(LayoutOf(x, steps), x, scale, shift, v0, vth, alpha.item<double>(), o, out, vT);
+      Forward<scalar_t>(LayoutOf(x, steps, repeated), x, scale, shift, v0, vth, alpha.item<double>(), o, out, vT);
     });
     return {out, vT};
   }
@@ -278,15 +288,15 @@ struct BnNeuronFn : public torch::autograd::Function<BnNeuronFn> {
     const at::Tensor &v0 = saved[5], &vth = saved[6], &alpha = saved[7];
     Opts o = neuron::LoadOpts(ctx);
     const int64_t steps = ctx->saved_data["steps"].toInt();
-    const bool training = ctx->saved_data["training"].toBool();
+    const bool training = ctx->saved_data["training"].toBool(), repeated = ctx->saved_data["repeated"].toBool();
     at::Tensor gout = std::move(grads[0]);
     if (gout.defined() && !gout.is_contiguous()) gout = gout.contiguous();
     at::Tensor gvT = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
-    auto state = StateOf(x, steps);
+    auto state = StateOf(x, steps, repeated);
     // Per-element gradients of v0, the threshold and alpha only where they are wanted (each is one step's size).
     auto wanted = [&](const at::Tensor& t) { return t.requires_grad() ? at::empty(state, x.options()) : at::Tensor(); };
     Grads r{Reusable(gout, x) ? gout : at::empty_like(x), wanted(v0), wanted(vth), wanted(alpha), {}, {}};
-    const Layout l = LayoutOf(x, steps);
+    const Layout l = LayoutOf(x, steps, repeated);
     auto [scale, shift] = Affine(weight, bias, mean, invstd);
     const std::vector<double> mu = ToVector(mean), is = ToVector(invstd);
     const std::vector<double> w = weight.defined() ? ToVector(weight) : std::vector<double>(l.C, 1.0);
@@ -306,7 +316,7 @@ struct BnNeuronFn : public torch::autograd::Function<BnNeuronFn> {
     at::Tensor gv0 = v0.requires_grad() ? r.gv0.sum_to_size(v0.sizes()) : none;
     at::Tensor gth = vth.requires_grad() ? r.gth.sum_to_size(vth.sizes()) : none;
     at::Tensor ga = alpha.requires_grad() ? r.galpha.sum().reshape(alpha.sizes()) : none;
-    return {r.gx, gw, gb, none, none, gv0, gth, ga, none, none, none, none, none, none, none, none};
+    return {r.gx, gw, gb, none, none, gv0, gth, ga, none, none, none, none, none, none, none, none, none};
   }
 };
 
@@ -367,12 +377,14 @@ void ChannelMoments(const at::Tensor& x, std::vector<double>& mean, std::vector<
 
 // The statistics batch norm uses, as (mean, invstd) without autograd: in training mode the batch's (biased variance;
 // the running ones are updated in place with the unbiased variance, as PyTorch's batch_norm does), else the running ones.
+// Each value of x stands for `copies` values (a repeated input): the same moments, `copies` times the count.
 std::pair<at::Tensor, at::Tensor> Statistics(Args& a, const at::Tensor& x, const c10::optional<at::Tensor>& rm,
-                                             const c10::optional<at::Tensor>& rv, bool training, double momentum, double eps) {
+                                             const c10::optional<at::Tensor>& rv, bool training, double momentum, double eps,
+                                             int64_t copies) {
   at::NoGradGuard guard;
   at::Tensor mean, var;
   if (training) {
-    const int64_t count = x.numel() / x.size(1);
+    const int64_t count = x.numel() / x.size(1) * copies;
     if (count < 2) a.fail("SHAPE_MISMATCH", "batch norm in training mode needs more than one value per channel, got " + Describe(x));
     std::vector<double> m, v;
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bnStatistics", [&] { ChannelMoments<scalar_t>(x, m, v); });
@@ -391,12 +403,14 @@ std::pair<at::Tensor, at::Tensor> Statistics(Args& a, const at::Tensor& x, const
 }
 
 // (x [T·N, C, ...], weight?, bias?, runningMean?, runningVar?, training, momentum, eps, T,
-//  v0 | null, vth, alpha (0-d), hard, vReset, ampVth, detachReset, surrogateKind, surrogateParam) → [out, vT]
+//  v0 | null, vth, alpha (0-d), hard, vReset, ampVth, detachReset, surrogateKind, surrogateParam, repeated) → [out, vT]
+// repeated: x is [N, C, ...], the input of every step (the same as x repeated T times and folded, without the copies).
 Napi::Value BnNeuron(Args& a) {
   at::Tensor x = a.tensor(0);
   auto w = a.optTensor(1), b = a.optTensor(2), rm = a.optTensor(3), rv = a.optTensor(4);
   const int64_t steps = a.i64(8);
-  if (x.dim() < 2 || steps < 1 || x.size(0) % steps != 0)
+  const bool repeated = !a.isNullish(18) && a.boolean(18);
+  if (x.dim() < 2 || steps < 1 || (!repeated && x.size(0) % steps != 0))
     a.fail("SHAPE_MISMATCH", "input must be [T·N, C, ...] with T = " + std::to_string(steps) + ", got " + Describe(x));
   if (!x.is_cpu()) a.fail("DEVICE_ERROR", "the fused batch norm + neuron kernel runs on CPU tensors, got " + Describe(x));
   if (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble)
@@ -409,23 +423,23 @@ Napi::Value BnNeuron(Args& a) {
   at::Tensor v0 = a.isNullish(9) ? at::zeros({}, x.options()) : a.tensor(9).to(x.scalar_type());
   at::Tensor vth = a.tensor(10).to(x.scalar_type()), alpha = a.tensor(11).to(x.scalar_type());
   if (alpha.numel() != 1) a.fail("SHAPE_MISMATCH", "alpha must have one element, got " + Describe(alpha));
-  const auto state = StateOf(x, steps);
+  const auto state = StateOf(x, steps, repeated);
   neuron::CheckBroadcast(a, vth, state, "threshold");
   neuron::CheckBroadcast(a, v0, state, "initial potential");
   Opts o{a.boolean(12), a.f64(13), a.boolean(14), a.boolean(15), static_cast<int>(a.i64(16)), a.f64(17)};
   surrogate::Dispatch(o.surrogate, o.param, [](auto) {});  // validates the kind
   x = x.contiguous();
   const bool training = a.boolean(5);
-  auto [mean, invstd] = Statistics(a, x, rm, rv, training, a.f64(6), a.f64(7));
+  auto [mean, invstd] = Statistics(a, x, rm, rv, training, a.f64(6), a.f64(7), repeated ? steps : 1);
   auto same = [&](const c10::optional<at::Tensor>& t) { return t ? t->to(x.scalar_type()) : at::Tensor(); };
   at::Tensor weight = same(w), bias = same(b);
   auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
   bool grad = c10::GradMode::is_enabled() &&
               (x.requires_grad() || (weight.defined() && weight.requires_grad()) || (bias.defined() && bias.requires_grad()) ||
                v0.requires_grad() || vth.requires_grad() || alpha.requires_grad());
-  if (!grad) return Ret(a.env(), BnNeuronFn::Run(x, weight, bias, mean, invstd, v0, vth, alpha, steps, o));
-  auto r = BnNeuronFn::apply(x, opt(weight), opt(bias), mean, invstd, v0, vth, alpha, training, steps, o.hard, o.vReset, o.ampVth,
-                             o.detachReset, static_cast<int64_t>(o.surrogate), o.param);
+  if (!grad) return Ret(a.env(), BnNeuronFn::Run(x, weight, bias, mean, invstd, v0, vth, alpha, steps, repeated, o));
+  auto r = BnNeuronFn::apply(x, opt(weight), opt(bias), mean, invstd, v0, vth, alpha, training, steps, repeated, o.hard, o.vReset,
+                             o.ampVth, o.detachReset, static_cast<int64_t>(o.surrogate), o.param);
   return Ret(a.env(), std::vector<at::Tensor>{r[0], r[1]});
 }
 
