@@ -1,5 +1,5 @@
 // Per-op overhead of the binding: a tiny op (3 elements) through the Tensor API, inside tidy, and as a raw native
-// call, each followed by freeing the result. PyTorch from Python is about 1 µs for the same (ENGINE-NOTES).
+// call, each followed by freeing the result. PyTorch from Python is about 1 µs for the same (docs/results/engine.md).
 // usage: node bench/overhead.mjs [--n 200000]
 import { parseFlags, nowMs, round } from './lib.mjs';
 

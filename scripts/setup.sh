@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- 1. system packages --------------------------------------------------------------------------------------------
-# libopenblas0-openmp, not -pthread: only the OpenMP build follows at::set_num_threads (measured, see ENGINE-NOTES).
+# libopenblas0-openmp, not -pthread: only the OpenMP build follows at::set_num_threads (measured, see docs/results/engine.md).
 pkgs=(g++ make python3 libopenblas0-openmp dataset-fashion-mnist)
 [ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev)
 missing=()

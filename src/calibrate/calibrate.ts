@@ -1,5 +1,5 @@
 /**
- * Layer-wise calibration of a converted SNN (Li, Deng, Dong, Gong & Gu, ICML 2021; METHODS §4). The network is lowered
+ * Layer-wise calibration of a converted SNN (Li, Deng, Dong, Gong & Gu, ICML 2021; docs/methods.md §5). The network is lowered
  * to a program (src/calibrate/program.ts) and run one neuron at a time over the cached calibration batches, so each
  * neuron is calibrated seeing the already calibrated layers before it, and every layer is computed once. At each
  * neuron, in this order, each step optional:
@@ -32,7 +32,7 @@ import { AUGMENTS, collectSamples, finetune, type DistillOptions, type QuantizeO
 import { biasLayerOf, checkAligned, lastUses, lower, segmentOf, type Program } from './program.js';
 import { gridSearch, searchRows, searchThresholds, subsampleRows, type ThresholdGrid } from './threshold.js';
 
-/** The calibration steps (METHODS §4), applied at each neuron in the order threshold, weight, bias, potential. */
+/** The calibration steps (docs/methods.md §5), applied at each neuron in the order threshold, weight, bias, potential. */
 export interface CalibrationSteps {
   threshold?: boolean;
   weight?: boolean;

@@ -1,5 +1,5 @@
 /**
- * Adaptive thresholds (Li, Deng et al., ICML 2021; METHODS §4): V_th = argmin_V ‖clipfloor(x, T, V) − a‖² over a grid
+ * Adaptive thresholds (Li, Deng et al., ICML 2021; docs/methods.md §5): V_th = argmin_V ‖clipfloor(x, T, V) − a‖² over a grid
  * of candidates, per layer or per channel, where a is the ANN's activation and x the current that drives the neuron
  * (the ANN's pre-activation in the authors' recipe, or the calibrated SNN's mean input current).
  */

@@ -1,5 +1,5 @@
 /**
- * Conversion-error analysis (Deng & Gu, ICLR 2021; METHODS §3), per IF layer, on real samples:
+ * Conversion-error analysis (Deng & Gu, ICLR 2021; docs/methods.md §3), per IF layer, on real samples:
  * - isolated: the SNN layer driven by the ANN layer's own pre-activation z as a constant current for T steps. Its rate
  *   r_T is compared with ReLU(z): clipping = ReLU(z) − min(ReLU(z), V_th), flooring = min(ReLU(z), V_th) − r_T, and
  *   total = ReLU(z) − r_T = clipping + flooring (signed means, so the decomposition adds up exactly);

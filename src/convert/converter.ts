@@ -1,5 +1,5 @@
 /**
- * ANN→SNN conversion by threshold balancing (METHODS §2), as one template driven by options:
+ * ANN→SNN conversion by threshold balancing (docs/methods.md §3), as one template driven by options:
  * validate → fold batch norm → collect activation statistics → replace each ReLU by an IF neuron (soft reset,
  * threshold = the statistic, spikes carrying V_th) → average pooling on spikes, residual shortcuts into the membrane,
  * the last layer a non-spiking accumulator → optional V_th/2 shift. Under no-grad; the ANN is left untouched.
@@ -21,7 +21,7 @@ import { ResidualBlock } from './blocks.js';
 import { foldBatchNorm } from './fold.js';
 import { ActivationRecorder, parseThresholdStat, type ThresholdStat } from './stats.js';
 
-/** The V_th/2 shift of Deng & Gu (METHODS §3), which turns flooring into rounding. */
+/** The V_th/2 shift of Deng & Gu (docs/methods.md §3), which turns flooring into rounding. */
 export type ShiftMode = 'none' | 'potential';
 
 /** Options of convertToSnn. */

@@ -5,7 +5,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Which statistic of a layer's activations becomes its threshold (METHODS §2). */
+/** Which statistic of a layer's activations becomes its threshold (docs/methods.md §3). */
 export type ThresholdStat = 'max' | 'ema' | { percentile: number };
 
 /**

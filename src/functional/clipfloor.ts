@@ -1,4 +1,4 @@
-/** The closed form of an IF neuron's rate under constant input (Deng & Gu, ICLR 2021; METHODS §3–4). */
+/** The closed form of an IF neuron's rate under constant input (Deng & Gu, ICLR 2021; docs/methods.md §3, §5). */
 import { invalidArg } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 

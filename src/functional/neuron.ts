@@ -1,5 +1,5 @@
 /**
- * Integrate-and-fire neuron dynamics (METHODS §1), in discrete time t = 1..T:
+ * Integrate-and-fire neuron dynamics (docs/methods.md §1), in discrete time t = 1..T:
  *
  *   u[t] = alpha · v[t-1] + I[t]                          charge (IF: alpha = 1; LIF: 0 < alpha < 1)
  *   s[t] = H(u[t] - V_th),  H(x) = 1 for x ≥ 0            fire (NIR uses strict >; we follow the papers' ≥)
@@ -9,7 +9,7 @@
  *   v[0] = v0 (0 unless set: the bias shift and potential calibration set it)
  *
  * Sources: Deng & Gu, ICLR 2021 (IF, soft reset, spikes carrying V_th); Li, Deng et al., ICML 2021; surrogate-gradient
- * training with H's derivative replaced by a surrogate g (METHODS §5). `neuronStep` is the definition; the fused native
+ * training with H's derivative replaced by a surrogate g (docs/methods.md §2). `neuronStep` is the definition; the fused native
  * kernel behind `neuronMultiStep` is checked against it step by step (test/neurons/parity.test.ts).
  */
 import { invalidArg, SnnkitError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Losses of spiking classifiers over the outputs of every time step O [T, N, C] (METHODS §5):
+ * Losses of spiking classifiers over the outputs of every time step O [T, N, C] (docs/methods.md §6):
  *
  *   mean-ce:  CE(mean_t O_t, y)                                    the usual loss on the mean output
  *   rate-ce:  CE(Σ_t O_t, y) on the spike counts of a spiking output layer

@@ -1,4 +1,4 @@
-/** Clipped ReLU: the activation that removes the clipping error of ANN→SNN conversion (METHODS §3). */
+/** Clipped ReLU: the activation that removes the clipping error of ANN→SNN conversion (docs/methods.md §3). */
 import { invalidArg } from '../errors.js';
 import { full } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -41,7 +41,7 @@ export async function writeConversionReport(dir: string, r: ConversionReport): P
     const tLo = a.T[0]!, tHi = a.T[a.T.length - 1]!;
     md.push(`## Conversion error per layer (${a.samples} samples)`, '',
       'Isolated: the SNN layer driven by the ANN layer\'s own pre-activation; signed means, total = clipping + flooring',
-      '(METHODS §3). End to end: mean |ANN activation − SNN rate| inside the full SNN.', '',
+      '(docs/methods.md §3). End to end: mean |ANN activation − SNN rate| inside the full SNN.', '',
       `| layer | mean ANN activation | clipping | flooring T=${tLo} | flooring T=${tHi} | end-to-end T=${tLo} | end-to-end T=${tHi} | firing rate T=${tHi} |`,
       '|---|---:|---:|---:|---:|---:|---:|---:|',
       ...a.layers.map((l) => `| ${l.layer} | ${num(l.annMean)} | ${num(l.clipping)} | ${num(l.flooring[tLo]!)} | ${num(l.flooring[tHi]!)} | ${num(l.endToEnd[tLo]!)} | ${num(l.endToEnd[tHi]!)} | ${num(l.firingRate[tHi]!, 3)} |`),

@@ -1,4 +1,4 @@
-/** Arctangent surrogate: g(x) = (a/2) / (1 + (π/2 · a · x)²) (METHODS §5). */
+/** Arctangent surrogate: g(x) = (a/2) / (1 + (π/2 · a · x)²) (docs/methods.md §2). */
 import { type Surrogate, positiveParam } from './surrogate.js';
 
 /**

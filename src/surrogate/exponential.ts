@@ -1,4 +1,4 @@
-/** Exponential surrogate: g(x) = (k/2) exp(-k|x|) (METHODS §5). */
+/** Exponential surrogate: g(x) = (k/2) exp(-k|x|) (docs/methods.md §2). */
 import { where } from '../tensor/creation.js';
 import { type Surrogate, positiveParam } from './surrogate.js';
 

@@ -1,4 +1,4 @@
-/** Rectangle surrogate: g(x) = (1/a) [|x| < a/2] (METHODS §5). */
+/** Rectangle surrogate: g(x) = (1/a) [|x| < a/2] (docs/methods.md §2). */
 import { type Surrogate, positiveParam } from './surrogate.js';
 
 /**

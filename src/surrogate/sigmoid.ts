@@ -1,4 +1,4 @@
-/** Sigmoid surrogate: g(x) = k σ(kx)(1 - σ(kx)) (METHODS §5). */
+/** Sigmoid surrogate: g(x) = k σ(kx)(1 - σ(kx)) (docs/methods.md §2). */
 import { type Surrogate, positiveParam } from './surrogate.js';
 
 /**

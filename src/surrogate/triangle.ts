@@ -1,4 +1,4 @@
-/** Triangle surrogate: g(x) = (1/γ²) max(γ - |x|, 0) (METHODS §5; TET uses γ = 1). */
+/** Triangle surrogate: g(x) = (1/γ²) max(γ - |x|, 0) (docs/methods.md §2; TET uses γ = 1). */
 import { where } from '../tensor/creation.js';
 import { type Surrogate, positiveParam } from './surrogate.js';
 

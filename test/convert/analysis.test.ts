@@ -4,7 +4,7 @@ import { nn, convert, data, F, randn, tensor, tidy, noGrad, Generator } from '..
 import { syntheticDataset } from '../data/synthetic.js';
 import { assertClose } from '../helpers.js';
 
-test('an IF neuron under constant current fires at the closed-form rate clipfloor(z, T, V_th) (METHODS §3)', () => tidy(() => {
+test('an IF neuron under constant current fires at the closed-form rate clipfloor(z, T, V_th) (docs/methods.md §3)', () => tidy(() => {
   const z = randn([4000], { dtype: 'float64', generator: new Generator(2) }).mul(0.7).add(0.3);
   for (const [T, shift] of [[8, 0], [32, 0], [32, 0.5], [100, 0.5]] as const) {
     const r = F.neuronMultiStep(z.unsqueeze(0).expand(T, 4000), shift ? shift * 0.8 : undefined, { vTh: 0.8, amplitude: 'threshold' });

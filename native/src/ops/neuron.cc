@@ -1,5 +1,5 @@
 // Fused IF/LIF neuron kernels over [T, N, ...] inputs, forward and backward through time, as a libtorch autograd
-// function. The equations are those of the single-step function in src/functional/neuron.ts (METHODS §1):
+// function. The equations are those of the single-step function in src/functional/neuron.ts (docs/methods.md §1):
 //   u[t] = alpha * v[t-1] + x[t];  s[t] = H(u[t] - V_th) (H(0) = 1);  out[t] = A * s[t] (A = 1 or V_th)
 //   soft: v[t] = u[t] - s[t] * V_th;   hard: v[t] = u[t] * (1 - s[t]) + v_reset * s[t]
 // One pass per element over all T steps with the membrane in a register. For BPTT only u[t] is stored (the spikes

@@ -1,6 +1,6 @@
 // Surrogate gradients of the spike function H(x) (x = u - V_th): the forward is always the true step, the backward
 // replaces dH/dx by g(x). One functor per surrogate; the fused neuron kernels and the single-step spike op share them.
-// Formulas: METHODS §5 (rectangle, triangle, exponential, sigmoid, arctangent) and Dspike (Li et al., NeurIPS 2021).
+// Formulas: docs/methods.md §2 (rectangle, triangle, exponential, sigmoid, arctangent) and Dspike (Li et al., NeurIPS 2021).
 #pragma once
 #include <cmath>
 #include <string>

@@ -9,7 +9,7 @@ export interface ZooOptions {
   numClasses?: number;
   /** Input channels (default: 1 for MNIST models, 3 for CIFAR models). */
   inChannels?: number;
-  /** Train with a clipped ReLU min(max(x, 0), max) instead of ReLU (METHODS §3); `learnable` makes max a parameter. */
+  /** Train with a clipped ReLU min(max(x, 0), max) instead of ReLU (docs/methods.md §3); `learnable` makes max a parameter. */
   clipRelu?: { max: number; learnable?: boolean };
   /** ResNets: 'A' (default) subsamples and zero-pads, 'B' projects with a 1×1 convolution and batch norm (He et al. 2016). */
   shortcut?: 'A' | 'B';
