@@ -1,6 +1,6 @@
 /** The calibration report: accuracy per T and pipeline, per-layer thresholds and errors, SVG plots. */
 import { join } from 'node:path';
-import type { LayerCalibration } from '../calibrate/calibrate.js';
+import type { LayerCalibration } from '../calibrate/options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { barChart, lineChart } from './plot.js';
 

@@ -314,3 +314,33 @@ test('a fine-tuning step whose loss or gradient is not finite stops before the o
     for (const t of [w, before, x]) t.dispose();
   }
 });
+
+test('a calibration step of your own runs at each neuron after the built-in ones, and its error enters the report', async () => {
+  const { ann, calib } = await setup();
+  const T = 4, seen: string[] = [];
+  // Moves each threshold to the 99th percentile of the reference activations (on the first batch), if that is lower.
+  const percentile: calibrate.CalibrationStep = {
+    name: 'percentile',
+    run(c) {
+      seen.push(`${c.index}:${c.inName}:${c.targets.length}`);
+      const p = tidy(() => c.targets[0]!.flatten().quantile(0.99).item());
+      if (typeof c.neuron.vTh !== 'number' || p <= 0 || p >= c.neuron.vTh) return false;
+      c.walk.setThreshold(c.neuron, p);
+      return true;
+    },
+  };
+  const base = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { bias: true } });
+  const own = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { bias: true }, extraSteps: [percentile] });
+  assert.equal(seen.length, 3, 'once per neuron');
+  assert.ok(seen.every((s, i) => s.startsWith(`${i}:`) && s.endsWith(':2')), seen.join(' '));
+  own.layers.forEach((l, i) => {
+    const steps = l.errors.map((e) => e.step);
+    assert.deepEqual(steps.slice(0, 2), ['converted', 'bias'], 'the built-in steps first');
+    if (steps.length === 3) {
+      assert.equal(steps[2], 'percentile');
+      assert.ok((l.vTh as number) < (base.layers[i]!.vTh as number), 'a lower threshold where the step acted');
+    } else assert.equal(l.vTh, base.layers[i]!.vTh);
+  });
+  assert.ok(own.layers.some((l) => l.errors.length === 3), 'the step acted somewhere');
+  for (const c of [base, own]) c.snn.dispose();
+});
