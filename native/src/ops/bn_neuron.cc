@@ -124,6 +124,51 @@ void Recompute(const Layout& l, const T* xp, int64_t e0, int64_t n, const T* scj
   }
 }
 
+// One block's arrays at step t of the backward pass.
+template <typename T>
+struct BlockRefs {
+  const T *u, *x, *go, *prev;
+  T* gx;
+  const T* h;
+  T *gv, *gh, *ga, *bsc, *bsh;
+};
+
+// One step back through time over a block. SUM: add dL/dx to gx (a repeated input) instead of writing it. A function
+// of its own with everything passed by value, so that the loop has no branch and vectorizes (in a lambda capturing
+// by reference it did not: 190 ms more a step on snn-mnist-cnn).
+template <typename T, bool SUM, typename G>
+void BackStepBlock(const neuron::BackCoef<T, G>& c, const BlockRefs<T> r, int64_t n, T kFirst) {
+  const T* __restrict__ u = r.u;
+  const T* __restrict__ x = r.x;
+  const T* go = r.go;  // may be gx itself (Reusable): read before written
+  const T* __restrict__ prev = r.prev;
+  T* gx = r.gx;
+  T* __restrict__ gv = r.gv;
+  T* __restrict__ gh = r.gh;
+  T* __restrict__ ga = r.ga;
+  T* __restrict__ bsc = r.bsc;
+  T* __restrict__ bsh = r.bsh;
+  const T kLater = T(1) - kFirst;
+  if constexpr (SUM) {
+    T* __restrict__ acc = gx;  // a buffer of its own (go is the output gradient, of all T steps)
+    for (int64_t j = 0; j < n; ++j) {
+      const T p = prev[j];
+      const T gy = c.Step(u[j], r.h[j], go[j], kFirst * p + kLater * c.AfterReset(p, r.h[j]), gv[j], gh[j], ga[j]);
+      acc[j] += gy;
+      bsc[j] += gy * x[j];
+      bsh[j] += gy;
+    }
+  } else {
+    for (int64_t j = 0; j < n; ++j) {
+      const T p = prev[j];
+      const T gy = c.Step(u[j], r.h[j], go[j], kFirst * p + kLater * c.AfterReset(p, r.h[j]), gv[j], gh[j], ga[j]);
+      gx[j] = gy;
+      bsc[j] += gy * x[j];
+      bsh[j] += gy;
+    }
+  }
+}
+
 template <typename T, typename G>
 void Backward(const Layout& l, const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift, const at::Tensor& v0,
               const at::Tensor& vth, double alpha, const Opts& o, const G& surr, const at::Tensor& gout,
@@ -165,17 +210,11 @@ void Backward(const Layout& l, const at::Tensor& x, const at::Tensor& scale, con
         const bool first = t == 0;
         const T* __restrict__ prev = first ? v0blk : ub.data() + (t - 1) * kBlock;
         T* gx_ = gxp + t * l.xStep + e0;
+        const T kFirst = first ? T(1) : T(0);
         // A repeated input's gradient is the sum over the steps (the last step, the first computed, sets it).
-        const bool sum = l.xStep == 0 && t != l.steps - 1;
-        const T kFirst = first ? T(1) : T(0), kLater = T(1) - kFirst;
-        for (int64_t j = 0; j < n; ++j) {
-          const T p = prev[j];
-          const T gy = c_.Step(u_[j], h[j], go_[j], kFirst * p + kLater * c_.AfterReset(p, h[j]), gv[j], gh[j], ga[j]);
-          if (sum) gx_[j] += gy;
-          else gx_[j] = gy;
-          bsc[j] += gy * x_[j];
-          bsh[j] += gy;
-        }
+        const BlockRefs<T> r{u_, x_, go_, prev, gx_, h, gv, gh, ga, bsc, bsh};
+        if (l.xStep == 0 && t != l.steps - 1) BackStepBlock<T, true>(c_, r, n, kFirst);
+        else BackStepBlock<T, false>(c_, r, n, kFirst);
       }
       for (int64_t j = 0; j < n; ++j) {
         gsc[ch[j]] += bsc[j];
