@@ -72,7 +72,7 @@ function onnxStructured(bytes, d, ctx) {
 
 // ---- PyTorch checkpoints ------------------------------------------------------------------------------------------------
 function ptSeeds(kind) {
-  const dir = join(repo, 'test/fixtures/torch');
+  const dir = join(repo, 'test/fixtures/torch-gen'); // written by scripts/test-fixtures.sh (npm test / npm run fuzz)
   const names = kind === 'zip' ? ['zip.pt', 'protocol4.pt', 'deflated.pt'] : ['legacy.pt'];
   return { seeds: names.map((n) => readFileSync(join(dir, n))) };
 }

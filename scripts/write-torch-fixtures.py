@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""Writes the PyTorch checkpoints that test/io/pytorch.test.ts reads, into test/fixtures/torch/ (committed, a few KB).
+"""Writes the PyTorch checkpoints that test/io/pytorch.test.ts and the fuzzer read, into OUT_DIR (a few KB).
 
-Run once with Debian's PyTorch (apt install python3-torch) when the fixtures need to change:
-    /usr/bin/python3 scripts/write-torch-fixtures.py
-The tests then need no Python. expected.json holds each tensor's shape and values as PyTorch sees them.
+`npm test` runs it through scripts/test-fixtures.sh with Debian's PyTorch (python3-torch) into test/fixtures/torch-gen/
+(gitignored: checkpoints are generated, never committed). expected.json holds each tensor's shape and values as
+PyTorch sees them.  usage: /usr/bin/python3 scripts/write-torch-fixtures.py OUT_DIR
 """
 import collections, json, os, sys, zipfile
 import torch
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'torch')
+if len(sys.argv) != 2:
+    sys.exit('usage: write-torch-fixtures.py OUT_DIR')
+out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 base = torch.arange(12, dtype=torch.float32).reshape(3, 4)

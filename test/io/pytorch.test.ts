@@ -49,8 +49,8 @@ test('loadTorchCheckpoint keeps the whole value: best_prec1 as a number, the pre
   assert.ok(all['state_dict.module.conv1.weight']!.isDisposed);
 });
 
-// Files written by Debian's PyTorch with scripts/write-torch-fixtures.py (committed; no Python at test time).
-const FIX = join(process.cwd(), 'test', 'fixtures', 'torch');
+// Files written by Debian's PyTorch with scripts/write-torch-fixtures.py, which `npm test` runs first (scripts/test-fixtures.sh).
+const FIX = join(process.cwd(), 'test', 'fixtures', 'torch-gen');
 
 for (const file of ['zip.pt', 'legacy.pt', 'renamed.pt', 'protocol4.pt', 'deflated.pt']) {
   test(`${file}: dtypes, strided (stride 0, overlapping) and shared-storage tensors, nested dicts, OrderedDict and plain values`, () => {
