@@ -6,6 +6,7 @@ import type { ThresholdStat } from '../convert/stats.js';
 import { AUGMENTS, type DistillOptions, type QuantizeOptions } from './finetune.js';
 import type { ThresholdGrid } from './threshold.js';
 import type { CalibrationStep } from './step.js';
+import type { Surrogate } from '../surrogate/surrogate.js';
 
 /** The calibration steps (docs/methods.md §5), applied at each neuron in the order threshold, weight, bias, potential. */
 export interface CalibrationSteps {
@@ -100,6 +101,11 @@ export interface CalibrateOptions {
   shiftForm?: 'potential' | 'bias';
   /** Signed IF neurons (ternary spikes; SignedIF) instead of IF (default false). */
   signed?: boolean;
+  /**
+   * The surrogate of the SNN's neurons, which the spike-level steps (weight calibration's 'spikes' objective,
+   * distill) train through; any Surrogate, yours included (defineSurrogate). Default atan(2).
+   */
+  surrogate?: Surrogate;
   /**
    * The thresholds before calibration (and of 'none'): a statistic of the ANN's activations. Default 'ema', the EMA
    * (momentum 0.9) of per-batch maxima, as the authors' code computes its "max" thresholds.

@@ -84,7 +84,8 @@ export class Walk {
     if (searched) seconds['threshold'] = (performance.now() - t0) / 1000;
     const tc = performance.now();
     const potential = shift && o.shiftForm !== 'bias';
-    const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: parseThresholdStat(o.initialThreshold ?? 'ema'), shift: potential ? 'potential' : 'none', signed: o.signed ?? false });
+    const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: parseThresholdStat(o.initialThreshold ?? 'ema'), shift: potential ? 'potential' : 'none', signed: o.signed ?? false,
+      ...(o.surrogate ? { surrogate: o.surrogate } : {}) });
     seconds['convert'] = (performance.now() - tc) / 1000;
     const folded = foldNetwork(ann);
     const annP = lower(folded), snnP = lower(converted.snn);

@@ -4,7 +4,9 @@
  * object with its results as the last line of stdout.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SnnkitError } from '../errors.js';
 import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
@@ -23,7 +25,10 @@ export function buildCli(): Command {
   const program = new Command('snnkit')
     .description('Spiking neural networks in TypeScript: ANN→SNN conversion, calibration and surrogate-gradient training')
     .version(pkg.version)
-    .showHelpAfterError('(snnkit <command> --help shows its options)');
+    .showHelpAfterError('(snnkit <command> --help shows its options)')
+    .option('--plugin <file>', 'a JavaScript module to import before the command: it registers surrogates of its own (registerSurrogate); repeatable',
+      (v: string, all: string[]) => [...all, v], [] as string[])
+    .hook('preAction', async () => loadPlugins(program.opts<{ plugin: string[] }>().plugin));
   trainAnnCommand(program);
   trainSnnCommand(program);
   evalCommand(program);
@@ -31,6 +36,20 @@ export function buildCli(): Command {
   calibrateCommand(program);
   infoCommand(program);
   return program;
+}
+
+/** Imports each plugin module (the files of `--plugin`), in order. */
+async function loadPlugins(files: readonly string[]): Promise<void> {
+  for (const f of files) {
+    const path = resolve(f);
+    if (!existsSync(path)) throw new SnnkitError(`--plugin: '${f}' does not exist (expected a JavaScript module that imports snnkit)`, 'FILE_NOT_FOUND');
+    try {
+      await import(pathToFileURL(path).href);
+    } catch (e) {
+      if (e instanceof SnnkitError) throw e;
+      throw new SnnkitError(`--plugin: importing '${f}' failed: ${(e as Error).message}`, 'INVALID_ARGUMENT');
+    }
+  }
 }
 
 async function main(): Promise<void> {

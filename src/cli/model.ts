@@ -9,7 +9,8 @@ import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
 import { dispose } from '../tensor/scope.js';
 import type { Encoding } from '../neurons/classifier.js';
 import { createSpikingModel, type NeuronSpec } from '../neurons/zoo.js';
-import { parseSurrogate } from '../surrogate/parse.js';
+import { parseSurrogate, surrogateNames } from '../surrogate/parse.js';
+import type { Surrogate } from '../surrogate/surrogate.js';
 
 /** A loaded ANN, the architecture name it was built from ('onnx' for graphs), and its metadata. */
 export interface LoadedAnn {
@@ -60,7 +61,7 @@ export function loadAnn(path: string, arch: string | undefined, opts: { maxpoolA
     const trained = ck.meta['snn_train'] as TrainedSnnMeta | undefined;
     if (trained) {
       const model = createSpikingModel(name, { T: trained.T, encoding: trained.encoding, spikingOutput: trained.spiking_output,
-        neuron: { ...trained.neuron, surrogate: parseSurrogate(trained.neuron.surrogate.replace(/^(\w+)\(\w+=([^)]+)\)$/, '$1:$2')) } });
+        neuron: { ...trained.neuron, surrogate: storedSurrogate(path, trained.neuron.surrogate) } });
       model.loadStateDict(ck.weights);
       return { model, arch: name, meta: ck.meta, format: 'safetensors' };
     }
@@ -71,4 +72,16 @@ export function loadAnn(path: string, arch: string | undefined, opts: { maxpoolA
   } finally {
     ck.dispose();
   }
+}
+
+/**
+ * The surrogate a checkpoint names as its toString() ('atan(alpha=2)').
+ * @throws SnnkitError naming the file and the surrogate when it is neither built in nor registered (by a --plugin)
+ */
+function storedSurrogate(path: string, stored: string): Surrogate {
+  const spec = stored.replace(/^(\w+)\(\w+=([^)]+)\)$/, '$1:$2');
+  if (!surrogateNames().includes(spec.split(':')[0]!))
+    throw new SnnkitError(`${path}: the model was trained with the surrogate ${stored}, which is neither built in nor registered: ` +
+      'give the module that registers it with --plugin', 'INVALID_ARGUMENT');
+  return parseSurrogate(spec);
 }

@@ -15,6 +15,7 @@ import { GraphModule, type GraphNode } from '../nn/graph.js';
 import { BasicBlock, CifarResNet, OptionAShortcut } from '../nn/zoo/resnet.js';
 import { IF, SignedIF, SpikingNeuron } from '../neurons/neuron.js';
 import { SeqToANN } from '../neurons/containers.js';
+import type { Surrogate } from '../surrogate/surrogate.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
 import { ResidualBlock } from './blocks.js';
@@ -38,6 +39,8 @@ export interface ConvertOptions {
   shift?: ShiftMode;
   /** Signed IF neurons (ternary spikes: spikes fired too early are taken back; SignedIF) instead of IF. Default false. */
   signed?: boolean;
+  /** The surrogate of the IF neurons, for training the SNN afterwards (calibration's spike-level steps). Default atan(2). */
+  surrogate?: Surrogate;
 }
 
 /** A converted network and what conversion found. */
@@ -58,6 +61,7 @@ interface Ctx {
   stat: ThresholdStat;
   shift: ShiftMode;
   signed?: boolean;
+  surrogate?: Surrogate;
   /** Activations converted so far, shared by every copy of the context (copies only change `path`). */
   counter: { next: number };
   path: string;
@@ -73,7 +77,8 @@ function activation(m: ReLU | ClippedReLU, ctx: Ctx): Module {
   }
   const k = ctx.counter.next++;
   const vTh = ctx.preset ? ctx.preset[k]! : ctx.recorders[k]!.threshold(ctx.stat);
-  const o = { vTh, reset: 'soft', amplitude: 'threshold', stepMode: 'multi', v0: ctx.shift === 'potential' ? vTh / 2 : undefined } as const;
+  const o = { vTh, reset: 'soft', amplitude: 'threshold', stepMode: 'multi', v0: ctx.shift === 'potential' ? vTh / 2 : undefined,
+    ...(ctx.surrogate ? { surrogate: ctx.surrogate } : {}) } as const;
   return ctx.signed ? new SignedIF(o) : new IF(o);
 }
 
@@ -176,7 +181,7 @@ export function foldNetwork(ann: Module): Module {
  */
 export async function convertToSnn(ann: Module, opts: ConvertOptions): Promise<ConvertedSnn> {
   const stat = parseThresholdStat(opts.threshold ?? 'max');
-  const ctx: Ctx = { mode: 'stats', recorders: [], stat, shift: opts.shift ?? 'none', signed: opts.signed ?? false, counter: { next: 0 }, path: '' };
+  const ctx: Ctx = { mode: 'stats', recorders: [], stat, shift: opts.shift ?? 'none', signed: opts.signed ?? false, ...(opts.surrogate ? { surrogate: opts.surrogate } : {}), counter: { next: 0 }, path: '' };
   const wasTraining = ann.training;
   ann.eval();
   try {

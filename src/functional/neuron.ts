@@ -14,8 +14,8 @@
  */
 import { invalidArg, SnnkitError } from '../errors.js';
 import { native } from '../native/load.js';
-import type { BatchNormOptions } from './nn.js';
-import { SURROGATE_KIND, type Surrogate } from '../surrogate/surrogate.js';
+import { batchNorm, type BatchNormOptions } from './nn.js';
+import { nativeSurrogateKind, type Surrogate } from '../surrogate/surrogate.js';
 import { atan } from '../surrogate/atan.js';
 import { full, stack } from '../tensor/creation.js';
 import { isGradEnabled } from '../tensor/autograd.js';
@@ -90,7 +90,18 @@ export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): Resolve
  * @returns 0/1 in x's dtype
  */
 export function spike(x: Tensor, surrogate: Surrogate): Tensor {
-  return new Tensor(native.spike(x.handle, SURROGATE_KIND[surrogate.name], surrogate.param));
+  const kind = nativeSurrogateKind(surrogate);
+  if (kind !== undefined) return new Tensor(native.spike(x.handle, kind, surrogate.param));
+  return tidy(() => {
+    const h = x.ge(0).to(x.dtype);
+    if (!x.requiresGrad || !isGradEnabled()) return h;
+    // A surrogate of your own: H(x) + (x − x̄)·g(x̄) with x̄ = x detached is H(x) exactly (x − x̄ = 0) and has g as
+    // its derivative, so autograd runs g as the backward without a custom autograd function.
+    const xd = x.detach(), g = surrogate.grad(xd);
+    if (g.shape.join() !== x.shape.join())
+      throw new SnnkitError(`spike: surrogate ${surrogate} returned grad ${g.describe()} for input ${x.describe()}: expected the same shape`, 'SHAPE_MISMATCH');
+    return h.add(x.sub(xd).mul(g.detach()));
+  });
 }
 
 /**
@@ -157,13 +168,14 @@ function checkSteps(fn: string, input: Tensor): void {
 export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
   checkSteps('neuronMultiStep', input);
-  if (input.device !== 'cpu') return unrollSteps(input, v0, undefined, o, ifStep);
+  const kind = nativeSurrogateKind(o.surrogate);
+  if (input.device !== 'cpu' || kind === undefined) return unrollSteps(input, v0, undefined, o, ifStep);
   return tidy(() => {
     const dt = input.dtype;
     const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: dt === 'float64' ? 'float64' : 'float32' }));
     const init = v0 === undefined ? undefined : scalar(v0);
     const [s, v] = native.neuronMultiStep(input.handle, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
-      o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param);
+      o.amplitude === 'threshold', o.detachReset, kind, o.surrogate.param);
     return { spikes: new Tensor(s), v: new Tensor(v) };
   });
 }
@@ -186,14 +198,26 @@ export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: 
   const training = bn.training ?? false;
   if (!training && (!bn.runningMean || !bn.runningVar))
     throw new SnnkitError('batchNormNeuron: eval mode (training: false) needs runningMean and runningVar', 'INVALID_ARGUMENT');
+  const kind = nativeSurrogateKind(o.surrogate);
+  if (kind === undefined) return unfusedBatchNormNeuron(x, bn, T, v0, o, repeated);
   return tidy(() => {
     const dt = x.dtype === 'float64' ? 'float64' : 'float32';
     const scalar = (s: number | Tensor) => (s instanceof Tensor ? s : full([], s, { dtype: dt }));
     const init = v0 === undefined ? undefined : scalar(v0);
     const [s, v] = native.bnNeuronMultiStep(x.handle, bn.weight?.handle, bn.bias?.handle, bn.runningMean?.handle, bn.runningVar?.handle,
       training, bn.momentum ?? 0.1, bn.eps ?? 1e-5, T, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
-      o.amplitude === 'threshold', o.detachReset, SURROGATE_KIND[o.surrogate.name], o.surrogate.param, repeated);
+      o.amplitude === 'threshold', o.detachReset, kind, o.surrogate.param, repeated);
     return { spikes: new Tensor(s), v: new Tensor(v) };
+  });
+}
+
+/** batchNormNeuron as the two layers in turn: for surrogates that have no native kernel. */
+function unfusedBatchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: Tensor | number | undefined, o: ResolvedNeuronOptions,
+  repeated: boolean): { spikes: Tensor; v: Tensor } {
+  return tidy(() => {
+    const all = repeated ? x.unsqueeze(0).expand(T, ...x.shape).reshape(T * x.shape[0]!, ...x.shape.slice(1)) : x;
+    const r = neuronMultiStep(batchNorm(all, bn).reshape(T, all.shape[0]! / T, ...all.shape.slice(1)), v0, o);
+    return { spikes: r.spikes.reshape(...all.shape), v: r.v };
   });
 }
 

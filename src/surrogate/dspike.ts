@@ -4,7 +4,7 @@
  * b (1 - tanh²(b x)) / (2 tanh(b/2)) is the backward; b → 0 gives a straight line, b → ∞ the step.
  */
 import { where } from '../tensor/creation.js';
-import { type Surrogate, positiveParam } from './surrogate.js';
+import { builtinSurrogate, type BuiltinSurrogate, positiveParam } from './surrogate.js';
 
 /**
  * @param opts b: the temperature (default 3)
@@ -12,10 +12,10 @@ import { type Surrogate, positiveParam } from './surrogate.js';
  * @throws SnnkitError when b is not a positive finite number
  * @example dspike({ b: 3 })
  */
-export function dspike(opts: { b?: number } = {}): Surrogate {
+export function dspike(opts: { b?: number } = {}): BuiltinSurrogate {
   const b = positiveParam('dspike', 'b', opts.b ?? 3);
   const norm = 2 * Math.tanh(b / 2);
-  return {
+  return builtinSurrogate({
     name: 'dspike', param: b,
     grad: (x) => {
       const t = x.mul(b).tanh();
@@ -26,5 +26,5 @@ export function dspike(opts: { b?: number } = {}): Surrogate {
       return where(x.abs().le(0.5), c.mul(b).tanh().add(Math.tanh(b / 2)).div(norm), x.gt(0).to(x.dtype));
     },
     toString: () => `dspike(b=${b})`,
-  };
+  });
 }

@@ -1,6 +1,6 @@
 /** Exponential surrogate: g(x) = (k/2) exp(-k|x|) (docs/methods.md §2). */
 import { where } from '../tensor/creation.js';
-import { type Surrogate, positiveParam } from './surrogate.js';
+import { builtinSurrogate, type BuiltinSurrogate, positiveParam } from './surrogate.js';
 
 /**
  * @param opts k: the sharpness (default 2)
@@ -8,12 +8,12 @@ import { type Surrogate, positiveParam } from './surrogate.js';
  * @throws SnnkitError when k is not a positive finite number
  * @example exponential({ k: 2 })
  */
-export function exponential(opts: { k?: number } = {}): Surrogate {
+export function exponential(opts: { k?: number } = {}): BuiltinSurrogate {
   const k = positiveParam('exponential', 'k', opts.k ?? 2);
-  return {
+  return builtinSurrogate({
     name: 'exponential', param: k,
     grad: (x) => x.abs().mul(-k).exp().mul(k / 2),
     primitive: (x) => where(x.lt(0), x.mul(k).exp().mul(0.5), x.mul(-k).exp().mul(-0.5).add(1)),
     toString: () => `exponential(k=${k})`,
-  };
+  });
 }

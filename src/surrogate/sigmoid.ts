@@ -1,5 +1,5 @@
 /** Sigmoid surrogate: g(x) = k σ(kx)(1 - σ(kx)) (docs/methods.md §2). */
-import { type Surrogate, positiveParam } from './surrogate.js';
+import { builtinSurrogate, type BuiltinSurrogate, positiveParam } from './surrogate.js';
 
 /**
  * @param opts k: the sharpness (default 4, as SpikingJelly)
@@ -7,9 +7,9 @@ import { type Surrogate, positiveParam } from './surrogate.js';
  * @throws SnnkitError when k is not a positive finite number
  * @example sigmoid({ k: 4 })
  */
-export function sigmoid(opts: { k?: number } = {}): Surrogate {
+export function sigmoid(opts: { k?: number } = {}): BuiltinSurrogate {
   const k = positiveParam('sigmoid', 'k', opts.k ?? 4);
-  return {
+  return builtinSurrogate({
     name: 'sigmoid', param: k,
     grad: (x) => {
       const s = x.mul(k).sigmoid();
@@ -17,5 +17,5 @@ export function sigmoid(opts: { k?: number } = {}): Surrogate {
     },
     primitive: (x) => x.mul(k).sigmoid(),
     toString: () => `sigmoid(k=${k})`,
-  };
+  });
 }
