@@ -39,7 +39,7 @@ function buildStep(sk) {
   const { nn, neurons, surrogate, F, optim, randn, randint } = sk;
   sk.setNumThreads(flags.threads);
   sk.manualSeed(0);
-  const lif = () => new neurons.LIF({ alpha: 0.5, vTh: 1, reset: 'soft', surrogate: surrogate.atan({ alpha: 2 }), stepMode: 'multi' });
+  const lif = () => new neurons.LIF({ decay: 0.5, vTh: 1, reset: 'soft', surrogate: surrogate.atan({ sharpness: 2 }), stepMode: 'multi' });
   const seq = (m) => new neurons.SeqToANN(m);
   const net = new nn.Sequential(
     new neurons.DirectEncoder(flags.T),
@@ -50,7 +50,7 @@ function buildStep(sk) {
   );
   // --scopes classifier: the network as train-snn builds it, a neurons.SpikingClassifier whose LIF neurons run with time
   // folded into the batch ('folded' step mode) and whose layers release their intermediates (the library's trainer path).
-  const folded = () => new neurons.LIF({ alpha: 0.5, vTh: 1, reset: 'soft', surrogate: surrogate.atan({ alpha: 2 }), stepMode: 'folded', T: flags.T });
+  const folded = () => new neurons.LIF({ decay: 0.5, vTh: 1, reset: 'soft', surrogate: surrogate.atan({ sharpness: 2 }), stepMode: 'folded', T: flags.T });
   const snn = flags.scopes !== 'classifier' ? undefined : new neurons.SpikingClassifier(new nn.Sequential(
     new nn.Conv2d(3, 64, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(64), folded(),
     new nn.Conv2d(64, 64, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(64), folded(), new nn.AvgPool2d(2),

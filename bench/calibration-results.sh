@@ -26,7 +26,7 @@ for p in $parts; do case $p in
        --wc-lr 1e-3 --wc-iterations 1000 --out "$out/wc" | tail -1 ;;
   3) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps quantize,threshold,weight,bias,potential,distill \
        --wc-lr 1e-3 --wc-iterations 1000 --distill-epochs 16 --out "$out/wc-distill" | tail -1 ;;
-  4) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline none --shift-form bias --out "$out/none-bias" | tail -1 ;;
+  4) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline none --shift bias --out "$out/none-bias" | tail -1 ;;
   5) $S calibrate "${common[@]}" --T 8,16,32,64 --pipeline none,light,advanced --signed --out "$out/signed" | tail -1 ;;
   6) $S calibrate "${common[@]}" --T 8,16 --pipeline custom --steps threshold,weight,bias,potential --signed \
        --wc-lr 1e-3 --wc-iterations 1000 --out "$out/signed-wc" | tail -1 ;;

@@ -18,7 +18,7 @@ const shape = flags.shape.split(',').map(Number);
 if (flags.worker) {
   const { randn, tidy, noGrad, setNumThreads, F, surrogate, memory } = await import('../dist/src/index.js');
   setNumThreads(flags.threads);
-  const opts = { alpha: flags.neuron === 'if' ? 1 : 0.5, vTh: 1, surrogate: surrogate.atan({ alpha: 2 }) };
+  const opts = { decay: flags.neuron === 'if' ? 1 : 0.5, vTh: 1, surrogate: surrogate.atan({ sharpness: 2 }) };
   const x = tidy(() => randn(shape).mul(0.8).add(0.4).keep());
   if (flags.mode === 'mem') {
     const base = process.resourceUsage().maxRSS;

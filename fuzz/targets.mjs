@@ -11,7 +11,8 @@ import { INTERESTING, concat } from './mutate.mjs';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const dist = (p) => join(repo, 'dist/src', p);
 const sk = () => import(dist('index.js'));
-const io = () => import(dist('io/index.js'));
+const io = () => import(dist('formats/index.js'));
+const models = () => import(dist('models/index.js'));
 const data = () => import(dist('data/index.js'));
 
 // ---- ONNX ------------------------------------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ const disposeAll = (v) => { for (const t of Object.values(v)) t.dispose(); };
 
 /** Every target: seeds(), structured(bytes, dice, ctx, mutateBytes) and parse(bytes, tmpDir). */
 export const TARGETS = {
-  onnx: { seeds: onnxSeeds, structured: onnxStructured, async parse(bytes) { (await io()).loadOnnx(bytes).dispose(); } },
+  onnx: { seeds: onnxSeeds, structured: onnxStructured, async parse(bytes) { (await models()).loadOnnx(bytes).dispose(); } },
   'pt-zip': { seeds: () => ptSeeds('zip'), structured: ptZipStructured,
     async parse(bytes, dir) { (await io()).loadTorchCheckpoint(put(dir, 'f.pt', bytes)).dispose(); } },
   'pt-legacy': { seeds: () => ptSeeds('legacy'), structured: (b, d, _c, mb) => (d.chance(0.5) ? mutatePickleInts(b, d) : mb(b, d)),

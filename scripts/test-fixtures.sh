@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes the generated test fixtures (gitignored, never committed): the PyTorch checkpoints that test/io/pytorch.test.ts
+# Writes the generated test fixtures (gitignored, never committed): the PyTorch checkpoints that test/formats/pytorch.test.ts
 # and the fuzzer's PyTorch targets read, saved by Debian's PyTorch (python3-torch, installed by scripts/setup-bench.sh)
 # into test/fixtures/torch-gen/. Idempotent: skipped when the files are newer than the script that writes them.
 set -euo pipefail

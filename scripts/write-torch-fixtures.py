@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the PyTorch checkpoints that test/io/pytorch.test.ts and the fuzzer read, into OUT_DIR (a few KB).
+"""Writes the PyTorch checkpoints that test/formats/pytorch.test.ts and the fuzzer read, into OUT_DIR (a few KB).
 
 `npm test` runs it through scripts/test-fixtures.sh with Debian's PyTorch (python3-torch) into test/fixtures/torch-gen/
 (gitignored: checkpoints are generated, never committed). expected.json holds each tensor's shape and values as

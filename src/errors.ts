@@ -55,6 +55,22 @@ export function invalidArg(fn: string, arg: string, expected: string, got: unkno
   return new SnnkitError(`${fn}: argument '${arg}' must be ${expected}, got ${describeValue(got)}`, code);
 }
 
+const warned = new Set<string>();
+/**
+ * Says once per process that an old spelling was used (a Node DeprecationWarning, code SNNKIT_DEPRECATED): old
+ * spellings keep working for one release after they are renamed.
+ * @param fn the function, class or command, e.g. 'LIF'
+ * @param old the old spelling, e.g. 'alpha'
+ * @param now the spelling to use, e.g. 'decay'
+ */
+export function deprecated(fn: string, old: string, now: string): void {
+  const key = `${fn}\0${old}`;
+  if (warned.has(key)) return;
+  warned.add(key);
+  const q = (x: string): string => (x.includes("'") ? x : `'${x}'`);
+  process.emitWarning(`${fn}: ${q(old)} is deprecated and goes in snnkit 0.3: use ${q(now)}`, { type: 'DeprecationWarning', code: 'SNNKIT_DEPRECATED' });
+}
+
 /**
  * A short, safe description of any value for an error message: strings are quoted and cut at 60 characters, arrays
  * show their first 8 items and at most 3 levels, bigints print as numbers. It never throws and stays short for cyclic,

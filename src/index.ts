@@ -15,16 +15,19 @@ export { setNumThreads, getNumThreads, memory, emptyCache, resetPeakMemory, buil
 export * as F from './functional/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
-export * as io from './io/index.js';
+export * as formats from './formats/index.js';
+/** @deprecated since 0.2: use `formats` and `models` (kept for one release). */
+export * as io from './io.js';
 export * as data from './data/index.js';
 export { trainAnn, type TrainAnnOptions, type TrainAnnResult, type EpochRecord, type AnnHyperParams } from './train/ann.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
 export { trainSnn, loadInitWeights, type TrainSnnOptions, type TrainSnnResult, type SnnHyperParams, type FdgSchedule } from './train/snn.js';
 export { searchDspikeTemperature, setDspikeTemperature, firstLayerWeight, type DspikeSearchOptions, type DspikeSearchResult } from './train/dspike-search.js';
 export { finiteDifferenceGradient, batchedFdg, sampleIndices, cosine, type FdgOptions } from './train/fdg.js';
-export { saveModel, saveTrainingCheckpoint, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint.js';
+export { saveModel, saveTrainingCheckpoint, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './models/checkpoint.js';
 export type { ProgressSink } from './train/progress.js';
 export * as neurons from './neurons/index.js';
 export * as surrogate from './surrogate/index.js';
 export * as convert from './convert/index.js';
 export * as calibrate from './calibrate/index.js';
+export * as models from './models/index.js';

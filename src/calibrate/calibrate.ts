@@ -10,7 +10,7 @@
  * - bias: per output channel, b += mean over samples and positions of e = a − r (r the SNN's rate);
  * - potential: v(0) = T · e per element (mean over the samples), on top of the V_th/2 shift.
  * snnkit's additions, optional: quantize before the walk (QuantizeOptions), distill after it (DistillOptions), signed
- * IF neurons (`signed`), and the shift as a per-step bias (`shiftForm: 'bias'`).
+ * IF neurons (`signed`), and the shift as a per-step bias (`shift: 'bias'`).
  * Calibration data: unlabelled training samples (default 1024).
  */
 import { SnnkitError } from '../errors.js';
@@ -32,7 +32,7 @@ import { weightStep } from './steps/weight.js';
 import { Walk } from './walk.js';
 
 export {
-  parseSteps, PIPELINES, STEP_NAMES,
+  parseSteps, PIPELINES, STEP_NAMES, CALIBRATION_SHIFTS, shiftMode, type CalibrationShift,
   type CalibratedSnn, type CalibrateOptions, type CalibrationSteps, type LayerCalibration, type PipelineName, type StepName, type ThresholdSource, type WeightCalibrationOptions,
 } from './options.js';
 

@@ -1,6 +1,6 @@
 /** Layer-wise calibration of converted SNNs (Li, Deng et al., ICML 2021). */
 export {
-  calibrateSnn, parseSteps, PIPELINES, STEP_NAMES,
+  calibrateSnn, parseSteps, PIPELINES, STEP_NAMES, CALIBRATION_SHIFTS, shiftMode, type CalibrationShift,
   type CalibratedSnn, type CalibrateOptions, type CalibrationSteps, type LayerCalibration, type PipelineName, type StepName, type ThresholdSource, type WeightCalibrationOptions,
 } from './calibrate.js';
 export { neuronContext, type CalibrationStep, type NeuronContext } from './step.js';

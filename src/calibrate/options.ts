@@ -1,5 +1,5 @@
 /** The options of calibration, their check, and what it reports (docs/methods.md §5). */
-import { invalidArg } from '../errors.js';
+import { deprecated, invalidArg } from '../errors.js';
 import type { DataLoader } from '../data/loader.js';
 import type { ConvertedSnn } from '../convert/converter.js';
 import type { ThresholdStat } from '../convert/stats.js';
@@ -49,6 +49,17 @@ export function parseSteps(list: string): CalibrationSteps {
   return out;
 }
 
+/** How calibration applies the V_th/2 shift. */
+export type CalibrationShift = 'none' | 'potential' | 'bias';
+/** The valid shifts. */
+export const CALIBRATION_SHIFTS: readonly CalibrationShift[] = ['none', 'potential', 'bias'];
+
+/** The shift the options ask for, the former spellings (`shift: boolean`, `shiftForm`) included. */
+export function shiftMode(o: Pick<CalibrateOptions, 'shift' | 'shiftForm'>): CalibrationShift {
+  if (typeof o.shift === 'string') return o.shift;
+  return o.shift === false ? 'none' : o.shiftForm ?? 'potential';
+}
+
 /** Weight calibration settings (*ref*: Adam, lr 4e-5, cosine to 0, 5000 iterations of batch 32). */
 export interface WeightCalibrationOptions {
   /**
@@ -91,13 +102,15 @@ export interface CalibrateOptions {
    */
   maxSampleSteps?: number;
   steps: CalibrationSteps;
-  /** V_th/2 initial potential (default true, as the authors' code). */
-  shift?: boolean;
   /**
-   * How the shift is applied: 'potential' (default) starts each membrane at V_th/2; 'bias' adds V_th/(2T) to the
-   * input current at every step (Deng & Gu's bias shift, as the authors' calibration code does), added to the bias
-   * of the layer feeding each neuron once its threshold (and weights) are calibrated.
+   * The V_th/2 shift (docs/methods.md §3): 'potential' (default, as the authors' code) starts each membrane at V_th/2;
+   * 'bias' adds V_th/(2T) to the input current at every step (Deng & Gu's bias shift, as the authors' calibration code
+   * does), added to the bias of the layer feeding each neuron once its threshold (and weights) are calibrated;
+   * 'none' starts membranes at 0. The same word as conversion's `shift`. (`true`/`false` with `shiftForm` are the
+   * former spellings, until snnkit 0.3.)
    */
+  shift?: CalibrationShift | boolean;
+  /** @deprecated use `shift: 'potential' | 'bias'` (until snnkit 0.3) */
   shiftForm?: 'potential' | 'bias';
   /** Signed IF neurons (ternary spikes; SignedIF) instead of IF (default false). */
   signed?: boolean;
@@ -164,6 +177,9 @@ export function checkOptions(o: CalibrateOptions): void {
   if (o.thresholdSource !== undefined && !['ann', 'snn'].includes(o.thresholdSource)) throw invalidArg('calibrate', 'thresholdSource', "'ann' or 'snn'", o.thresholdSource);
   if (o.thresholdAggregate !== undefined && !['all', 'ema'].includes(o.thresholdAggregate)) throw invalidArg('calibrate', 'thresholdAggregate', "'all' or 'ema'", o.thresholdAggregate);
   if (o.shiftForm !== undefined && !['potential', 'bias'].includes(o.shiftForm)) throw invalidArg('calibrate', 'shiftForm', "'potential' or 'bias'", o.shiftForm);
+  if (typeof o.shift === 'boolean') deprecated('calibrateSnn', `shift: ${o.shift}`, o.shift ? "shift: 'potential' (the default) or 'bias'" : "shift: 'none'");
+  else if (o.shift !== undefined && !CALIBRATION_SHIFTS.includes(o.shift)) throw invalidArg('calibrate', 'shift', CALIBRATION_SHIFTS.map((m) => `'${m}'`).join(', '), o.shift);
+  if (o.shiftForm !== undefined) deprecated('calibrateSnn', 'shiftForm', `shift: '${o.shiftForm}'`);
   const w = o.weight ?? {};
   if (w.objective !== undefined && !['rate', 'spikes', 'rate+spikes'].includes(w.objective)) throw invalidArg('calibrate', 'weight.objective', "'rate', 'spikes' or 'rate+spikes'", w.objective);
   if (w.optimizer !== undefined && !['adam', 'sgd'].includes(w.optimizer)) throw invalidArg('calibrate', 'weight.optimizer', "'adam' or 'sgd'", w.optimizer);

@@ -1,18 +1,16 @@
 /**
- * A converted network (or its folded ANN) lowered to a flat program: a list of nodes in topological order, each one
- * leaf module or tensor op with named inputs. Sequentials, residual blocks and imported graphs all lower to the same
- * form, and the folded ANN and the SNN lower to programs that line up node by node (they come from the same walk),
+ * A converted network (or its folded ANN) as calibration sees it: the nodes of its graph (toGraph in src/nn/graph.ts:
+ * leaf modules and tensor ops in topological order), each with its kind (neuron, affine, other) and how to run it on
+ * the SNN's spike trains or on rates. The folded ANN and the SNN flatten to graphs that line up node by node (they come from the same walk),
  * the ANN's ReLUs where the SNN has neurons. Calibration runs the program one neuron at a time on cached values
  * (only the values still read later are kept), so every layer is computed once per calibration step, whatever the
  * architecture.
  */
 import { SnnkitError } from '../errors.js';
-import { ResidualBlock } from '../convert/blocks.js';
 import { ClippedReLU } from '../nn/activation.js';
-import { GraphModule, runTensorOp } from '../nn/graph.js';
+import { runTensorOp, runTensorOpOnSteps, toGraph } from '../nn/graph.js';
 import { Conv2d, Linear, ReLU } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import { Sequential } from '../nn/sequential.js';
 import { SeqToANN } from '../neurons/containers.js';
 import { SpikingNeuron } from '../neurons/neuron.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -62,50 +60,22 @@ function leaf(m: Module, name: string, input: string): ProgramNode {
 }
 
 /**
- * Lowers a module into program nodes appended to `out`.
- * @returns the name of the value the module produces
+ * @param m a converted SNN or a folded ANN (Sequential, residual blocks, graphs, leaf modules: anything toGraph flattens)
+ * @param multiStep the SNN: its tensor ops run on [T, N, ...] values, time folded into the batch (runTensorOpOnSteps)
+ * @returns its program: the nodes of toGraph(m), with what calibration needs to know of each; the input is 'input'
  */
-function lowerInto(m: Module, input: string, name: string, out: ProgramNode[]): string {
-  if (m instanceof Sequential) {
-    let v = input;
-    for (const [child, c] of m.namedChildren()) v = lowerInto(c, v, name ? `${name}.${child}` : child, out);
-    return v;
-  }
-  if (m instanceof ResidualBlock) {
-    const h = lowerInto(m.act1, lowerInto(m.conv1, input, `${name}.conv1`, out), `${name}.act1`, out);
-    const main = lowerInto(m.conv2, h, `${name}.conv2`, out);
-    const short = lowerInto(m.shortcut, input, `${name}.shortcut`, out);
-    const add = `${name}.add`;
-    out.push({ name: add, inputs: [main, short], kind: 'other', op: 'add', run: (xs) => xs[0]!.add(xs[1]!), rate: (xs) => xs[0]!.add(xs[1]!) });
-    return lowerInto(m.act2, add, `${name}.act2`, out);
-  }
-  if (m instanceof GraphModule) {
-    const rename = new Map<string, string>([[m.inputName, input]]);
-    const at = (n: string): string => (name ? `${name}.${n}` : n);
-    for (const n of m.nodes) {
-      const ins = n.inputs.map((i) => rename.get(i)!);
-      if (n.op instanceof Module) {
-        rename.set(n.name, lowerInto(n.op, ins[0]!, at(n.name), out));
-        continue;
-      }
-      const op = n.op;
-      out.push({ name: at(n.name), inputs: ins, kind: 'other', op: op.type, run: (xs) => m.runOp(op, xs), rate: (xs) => runTensorOp(op, xs), ...(op.type === 'constant' ? { constant: true } : {}) });
-      rename.set(n.name, at(n.name));
-    }
-    return rename.get(m.outputName)!;
-  }
-  out.push(leaf(m, name || 'model', input));
-  return out[out.length - 1]!.name;
-}
-
-/**
- * @param m a converted SNN or a folded ANN (Sequential, residual blocks, graphs, and leaf modules)
- * @returns its program; the input is called 'input'
- */
-export function lower(m: Module): Program {
-  const nodes: ProgramNode[] = [];
-  const output = lowerInto(m, 'input', '', nodes);
-  return { input: 'input', nodes, output };
+export function lower(m: Module, multiStep = false): Program {
+  const g = toGraph(m);
+  const constants = new Set(g.nodes.filter((n) => !(n.op instanceof Module) && n.op.type === 'constant').map((n) => n.name));
+  const nodes = g.nodes.map((n): ProgramNode => {
+    if (n.op instanceof Module) return leaf(n.op, n.name, n.inputs[0]!);
+    const op = n.op, isConstant = n.inputs.map((i) => constants.has(i));
+    return {
+      name: n.name, inputs: n.inputs, kind: 'other', op: op.type, rate: (xs) => runTensorOp(op, xs),
+      run: (xs) => (multiStep ? runTensorOpOnSteps(op, xs, isConstant) : runTensorOp(op, xs)), ...(op.type === 'constant' ? { constant: true } : {}),
+    };
+  });
+  return { input: g.input, nodes, output: g.output };
 }
 
 /**

@@ -13,7 +13,7 @@ import { SignedIF, SpikingNeuron } from '../neurons/neuron.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { CalibrateOptions } from './options.js';
+import { shiftMode, type CalibrateOptions } from './options.js';
 import { checkAligned, lastUses, lower, segmentOf, type Program } from './program.js';
 import { searchThresholds } from './threshold.js';
 
@@ -61,10 +61,10 @@ export class Walk {
   private constructor(readonly ann: Module, readonly o: CalibrateOptions, readonly converted: ConvertedSnn, readonly folded: Module,
     readonly annP: Program, readonly snnP: Program, readonly searched: Searched | undefined) {
     this.T = o.T;
-    const shift = o.shift ?? true;
-    this.biasShift = shift && o.shiftForm === 'bias';
-    this.potentialShift = shift && !this.biasShift;
-    this.sh = shift ? 0.5 : 0;
+    const shift = shiftMode(o);
+    this.biasShift = shift === 'bias';
+    this.potentialShift = shift === 'potential';
+    this.sh = shift !== 'none' ? 0.5 : 0;
     this.last = lastUses(snnP);
     this.neurons = snnP.nodes.flatMap((n, k) => (n.kind === 'neuron' ? [k] : []));
     // Weight calibration reads the values its segment reads once the neuron's turn comes: keep them until then.
@@ -77,18 +77,18 @@ export class Walk {
    * searched threshold when its turn comes, so that the report shows the error before and after) and lowers both.
    */
   static async start(ann: Module, o: CalibrateOptions): Promise<Walk> {
-    const shift = o.shift ?? true, seconds: Record<string, number> = {};
+    const shift = shiftMode(o) !== 'none', seconds: Record<string, number> = {};
     const t0 = performance.now();
     const annSearch = o.steps.threshold && (o.thresholdSource ?? 'ann') === 'ann';
     const searched = annSearch ? await searchThresholds(ann, o.calibration, { T: o.T, shift: o.searchShift ?? shift, grid: o.grid, points: o.points, samples: o.samples, perChannel: o.perChannel, aggregate: o.thresholdAggregate }) : undefined;
     if (searched) seconds['threshold'] = (performance.now() - t0) / 1000;
     const tc = performance.now();
-    const potential = shift && o.shiftForm !== 'bias';
+    const potential = shiftMode(o) === 'potential';
     const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: parseThresholdStat(o.initialThreshold ?? 'ema'), shift: potential ? 'potential' : 'none', signed: o.signed ?? false,
       ...(o.surrogate ? { surrogate: o.surrogate } : {}) });
     seconds['convert'] = (performance.now() - tc) / 1000;
     const folded = foldNetwork(ann);
-    const annP = lower(folded), snnP = lower(converted.snn);
+    const annP = lower(folded), snnP = lower(converted.snn, true);
     checkAligned(annP, snnP);
     const walk = new Walk(ann, o, converted, folded, annP, snnP, searched);
     Object.assign(walk.seconds, seconds);

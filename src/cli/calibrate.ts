@@ -2,24 +2,24 @@
  * `snnkit calibrate`: a pretrained ANN (snnkit/safetensors, ONNX or PyTorch) → calibrated SNNs, one per T and
  * pipeline, with the test accuracy of each, a report with per-layer thresholds and errors, and plots.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SnnkitError } from '../errors.js';
-import { calibrateSnn, parseSteps, PIPELINES, STEP_NAMES, type CalibrationSteps, type StepName } from '../calibrate/calibrate.js';
+import { deprecated, SnnkitError } from '../errors.js';
+import { calibrateSnn, CALIBRATION_SHIFTS, parseSteps, PIPELINES, STEP_NAMES, type CalibrationShift, type CalibrationSteps, type StepName } from '../calibrate/calibrate.js';
 import { AUGMENTS, type Augment } from '../calibrate/finetune.js';
 import { THRESHOLD_GRIDS, type ThresholdGrid } from '../calibrate/threshold.js';
-import { saveSnn } from '../convert/checkpoint.js';
+import { saveSnn } from '../models/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
 import { writeCalibrationReport, type CalibrationRun } from '../report/calibration.js';
 import { TerminalProgress } from '../report/progress.js';
 import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report , prepareOut } from './common.js';
-import { removeStaleTempFiles } from '../io/atomic.js';
+import { removeStaleTempFiles } from '../formats/atomic.js';
 
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
-  pipeline: string; steps?: string; calibSamples: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: boolean; shiftForm: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  pipeline: string; steps?: string; samples: number; calibSamples?: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
+  thresholdSource: 'ann' | 'snn'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -39,6 +39,24 @@ function pipelinesOf(f: CalibrateFlags): { name: string; steps: CalibrationSteps
   });
 }
 
+/** The shift asked for, the former spellings (--no-shift, --shift-form) included. */
+function shiftOf(f: CalibrateFlags): CalibrationShift {
+  if (f.shift === false) {
+    deprecated('snnkit calibrate', '--no-shift', '--shift none');
+    return 'none';
+  }
+  if (f.shiftForm === undefined) return f.shift;
+  deprecated('snnkit calibrate', '--shift-form', `--shift ${f.shiftForm}`);
+  return f.shift === 'none' ? 'none' : f.shiftForm;
+}
+
+/** --samples, or its former spelling --calib-samples. */
+function samplesOf(f: CalibrateFlags): number {
+  if (f.calibSamples === undefined) return f.samples;
+  deprecated('snnkit calibrate', '--calib-samples', '--samples');
+  return f.calibSamples;
+}
+
 /** Registers `calibrate`. */
 export function calibrateCommand(program: Command): void {
   conversionOptions(program
@@ -47,7 +65,8 @@ export function calibrateCommand(program: Command): void {
     .option('--T <list>', 'time steps, one calibration each', intList('--T'), [8, 16, 32, 64])
     .option('--pipeline <list>', 'none | light | advanced | custom, or a comma-separated list of them', 'advanced')
     .option('--steps <list>', `with --pipeline custom: ${STEP_NAMES.join(',')}`)
-    .option('--calib-samples <n>', 'calibration samples (thresholds, weight calibration)', intAtLeast(1), 1024)
+    .option('--samples <n>', 'calibration samples (thresholds, weight calibration)', intAtLeast(1), 1024)
+    .addOption(new Option('--calib-samples <n>', 'deprecated: --samples').argParser(intAtLeast(1)).hideHelp())
     .option('--correction-samples <n>', 'of those, the samples run through the SNN for bias/potential correction', intAtLeast(1), 256)
     .option('--max-sample-steps <n>', 'cap on samples × T run through the SNN while calibrating (memory)', intAtLeast(1), 32768)
     .option('--per-channel', 'one threshold per channel instead of per layer')
@@ -56,8 +75,9 @@ export function calibrateCommand(program: Command): void {
     .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann) or the calibrated SNN\'s input current (snn)', oneOf(['ann', 'snn'] as const), 'ann')
     .option('--threshold-aggregate <how>', 'ANN-side search over all samples at once (all) or per batch, averaged with an EMA (ema, the authors\' code)', oneOf(['all', 'ema'] as const), 'all')
     .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): ema (of batch maxima, the authors\') | max | a percentile', 'ema')
-    .option('--no-shift', 'start membranes at 0 instead of V_th/2')
-    .option('--shift-form <form>', 'potential (v(0) = V_th/2) | bias (V_th/2T added to the current every step, as the authors\' code)', oneOf(['potential', 'bias'] as const), 'potential')
+    .option('--shift <mode>', 'the V_th/2 shift: potential (v(0) = V_th/2) | bias (V_th/2T added to the current every step, as the authors\' code) | none', oneOf(CALIBRATION_SHIFTS), 'potential')
+    .addOption(new Option('--no-shift', 'deprecated: --shift none').hideHelp())
+    .addOption(new Option('--shift-form <form>', 'deprecated: --shift potential|bias').argParser(oneOf(['potential', 'bias'] as const)).hideHelp())
     .option('--wc-objective <kind>', 'weight calibration loss: rate (clipfloor of the mean input, the authors\') | spikes (the neuron\'s real rate, through time) | rate+spikes (one, then the other)', oneOf(['rate', 'spikes', 'rate+spikes'] as const), 'rate')
     .option('--wc-spike-iterations <n>', 'with --wc-objective rate+spikes: iterations of the spike phase', intAtLeast(1), 300)
     .option('--wc-optimizer <name>', 'weight calibration optimizer: adam | sgd', oneOf(['adam', 'sgd'] as const), 'adam')
@@ -78,7 +98,7 @@ export function calibrateCommand(program: Command): void {
     .action(async (f: CalibrateFlags) => {
       const t0 = performance.now();
       prepareOut(f.out);
-      const pipelines = pipelinesOf(f);
+      const pipelines = pipelinesOf(f), shift = shiftOf(f), samples = samplesOf(f);
       const { ann, arch, norm, calib, test, snnMeta } = await prepareConversion(f, f.seed);
       mkdirSync(f.out, { recursive: true });
       removeStaleTempFiles(f.out); // what a killed earlier run's writes left
@@ -89,7 +109,7 @@ export function calibrateCommand(program: Command): void {
         for (const T of f.T) for (const p of pipelines) {
           const r0 = performance.now();
           const c = await calibrateSnn(ann, {
-            T, calibration: calib, samples: f.calibSamples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift: f.shift, shiftForm: f.shiftForm, signed: f.signed ?? false,
+            T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
             quantize: { epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed },
@@ -106,7 +126,7 @@ export function calibrateCommand(program: Command): void {
           count = sim.count;
           const steps = STEP_NAMES.filter((s: StepName) => p.steps[s]);
           const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
-          saveSnn(checkpoint, ann, c, { ...snnMeta, shift: f.shift && f.shiftForm === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
+          saveSnn(checkpoint, ann, c, { ...snnMeta, shift: shift === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
           const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
           runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
           progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%), ${seconds.total.toFixed(1)} s`);
@@ -116,8 +136,8 @@ export function calibrateCommand(program: Command): void {
         await Promise.all([calib.close(), test.close()]);
       }
       const settings = {
-        model: f.model, arch, dataset: f.dataset, 'calibration samples': f.calibSamples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
-        'threshold source': f.thresholdSource, 'threshold aggregate': f.thresholdAggregate, 'per-channel thresholds': f.perChannel ?? false, shift: f.shift ? f.shiftForm : false, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
+        model: f.model, arch, dataset: f.dataset, 'calibration samples': samples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
+        'threshold source': f.thresholdSource, 'threshold aggregate': f.thresholdAggregate, 'per-channel thresholds': f.perChannel ?? false, shift, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
         quantize: `${f.quantizeEpochs} epochs, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
         distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr ?? '4e-3/T'}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,

@@ -6,7 +6,7 @@ import { DataLoader } from '../data/loader.js';
 import { DATASETS } from '../data/registry.js';
 import { defaultDownloadDir, downloadDataset, OFFICIAL_SOURCES, type DownloadableDataset } from '../data/download.js';
 import { normalize, type Transform } from '../data/transforms.js';
-import type { CheckpointMeta } from '../train/checkpoint.js';
+import type { CheckpointMeta } from '../models/checkpoint.js';
 import { loadDataset } from '../data/registry.js';
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeConversion } from '../convert/analysis.js';
-import { saveSnn } from '../convert/checkpoint.js';
+import { saveSnn } from '../models/checkpoint.js';
 import { convertToSnn } from '../convert/converter.js';
 import { parseThresholdStat } from '../convert/stats.js';
 import { simulate } from '../convert/simulate.js';
@@ -11,11 +11,11 @@ import { writeConversionReport } from '../report/conversion.js';
 import { intAtLeast, intList, makeLoader, prepareConversion, oneOf, report, subset, conversionOptions , prepareOut } from './common.js';
 import { DataLoader } from '../data/loader.js';
 import { Generator } from '../tensor/creation.js';
-import { removeStaleTempFiles } from '../io/atomic.js';
+import { removeStaleTempFiles } from '../formats/atomic.js';
 
 interface ConvertFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
-  threshold: string; shift?: boolean; signed?: boolean; encoding: 'direct' | 'poisson'; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
+  threshold: string; shift?: boolean | 'none' | 'potential'; signed?: boolean; encoding: 'direct' | 'poisson'; samples: number; testLimit?: number; analyzeLimit: number; batchSize: number; out: string; workers: number; json?: boolean;
 }
 
 /** Registers `convert`. */
@@ -25,7 +25,7 @@ export function convertCommand(program: Command): void {
     .description('convert a trained ANN into an SNN (threshold balancing); DIR gets snn.safetensors and report.{md,json} with plots'), 'data for the activation statistics')
     .option('--T <list>', 'time steps to report', intList('--T'), [8, 16, 32, 64])
     .option('--threshold <stat>', 'max | ema | a percentile such as 99.9', 'max')
-    .option('--shift', 'start membranes at V_th/2 (the V_th/2T bias shift; flooring becomes rounding)')
+    .option('--shift [mode]', 'none | potential: start membranes at V_th/2 (the V_th/2T bias shift; flooring becomes rounding); a bare --shift means potential', oneOf(['none', 'potential'] as const), 'none')
     .option('--encoding <kind>', 'direct (analog input every step) or poisson (rate-coded pixels)', oneOf(['direct', 'poisson'] as const), 'direct')
     .option('--samples <n>', 'training samples for the statistics', intAtLeast(1), 1024)
     .option('--analyze-limit <n>', 'samples for the per-layer error analysis (0: skip it)', intAtLeast(0), 256)
@@ -35,7 +35,7 @@ export function convertCommand(program: Command): void {
       prepareOut(f.out);
       const stat = parseThresholdStat(f.threshold);
       const { ann, arch, norm, testSet, calib, test, snnMeta } = await prepareConversion(f);
-      const shift = f.shift ? 'potential' : 'none';
+      const shift = f.shift === true || f.shift === 'potential' ? 'potential' : 'none';
       const converted = await convertToSnn(ann, { calibration: calib, samples: f.samples, threshold: stat, shift, signed: f.signed ?? false });
       process.stderr.write(`converted ${arch}: ${converted.thresholds.length} ${f.signed ? 'signed IF' : 'IF'} layers, thresholds from ${converted.samples} samples (${f.threshold})\n`);
       const poisson = f.encoding === 'poisson';
@@ -43,14 +43,14 @@ export function convertCommand(program: Command): void {
       const simLoader = poisson ? new DataLoader(subset(testSet, f.testLimit), { batchSize: f.batchSize, workers: f.workers }) : test;
       const sim = await simulate(converted.snn, simLoader, { T: f.T, ann, ...(poisson ? { encoding: 'poisson' as const, normalize: norm, generator: new Generator(0) } : {}), onBatch: (d, n) => { if (d % 10 === 0 || d === n) process.stderr.write(`simulating: batch ${d}/${n}\n`); } });
       // The per-layer analysis models IF neurons: not run for signed ones.
-      const analysis = f.analyzeLimit > 0 && !f.signed ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { batchSize: f.batchSize, seed: 0, workers: f.workers, shuffle: false }), f.T, { shift: f.shift ?? false }) : undefined;
+      const analysis = f.analyzeLimit > 0 && !f.signed ? await analyzeConversion(ann, converted, makeLoader(subset(testSet, f.analyzeLimit), norm, { batchSize: f.batchSize, seed: 0, workers: f.workers, shuffle: false }), f.T, { shift: shift === 'potential' }) : undefined;
       await Promise.all([calib.close(), test.close(), simLoader.close()]);
       mkdirSync(f.out, { recursive: true });
       removeStaleTempFiles(f.out); // what a killed earlier run's writes left
       const snnPath = join(f.out, 'snn.safetensors');
       saveSnn(snnPath, ann, converted, { ...snnMeta, shift, threshold: f.threshold });
       const settings = { model: f.model, arch, dataset: f.dataset, threshold: f.threshold, shift, neurons: f.signed ? 'signed IF' : 'IF', samples: converted.samples, 'test samples': sim.count, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`, encoding: f.encoding };
-      const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${f.shift ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
+      const files = await writeConversionReport(f.out, { title: `${arch} → SNN (${f.threshold}${shift === 'potential' ? ', shift' : ''})`, command: `snnkit ${process.argv.slice(2).join(' ')}`, settings, thresholds: converted.thresholds, simulation: sim, ...(analysis ? { analysis } : {}) });
       const seconds = (performance.now() - t0) / 1000;
       report(f.json, { command: 'convert', arch, dataset: f.dataset, threshold: f.threshold, shift, T: sim.T, accuracy: sim.accuracy, annAccuracy: sim.annAccuracy, agreement: sim.agreement,
         count: sim.count, thresholds: converted.thresholds, snn: snnPath, report: join(f.out, 'report.md'), files, seconds }, [

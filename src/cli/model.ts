@@ -1,11 +1,11 @@
 /** Loading the ANN a user brings: snnkit/safetensors checkpoints, ONNX graphs, PyTorch checkpoints. */
 import { extname } from 'node:path';
 import { SnnkitError } from '../errors.js';
-import { loadOnnx } from '../io/onnx.js';
-import { torchStateDict } from '../io/pytorch.js';
+import { loadOnnx } from '../models/onnx.js';
+import { torchStateDict } from '../formats/pytorch.js';
 import type { Module } from '../nn/module.js';
 import { createModel, MODEL_NAMES } from '../nn/zoo/index.js';
-import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
+import { loadCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import { dispose } from '../tensor/scope.js';
 import type { Encoding } from '../neurons/classifier.js';
 import { createSpikingModel, type NeuronSpec } from '../neurons/zoo.js';
@@ -75,7 +75,7 @@ export function loadAnn(path: string, arch: string | undefined, opts: { maxpoolA
 }
 
 /**
- * The surrogate a checkpoint names as its toString() ('atan(alpha=2)').
+ * The surrogate a checkpoint names as its toString() ('atan(sharpness=2)'; older ones 'atan(alpha=2)').
  * @throws SnnkitError naming the file and the surrogate when it is neither built in nor registered (by a --plugin)
  */
 function storedSurrogate(path: string, stored: string): Surrogate {

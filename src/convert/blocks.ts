@@ -1,4 +1,5 @@
 /** Converted building blocks: a residual block in which the shortcut adds into the membrane of the last neuron. */
+import { childPath, type GraphComposite, type GraphLowering } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -8,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
  * input current (the membrane) of the neuron after the block (*ref* SpikeResModule). During statistics collection
  * the same block runs with ANN activations.
  */
-export class ResidualBlock extends Module {
+export class ResidualBlock extends Module implements GraphComposite {
   readonly conv1: Module;
   readonly act1: Module;
   readonly conv2: Module;
@@ -21,6 +22,13 @@ export class ResidualBlock extends Module {
     this.conv2 = this.registerModule('conv2', parts.conv2);
     this.shortcut = this.registerModule('shortcut', parts.shortcut);
     this.act2 = this.registerModule('act2', parts.act2);
+  }
+  /** Lists conv1, act1, conv2, the shortcut, `${name}.add` (main + shortcut) and act2. */
+  toNodes(input: string, name: string, g: GraphLowering): string {
+    const at = (part: string): string => childPath(name, part);
+    const main = g.lower(this.conv2, g.lower(this.act1, g.lower(this.conv1, input, at('conv1')), at('act1')), at('conv2'));
+    const add = g.emit({ name: at('add'), op: { type: 'add' }, inputs: [main, g.lower(this.shortcut, input, at('shortcut'))] });
+    return g.lower(this.act2, add, at('act2'));
   }
   forward(x: Tensor): Tensor {
     return this.act2.forward(this.conv2.forward(this.act1.forward(this.conv1.forward(x))).add(this.shortcut.forward(x)));

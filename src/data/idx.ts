@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { inflateBounded } from '../io/inflate.js';
+import { inflateBounded } from '../formats/inflate.js';
 import { type ImageDataset, type Split, checkLabels, checkSplit, fileError, pathKind, readFileChecked, toShared } from './dataset.js';
 
 /** One IDX file, parsed. */

@@ -1,7 +1,7 @@
 /**
  * Integrate-and-fire neuron dynamics (docs/methods.md §1), in discrete time t = 1..T:
  *
- *   u[t] = alpha · v[t-1] + I[t]                          charge (IF: alpha = 1; LIF: 0 < alpha < 1)
+ *   u[t] = decay · v[t-1] + I[t]                          charge (IF: decay = 1; LIF: 0 < decay < 1)
  *   s[t] = H(u[t] - V_th),  H(x) = 1 for x ≥ 0            fire (NIR uses strict >; we follow the papers' ≥)
  *   soft reset: v[t] = u[t] - s[t] · V_th                 reset by subtraction
  *   hard reset: v[t] = u[t] · (1 - s[t]) + v_reset · s[t]
@@ -12,7 +12,7 @@
  * training with H's derivative replaced by a surrogate g (docs/methods.md §2). `neuronStep` is the definition; the fused native
  * kernel behind `neuronMultiStep` is checked against it step by step (test/neurons/parity.test.ts).
  */
-import { invalidArg, SnnkitError } from '../errors.js';
+import { deprecated, invalidArg, SnnkitError } from '../errors.js';
 import { native } from '../native/load.js';
 import { batchNorm, type BatchNormOptions } from './nn.js';
 import { nativeSurrogateKind, type Surrogate } from '../surrogate/surrogate.js';
@@ -33,7 +33,9 @@ export const SPIKE_AMPLITUDES: readonly SpikeAmplitude[] = ['one', 'threshold'];
 
 /** Parameters of the neuron dynamics. */
 export interface NeuronOptions {
-  /** Decay alpha in (0, 1]: 1 is IF. A 0-d tensor that requires grad makes it learnable (PLIF-style). Default 1. */
+  /** The membrane's decay in (0, 1]: 1 is IF. A 0-d tensor that requires grad makes it learnable (PLIF-style). Default 1. */
+  decay?: number | Tensor;
+  /** @deprecated the former name of `decay` (until snnkit 0.3) */
   alpha?: number | Tensor;
   /** Threshold V_th > 0: a number, or a tensor broadcastable to one step's state (per channel: [C, 1, 1]). Default 1. */
   vTh?: number | Tensor;
@@ -45,7 +47,7 @@ export interface NeuronOptions {
   amplitude?: SpikeAmplitude;
   /** Cut the reset path from the gradient (as SpikingJelly's detach_reset). Default false. */
   detachReset?: boolean;
-  /** The surrogate gradient of H. Default atan(alpha = 2). */
+  /** The surrogate gradient of H. Default atan (sharpness 2). */
   surrogate?: Surrogate;
 }
 
@@ -54,7 +56,7 @@ const RESOLVED: unique symbol = Symbol('snnkit.resolvedNeuronOptions');
 /** Options after validation, as the kernels take them (made only by resolveNeuronOptions). */
 export interface ResolvedNeuronOptions {
   readonly [RESOLVED]: true;
-  alpha: number | Tensor;
+  decay: number | Tensor;
   vTh: number | Tensor;
   reset: ResetMode;
   vReset: number;
@@ -67,7 +69,7 @@ export interface ResolvedNeuronOptions {
  * Validates neuron options and fills in defaults.
  * @param fn the calling function or layer, for messages
  * @throws SnnkitError naming the option: unknown reset mode or amplitude (listing the valid ones), a threshold that is
- *   not positive, alpha outside (0, 1]
+ *   not positive, a decay outside (0, 1]
  */
 export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): ResolvedNeuronOptions {
   const reset = o.reset ?? 'soft';
@@ -77,12 +79,13 @@ export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): Resolve
   const vTh = o.vTh ?? 1;
   if (typeof vTh === 'number' ? !(Number.isFinite(vTh) && vTh > 0) : tidy(() => vTh.amin().item()) <= 0)
     throw invalidArg(fn, 'vTh', 'a positive threshold (every element > 0)', typeof vTh === 'number' ? vTh : vTh);
-  const alpha = o.alpha ?? 1;
-  if (typeof alpha === 'number' && !(alpha > 0 && alpha <= 1)) throw invalidArg(fn, 'alpha', 'a decay in (0, 1] (1 is IF)', alpha);
-  if (alpha instanceof Tensor && alpha.size !== 1) throw invalidArg(fn, 'alpha', 'a number or a one-element tensor', alpha);
+  if (o.alpha !== undefined && o.decay === undefined) deprecated(fn, 'alpha', 'decay');
+  const decay = o.decay ?? o.alpha ?? 1;
+  if (typeof decay === 'number' && !(decay > 0 && decay <= 1)) throw invalidArg(fn, 'decay', 'a number in (0, 1] (1 is IF)', decay);
+  if (decay instanceof Tensor && decay.size !== 1) throw invalidArg(fn, 'decay', 'a number or a one-element tensor', decay);
   const vReset = o.vReset ?? 0;
   if (!Number.isFinite(vReset)) throw invalidArg(fn, 'vReset', 'a finite number', vReset);
-  return { [RESOLVED]: true, alpha, vTh, reset, vReset, amplitude, detachReset: o.detachReset ?? false, surrogate: o.surrogate ?? atan() };
+  return { [RESOLVED]: true, decay, vTh, reset, vReset, amplitude, detachReset: o.detachReset ?? false, surrogate: o.surrogate ?? atan() };
 }
 
 /**
@@ -115,7 +118,7 @@ export function spike(x: Tensor, surrogate: Surrogate): Tensor {
  */
 export function neuronStep(input: Tensor, v: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronStep', opts);
-  const u = v === undefined ? input.mul(1) : typeof v === 'number' ? input.add(o.alpha instanceof Tensor ? o.alpha.mul(v) : v * o.alpha) : v.mul(o.alpha).add(input);
+  const u = v === undefined ? input.mul(1) : typeof v === 'number' ? input.add(o.decay instanceof Tensor ? o.decay.mul(v) : v * o.decay) : v.mul(o.decay).add(input);
   const s = spike(u.sub(o.vTh), o.surrogate);
   const sr = o.detachReset ? s.detach() : s;
   const vNext = o.reset === 'soft' ? u.sub(sr.mul(o.vTh)) : u.mul(sr.neg().add(1)).add(sr.mul(o.vReset));
@@ -134,7 +137,7 @@ export type StepFunction = (input: Tensor, v: Tensor | number | undefined, n: Te
 export function unrollSteps(input: Tensor, v0: Tensor | number | undefined, n0: Tensor | undefined, o: ResolvedNeuronOptions, step: StepFunction, record = false): { spikes: Tensor; v: Tensor; n?: Tensor; potentials?: Tensor } {
   return tidy(() => {
     const here = <X>(x: X): X => (x instanceof Tensor && x.device !== input.device ? x.toDevice(input.device) as X : x);
-    const oo = { ...o, vTh: here(o.vTh), alpha: here(o.alpha) };
+    const oo = { ...o, vTh: here(o.vTh), decay: here(o.decay) };
     let v: Tensor | number | undefined = here(v0), n: Tensor | undefined = here(n0);
     const spikes: Tensor[] = [], potentials: Tensor[] = [];
     for (let t = 0; t < input.shape[0]!; t++) {
@@ -174,7 +177,7 @@ export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, 
     const dt = input.dtype;
     const scalar = (x: number | Tensor) => (x instanceof Tensor ? x : full([], x, { dtype: dt === 'float64' ? 'float64' : 'float32' }));
     const init = v0 === undefined ? undefined : scalar(v0);
-    const [s, v] = native.neuronMultiStep(input.handle, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
+    const [s, v] = native.neuronMultiStep(input.handle, init?.handle, scalar(o.vTh).handle, scalar(o.decay).handle, o.reset === 'hard', o.vReset,
       o.amplitude === 'threshold', o.detachReset, kind, o.surrogate.param);
     return { spikes: new Tensor(s), v: new Tensor(v) };
   });
@@ -205,7 +208,7 @@ export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: 
     const scalar = (s: number | Tensor) => (s instanceof Tensor ? s : full([], s, { dtype: dt }));
     const init = v0 === undefined ? undefined : scalar(v0);
     const [s, v] = native.bnNeuronMultiStep(x.handle, bn.weight?.handle, bn.bias?.handle, bn.runningMean?.handle, bn.runningVar?.handle,
-      training, bn.momentum ?? 0.1, bn.eps ?? 1e-5, T, init?.handle, scalar(o.vTh).handle, scalar(o.alpha).handle, o.reset === 'hard', o.vReset,
+      training, bn.momentum ?? 0.1, bn.eps ?? 1e-5, T, init?.handle, scalar(o.vTh).handle, scalar(o.decay).handle, o.reset === 'hard', o.vReset,
       o.amplitude === 'threshold', o.detachReset, kind, o.surrogate.param, repeated);
     return { spikes: new Tensor(s), v: new Tensor(v) };
   });
@@ -222,7 +225,7 @@ function unfusedBatchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: 
 }
 
 /**
- * One time step of a signed IF neuron (ternary spikes; soft reset, alpha = 1): it fires as IF, and also fires a
+ * One time step of a signed IF neuron (ternary spikes; soft reset, decay = 1): it fires as IF, and also fires a
  * negative spike (v += V_th) when its potential is below 0 while it has fired more positive than negative spikes:
  *
  *   u = v + I;  p = H(u − V_th);  w = u − p · V_th;  q = [w < 0] · [n + p > 0];  v' = w + q · V_th;  n' = n + p − q

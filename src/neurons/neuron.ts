@@ -2,7 +2,7 @@
  * IF and LIF layers: thin stateful wrappers over the dynamics in src/functional/neuron.ts. The membrane potential is
  * a memory (not a parameter or buffer): out of stateDict(), cleared by reset() / resetMemories().
  */
-import { SnnkitError, invalidArg } from '../errors.js';
+import { SnnkitError, deprecated, invalidArg } from '../errors.js';
 import { batchNormNeuron, ifStep, neuronMultiStep, neuronStep, resolveNeuronOptions, signedMultiStep, signedNeuronStep, unrollSteps, type NeuronOptions, type ResolvedNeuronOptions } from '../functional/neuron.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Module } from '../nn/module.js';
@@ -22,7 +22,7 @@ export type StepMode = 'single' | 'multi' | 'folded';
 export const STEP_MODES: readonly StepMode[] = ['single', 'multi', 'folded'];
 
 /** Options of the neuron layers. */
-export interface NeuronLayerOptions extends Omit<NeuronOptions, 'alpha'> {
+export interface NeuronLayerOptions extends Omit<NeuronOptions, 'alpha' | 'decay'> {
   stepMode?: StepMode;
   /** In multi-step mode: the number of time steps the layer expects (checked on every input when given); needed by 'folded'. */
   T?: number;
@@ -52,7 +52,7 @@ export abstract class SpikingNeuron extends Module {
   /** Record the potential after every step for listeners (slower in multi-step mode: it runs the step function). */
   recordPotentials = false;
 
-  protected constructor(name: string, opts: NeuronLayerOptions & { alpha?: number | Tensor }) {
+  protected constructor(name: string, opts: NeuronLayerOptions & { decay?: number | Tensor }) {
     super();
     const mode = opts.stepMode ?? 'single';
     if (!STEP_MODES.includes(mode)) throw invalidArg(name, 'stepMode', `one of ${STEP_MODES.map((m) => `'${m}'`).join(', ')}`, mode);
@@ -211,14 +211,14 @@ export abstract class SpikingNeuron extends Module {
 }
 
 /**
- * Integrate-and-fire: u[t] = v[t-1] + I[t] (alpha = 1), the neuron of ANN→SNN conversion.
+ * Integrate-and-fire: u[t] = v[t-1] + I[t] (decay 1), the neuron of ANN→SNN conversion.
  * @example
  * new IF({ vTh: 1, reset: 'soft', amplitude: 'threshold', stepMode: 'multi' })
  */
 export class IF extends SpikingNeuron {
   /** @throws SnnkitError for an unknown reset mode, amplitude or step mode, or a non-positive threshold */
   constructor(opts: NeuronLayerOptions = {}) {
-    super('IF', { ...opts, alpha: 1 });
+    super('IF', { ...opts, decay: 1 });
   }
 }
 
@@ -238,7 +238,7 @@ export class SignedIF extends SpikingNeuron {
   /** @throws SnnkitError for reset 'hard' (a negative spike undoes a subtraction) and the errors of IF */
   constructor(opts: NeuronLayerOptions = {}) {
     if (opts.reset === 'hard') throw new SnnkitError("SignedIF: reset must be 'soft' (a negative spike undoes a soft reset), got 'hard'", 'INVALID_ARGUMENT');
-    super('SignedIF', { ...opts, alpha: 1 });
+    super('SignedIF', { ...opts, decay: 1 });
     this.registerMemory('n');
   }
 
@@ -280,55 +280,66 @@ export class SignedIF extends SpikingNeuron {
 
 /** Options of LIF. */
 export interface LIFOptions extends NeuronLayerOptions {
-  /** Decay alpha in (0, 1) (TET uses 0.5). Default 0.5. */
+  /** The membrane's decay in (0, 1] (TET uses 0.5). Default 0.5. */
+  decay?: number;
+  /** Learn the decay: it becomes a parameter named `decay` (PLIF keeps it in (0, 1) through a sigmoid). */
+  learnDecay?: boolean;
+  /** @deprecated the former name of `decay` (until snnkit 0.3) */
   alpha?: number;
-  /** Learn the decay (PLIF, Fang et al. 2021): alpha becomes a parameter named `alpha`. */
+  /** @deprecated the former name of `learnDecay` (until snnkit 0.3) */
   learnableAlpha?: boolean;
 }
 
 /**
- * Leaky integrate-and-fire: u[t] = alpha · v[t-1] + I[t] with 0 < alpha < 1.
+ * Leaky integrate-and-fire: u[t] = decay · v[t-1] + I[t] with 0 < decay < 1.
  * @example
- * new LIF({ alpha: 0.5, reset: 'hard', surrogate: triangle(), stepMode: 'multi' })
+ * new LIF({ decay: 0.5, reset: 'hard', surrogate: triangle(), stepMode: 'multi' })
  */
 export class LIF extends SpikingNeuron {
-  /** The learnable decay, when learnableAlpha. */
-  readonly alphaParam: Parameter | undefined;
-  /** @throws SnnkitError for alpha outside (0, 1] and the errors of IF */
+  /** The learnable decay, when learnDecay. */
+  readonly decayParam: Parameter | undefined;
+  /** @throws SnnkitError for a decay outside (0, 1] and the errors of IF */
   constructor(opts: LIFOptions = {}) {
-    const a = opts.alpha ?? 0.5;
-    super('LIF', { ...opts, alpha: a });
-    if (opts.learnableAlpha) {
+    if (opts.alpha !== undefined && opts.decay === undefined) deprecated('LIF', 'alpha', 'decay');
+    if (opts.learnableAlpha !== undefined && opts.learnDecay === undefined) deprecated('LIF', 'learnableAlpha', 'learnDecay');
+    const { alpha, learnableAlpha, ...rest } = opts;
+    const a = opts.decay ?? alpha ?? 0.5;
+    super('LIF', { ...rest, decay: a });
+    if (opts.learnDecay ?? learnableAlpha) {
       const t = full([], a);
-      this.alphaParam = this.registerParameter('alpha', new Parameter(t));
+      this.decayParam = this.registerParameter('decay', new Parameter(t));
       t.dispose();
-      this.opts = { ...this.opts, alpha: this.alphaParam };
-    } else this.alphaParam = undefined;
+      this.opts = { ...this.opts, decay: this.decayParam };
+    } else this.decayParam = undefined;
   }
 }
 
 /** Options of PLIF. */
 export interface PLIFOptions extends NeuronLayerOptions {
-  /** The initial decay alpha in (0, 1) (default 0.5, SpikingJelly's init_tau = 2). */
+  /** The initial decay in (0, 1) (default 0.5, SpikingJelly's init_tau = 2). */
+  decay?: number;
+  /** @deprecated the former name of `decay` (until snnkit 0.3) */
   alpha?: number;
 }
 
 /**
  * Parametric LIF (Fang et al., "Incorporating Learnable Membrane Time Constant", ICCV 2021): a LIF whose decay is
- * alpha = sigmoid(w) with one learnt parameter `w` per layer, so the decay stays in (0, 1) whatever the optimizer does.
+ * sigmoid(w) with one learnt parameter `w` per layer, so the decay stays in (0, 1) whatever the optimizer does.
  * (SpikingJelly writes the same neuron as v + (x − v)/τ with 1/τ = sigmoid(w): its decay is 1 − 1/τ, and its input is
  * scaled by 1/τ, which the batch norm before the neuron absorbs.)
  * @example
- * new PLIF({ alpha: 0.5, stepMode: 'folded', T: 4 })
+ * new PLIF({ decay: 0.5, stepMode: 'folded', T: 4 })
  */
 export class PLIF extends SpikingNeuron {
-  /** The parameter w of alpha = sigmoid(w). */
+  /** The parameter w of decay = sigmoid(w). */
   readonly w: Parameter;
-  /** @throws SnnkitError for alpha outside (0, 1) and the errors of IF */
+  /** @throws SnnkitError for a decay outside (0, 1) and the errors of IF */
   constructor(opts: PLIFOptions = {}) {
-    const a = opts.alpha ?? 0.5;
-    if (!(a > 0 && a < 1)) throw invalidArg('PLIF', 'alpha', 'an initial decay in (0, 1)', a);
-    super('PLIF', { ...opts, alpha: a });
+    if (opts.alpha !== undefined && opts.decay === undefined) deprecated('PLIF', 'alpha', 'decay');
+    const { alpha, ...rest } = opts;
+    const a = opts.decay ?? alpha ?? 0.5;
+    if (!(a > 0 && a < 1)) throw invalidArg('PLIF', 'decay', 'an initial decay in (0, 1)', a);
+    super('PLIF', { ...rest, decay: a });
     const t = full([], Math.log(a / (1 - a)));
     this.w = this.registerParameter('w', new Parameter(t));
     t.dispose();
@@ -338,6 +349,6 @@ export class PLIF extends SpikingNeuron {
     return 1 / (1 + Math.exp(-this.w.item()));
   }
   protected override dynamics(): ResolvedNeuronOptions {
-    return { ...super.dynamics(), alpha: this.w.sigmoid() };
+    return { ...super.dynamics(), decay: this.w.sigmoid() };
   }
 }

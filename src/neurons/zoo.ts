@@ -24,7 +24,7 @@ export const NEURON_KINDS: readonly NeuronKind[] = ['if', 'lif', 'plif'];
 /** How the zoo's neurons are made. */
 export interface NeuronSpec {
   kind?: NeuronKind;
-  /** Membrane time constant τ > 1 of LIF/PLIF: decay alpha = 1 − 1/τ (default 2, alpha = 0.5). */
+  /** Membrane time constant τ > 1 of LIF/PLIF: decay = 1 − 1/τ (default 2: decay 0.5). */
   tau?: number;
   reset?: ResetMode;
   detachReset?: boolean;
@@ -58,8 +58,8 @@ export function neuronFactory(T: number, spec: NeuronSpec = {}): () => SpikingNe
   if (!(Number.isFinite(tau) && tau > 1)) throw invalidArg('neuronFactory', 'tau', 'a time constant > 1 (decay 1 − 1/τ)', tau);
   const common = { stepMode: 'folded' as const, T, reset: spec.reset ?? 'soft', detachReset: spec.detachReset ?? false, vTh: spec.vTh ?? 1,
     learnThreshold: spec.learnThreshold ?? false, amplitude: spec.amplitude ?? 'one', surrogate: spec.surrogate ?? atan() };
-  const alpha = 1 - 1 / tau;
-  return () => (kind === 'if' ? new IF(common) : kind === 'lif' ? new LIF({ ...common, alpha }) : new PLIF({ ...common, alpha }));
+  const decay = 1 - 1 / tau;
+  return () => (kind === 'if' ? new IF(common) : kind === 'lif' ? new LIF({ ...common, decay }) : new PLIF({ ...common, decay }));
 }
 
 function tutorialCnn(inShape: [number, number, number], o: SpikingZooOptions): Module {

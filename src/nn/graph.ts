@@ -1,7 +1,9 @@
 /**
- * GraphModule: a network as an explicit DAG of named nodes, each a child module or a built-in tensor op. It is what
- * loadOnnx returns, and what the ANN→SNN converter walks (fold Conv→BatchNorm pairs, replace ReLU by neurons, keep the
- * residual Adds), so the node list stays plain data: `{ name, op, inputs }` in topological order.
+ * snnkit's one graph representation: nodes `{ name, op, inputs }` in topological order, each op a module or a built-in
+ * tensor op. GraphModule runs such a node list as a module (what loadOnnx returns, and what the ANN→SNN converter walks);
+ * toGraph flattens any network — Sequential, GraphModule, residual blocks, leaf modules — into a Graph of leaf modules
+ * and tensor ops, which calibration walks node by node (the folded ANN and its SNN flatten to graphs that line up) and
+ * exporters map.
  */
 import { SnnkitError } from '../errors.js';
 import { cat } from '../tensor/creation.js';
@@ -39,6 +41,71 @@ export interface GraphNode {
   readonly op: Module | TensorOp;
   /** Names of the graph input or of earlier nodes. */
   readonly inputs: readonly string[];
+}
+
+/** A network as plain data: the input value's name, the nodes in topological order, the output value's name. */
+export interface Graph {
+  readonly input: string;
+  readonly nodes: readonly GraphNode[];
+  readonly output: string;
+}
+
+/** How a composite module lists its parts (toGraph passes these): lower a child module, or add one node. */
+export interface GraphLowering {
+  /** Lowers module m reading the value `input`, its nodes named under `name`. @returns the name of its output value */
+  lower(m: Module, input: string, name: string): string;
+  /** Adds a node. @returns its name (its output value's) */
+  emit(node: GraphNode): string;
+}
+
+/**
+ * A module made of others that lists itself as graph nodes (Sequential, GraphModule, ResidualBlock): toGraph lowers it
+ * into its parts instead of keeping it as one node. A container of your own implements this to be calibrated and
+ * exported like the built-in ones.
+ */
+export interface GraphComposite {
+  /**
+   * @param input the name of the value it reads
+   * @param name its path in the network ('' at the root): its parts are named `${name}.${part}`
+   * @returns the name of the value it produces
+   */
+  toNodes(input: string, name: string, g: GraphLowering): string;
+}
+
+/** @returns whether m lists itself as graph nodes */
+export function isGraphComposite(m: Module): m is Module & GraphComposite {
+  return typeof (m as Partial<GraphComposite>).toNodes === 'function';
+}
+
+/** `${name}.${part}`, or part at the root. */
+export const childPath = (name: string, part: string): string => (name ? `${name}.${part}` : part);
+
+/**
+ * Flattens a network into leaf modules and tensor ops: composites (GraphComposite) are lowered recursively, any other
+ * module is one node named by its path ('model' for a leaf at the root). The graph's input is called 'input'.
+ * @example
+ * const g = toGraph(createModel('cifar-resnet20'));  // g.nodes: conv1, bn1, relu, layer1.0.conv1, ...
+ */
+export function toGraph(m: Module): Graph {
+  const nodes: GraphNode[] = [];
+  const g: GraphLowering = {
+    lower: (mod, input, name) => (isGraphComposite(mod) ? mod.toNodes(input, name, g) : g.emit({ name: name || 'model', op: mod, inputs: [input] })),
+    emit: (node) => (nodes.push(node), node.name),
+  };
+  const output = g.lower(m, 'input', '');
+  return { input: 'input', nodes, output };
+}
+
+/**
+ * Runs a built-in op on multi-step values [T, N, ...] (a converted SNN): time folded into the batch for the op, then
+ * unfolded; inputs marked constant have no time dimension. With no timed input, the op runs as it is.
+ */
+export function runTensorOpOnSteps(op: TensorOp, xs: readonly Tensor[], constant: readonly boolean[]): Tensor {
+  const timed = xs.find((_, i) => !constant[i]);
+  if (op.type === 'constant' || !timed) return runTensorOp(op, xs);
+  const [T, N] = [timed.shape[0]!, timed.shape[1]!];
+  const y = runTensorOp(op, xs.map((t, i) => (constant[i] ? t : t.flatten(0, 1))));
+  return y.reshape(T, N, ...y.shape.slice(1));
 }
 
 const ARITY: Record<TensorOp['type'], [number, number]> = {
@@ -119,7 +186,7 @@ function sliceOnnx(x: Tensor, op: Extract<TensorOp, { type: 'slice' }>): Tensor 
  * ], 'sum');
  * const y = g.forward(x);
  */
-export class GraphModule extends Module {
+export class GraphModule extends Module implements GraphComposite {
   /** The nodes, in topological order (read-only: build a new GraphModule to change the graph). */
   readonly nodes: readonly GraphNode[];
   private readonly lastUse: Map<string, number>;
@@ -207,12 +274,18 @@ export class GraphModule extends Module {
    * the op, then unfolded (constants have no time dimension). For 'constant' it returns the kept tensor itself.
    */
   runOp(op: TensorOp, xs: readonly Tensor[]): Tensor {
-    if (!this.multiStep || op.type === 'constant') return runTensorOp(op, xs);
-    const timed = xs.find((t) => !this.isConstant(t));
-    if (!timed) return runTensorOp(op, xs);
-    const [T, N] = [timed.shape[0]!, timed.shape[1]!];
-    const y = runTensorOp(op, xs.map((t) => (this.isConstant(t) ? t : t.flatten(0, 1))));
-    return y.reshape(T, N, ...y.shape.slice(1));
+    return this.multiStep ? runTensorOpOnSteps(op, xs, xs.map((t) => this.isConstant(t))) : runTensorOp(op, xs);
+  }
+
+  /** Lists its nodes under `name`: module nodes lowered in turn, tensor ops as they are. */
+  toNodes(input: string, name: string, g: GraphLowering): string {
+    const rename = new Map<string, string>([[this.inputName, input]]);
+    for (const n of this.nodes) {
+      const ins = n.inputs.map((i) => rename.get(i)!);
+      const at = childPath(name, n.name);
+      rename.set(n.name, n.op instanceof Module ? g.lower(n.op, ins[0]!, at) : g.emit({ name: at, op: n.op, inputs: ins }));
+    }
+    return rename.get(this.outputName)!;
   }
 
   private isConstant(t: Tensor): boolean {

@@ -9,4 +9,7 @@ export * as init from './init.js';
 export { ClippedReLU, activation, type ClippedReLUOptions } from './activation.js';
 export * as zoo from './zoo/index.js';
 export { createModel, MODEL_NAMES, ZOO, type ZooOptions, type ZooEntry } from './zoo/index.js';
-export { GraphModule, runTensorOp, opName, TENSOR_OPS, type GraphNode, type TensorOp, type PadMode } from './graph.js';
+export {
+  GraphModule, runTensorOp, runTensorOpOnSteps, toGraph, isGraphComposite, childPath, opName, TENSOR_OPS,
+  type Graph, type GraphNode, type GraphComposite, type GraphLowering, type TensorOp, type PadMode,
+} from './graph.js';

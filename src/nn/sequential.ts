@@ -2,6 +2,7 @@
 import { invalidArg } from '../errors.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { childPath, type GraphComposite, type GraphLowering } from './graph.js';
 import { Module } from './module.js';
 
 /** A module that can run fused with the module before it in a Sequential (a spiking neuron after batch norm). */
@@ -18,7 +19,7 @@ const fuserOf = (m: Module | undefined): FusesWithPrevious | undefined =>
  * @example
  * const net = new Sequential(new Conv2d(1, 8, 3), new ReLU(), new Flatten(), new Linear(8 * 26 * 26, 10));
  */
-export class Sequential extends Module {
+export class Sequential extends Module implements GraphComposite {
   private readonly layers: Module[];
   /**
    * Run each child in its own scope and dispose each intermediate output as soon as the next child has consumed it
@@ -36,6 +37,12 @@ export class Sequential extends Module {
       : (layers as Module[]).map((m, i) => [String(i), m]);
     for (const [n, m] of entries) if (!(m instanceof Module)) throw invalidArg('Sequential', n, 'a Module', m);
     this.layers = entries.map(([n, m]) => this.registerModule(n, m));
+  }
+  /** Lists its children in turn, each under `${name}.${child}`. */
+  toNodes(input: string, name: string, g: GraphLowering): string {
+    let v = input;
+    for (const [child, c] of this.namedChildren()) v = g.lower(c, v, childPath(name, child));
+    return v;
   }
   /** Number of children. */
   get length(): number {

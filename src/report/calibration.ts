@@ -1,7 +1,7 @@
 /** The calibration report: accuracy per T and pipeline, per-layer thresholds and errors, SVG plots. */
 import { join } from 'node:path';
 import type { LayerCalibration } from '../calibrate/options.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../formats/atomic.js';
 import { barChart, lineChart } from './plot.js';
 
 /** One calibrated SNN: its T, pipeline, accuracy, wall times and what calibration did per layer. */

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { ConversionAnalysis } from '../convert/analysis.js';
 import type { SimulationResult } from '../convert/simulate.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../formats/atomic.js';
 import { barChart, lineChart } from './plot.js';
 
 /** Everything the report shows. */

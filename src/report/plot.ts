@@ -4,7 +4,7 @@
  */
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { parse, View } from 'vega';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../formats/atomic.js';
 
 /** One line of a chart. */
 export interface Series {

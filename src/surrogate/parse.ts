@@ -39,7 +39,7 @@ export function makeSurrogate(name: SurrogateName | string, param?: number): Sur
     case 'triangle': return triangle({ gamma: param });
     case 'exponential': return exponential({ k: param });
     case 'sigmoid': return sigmoid({ k: param });
-    case 'atan': return atan({ alpha: param });
+    case 'atan': return atan({ sharpness: param });
     case 'dspike': return dspike({ b: param });
   }
   const make = registered.get(name);

@@ -24,7 +24,7 @@ export interface Surrogate {
   grad(x: Tensor): Tensor;
   /** The smooth step whose derivative g is (g = d primitive / dx), where known; tests check g against it. */
   primitive?(x: Tensor): Tensor;
-  /** e.g. `atan(alpha=2)`: NAME(PARAMNAME=PARAM), which checkpoints store and parseSurrogate reads back. */
+  /** e.g. `atan(sharpness=2)`: NAME(PARAMNAME=PARAM), which checkpoints store and parseSurrogate reads back. */
   toString(): string;
 }
 

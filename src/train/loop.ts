@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArg, SnnkitError } from '../errors.js';
 import type { DataLoader } from '../data/loader.js';
-import { removeStaleTempFiles, writeFileAtomic } from '../io/atomic.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../formats/atomic.js';
 import type { Module } from '../nn/module.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { checkFiniteStep } from '../optim/finite.js';
@@ -19,7 +19,7 @@ import { SGD } from '../optim/sgd.js';
 import { manualSeed } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadCheckpoint, saveModel, saveTrainingCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { loadCheckpoint, saveModel, saveTrainingCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import { evaluate } from './evaluate.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 

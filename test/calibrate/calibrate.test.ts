@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nn, data, convert, calibrate, optim, F, io, tidy, noGrad, Generator, neurons, randn, rand, tensor, type Tensor } from '../../src/index.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { nn, data, convert, calibrate, optim, F, models, tidy, noGrad, Generator, neurons, randn, rand, tensor, type Tensor } from '../../src/index.js';
+import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { assertClose, errorOf } from '../helpers.js';
 
 /** MNIST CNN trained for one short epoch on 3200 images: enough to have real activations to calibrate. */
@@ -150,8 +150,8 @@ test('a calibrated SNN checkpoint reloads to the same network (weights, threshol
     try {
       const path = join(dir, 'snn.safetensors');
       // the bias shift lives in the calibrated biases: the checkpoint's conversion has no potential shift
-      convert.saveSnn(path, ann, c, { arch: 'mnist-cnn', shift: 'shiftForm' in variant ? 'none' : 'potential', threshold: 'max', calibration: { T: 4, steps: ['threshold', 'bias', 'potential'] } });
-      const back = await convert.loadSnn(path);
+      models.saveSnn(path, ann, c, { arch: 'mnist-cnn', shift: 'shiftForm' in variant ? 'none' : 'potential', threshold: 'max', calibration: { T: 4, steps: ['threshold', 'bias', 'potential'] } });
+      const back = await models.loadSnn(path);
       assert.deepEqual(back.snnMeta.calibration, { T: 4, steps: ['threshold', 'bias', 'potential'] });
       const kinds = (m: nn.Module) => m.modules().filter((x) => x instanceof neurons.SpikingNeuron).map((x) => x.constructor.name);
       assert.deepEqual(kinds(back.converted.snn), kinds(c.snn));
@@ -173,7 +173,7 @@ test('a calibrated SNN checkpoint reloads to the same network (weights, threshol
 const shared = join(process.cwd(), '..', 'shared');
 const onnxFile = join(shared, 'models/cifar10-resnet20/cifar10-resnet20.onnx');
 test('an imported ONNX ResNet-20 calibrates exactly like the zoo model (residual blocks included)', { skip: !existsSync(onnxFile) && 'no ../shared' }, async () => {
-  const graph = io.loadOnnx(onnxFile);
+  const graph = models.loadOnnx(onnxFile);
   const ck = loadCheckpoint(join(shared, 'models/cifar10-resnet20/cifar10-resnet20.safetensors'));
   const zoo = nn.createModel('cifar-resnet20');
   zoo.loadStateDict(ck.weights);

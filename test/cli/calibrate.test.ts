@@ -23,7 +23,7 @@ test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval
   writeFileSync(stale, 'partial');
   try {
     const r = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
-      ...norm, '--T', '8', '--pipeline', 'none,advanced', '--calib-samples', '128', '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
+      ...norm, '--T', '8', '--pipeline', 'none,advanced', '--samples', '128', '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!existsSync(stale), 'the killed run\'s temporary file is removed');
     const j = lastJson(r.stdout);
@@ -60,6 +60,7 @@ test('snnkit calibrate --signed with the quantize step: signed-neuron checkpoint
       ...norm, '--T', '8', '--signed', '--pipeline', 'custom', '--steps', 'quantize,threshold,bias,potential', '--quantize-epochs', '1', '--calib-samples', '128',
       '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /DeprecationWarning: snnkit calibrate: '--calib-samples' is deprecated and goes in snnkit 0\.3: use '--samples'/, 'the former spelling still works, with a warning');
     const j = lastJson(r.stdout);
     const runs = j['runs'] as { pipeline: string; checkpoint: string; steps: string[] }[];
     assert.deepEqual(runs.map((x) => [x.pipeline, x.steps]), [['quantize+threshold+bias+potential', ['quantize', 'threshold', 'bias', 'potential']]]);
@@ -85,5 +86,5 @@ test('snnkit calibrate rejects bad pipelines and steps with clear messages', () 
   assert.match(run(...base, '--T', '8,0').stderr, /--T: expected positive integers, got '8,0'/);
   assert.match(run(...base, '--grid', 'log').stderr, /--grid/);
   assert.match(run(...base, '--augment', 'rotate').stderr, /--augment/);
-  assert.match(run(...base, '--shift-form', 'late').stderr, /--shift-form/);
+  assert.match(run(...base, '--shift', 'late').stderr, /option '--shift <mode>' argument 'late' is invalid\. expected one of none, potential, bias/);
 });

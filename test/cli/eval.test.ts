@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { nn, tidy } from '../../src/index.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { loadCheckpoint } from '../../src/models/checkpoint.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const root = process.cwd();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nn } from '../../src/index.js';
-import { saveModel } from '../../src/train/checkpoint.js';
+import { saveModel } from '../../src/models/checkpoint.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { nn, convert, data, neurons, tensor, randn, tidy, noGrad, Generator, F, optim, type Tensor } from '../../src/index.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { nn, convert, models, data, neurons, tensor, randn, tidy, noGrad, Generator, F, optim, type Tensor } from '../../src/index.js';
+import { loadCheckpoint } from '../../src/models/checkpoint.js';
 import { syntheticDataset } from '../data/synthetic.js';
 import { assertClose } from '../helpers.js';
 
@@ -148,8 +148,7 @@ test('Poisson input: rate-coded pixels, normalised inside the simulation, approa
 
 const onnxFile = join(shared, 'models/cifar10-resnet20/cifar10-resnet20.onnx');
 test('an imported ONNX graph converts like the zoo model: same thresholds, same SNN outputs', { skip: !existsSync(onnxFile) && 'no ../shared' }, async () => {
-  const { io } = await import('../../src/index.js');
-  const graph = io.loadOnnx(onnxFile);
+  const graph = models.loadOnnx(onnxFile);
   const ck = loadCheckpoint(resnetFile);
   const zoo = nn.createModel('cifar-resnet20');
   zoo.loadStateDict(ck.weights);

@@ -8,7 +8,7 @@ import { calibrate, data, F, Generator, neurons, nn, randn, surrogate as S, tidy
 import { assertClose } from '../helpers.js';
 import { halvesDataset } from '../train/fixture.js';
 
-// atan(alpha = 2)'s g, 1 / (1 + (πx)²), written by hand: the generic path must give what the native kernel gives.
+// atan(sharpness = 2)'s g, 1 / (1 + (πx)²), written by hand: the generic path must give what the native kernel gives.
 const handAtan = S.defineSurrogate({ name: 'hand_atan', param: 2, grad: (x) => x.mul(Math.PI).square().add(1).reciprocal() });
 
 /** Spikes of an LIF over 6 steps and the BPTT gradients of input and threshold under a surrogate. */
@@ -16,7 +16,7 @@ function lif(s: S.Surrogate, batchNorm: boolean): Tensor[] {
   const g = new Generator(1);
   const x = randn([6 * 4, 3, 5, 5], { generator: g, dtype: 'float64' }).mul(1.5).requiresGrad_(true);
   const vTh = randn([3, 1, 1], { generator: g, dtype: 'float64' }).abs().add(0.5).requiresGrad_(true);
-  const o = { alpha: 0.6, vTh, surrogate: s, reset: 'hard' } as const;
+  const o = { decay: 0.6, vTh, surrogate: s, reset: 'hard' } as const;
   const spikes = batchNorm ? F.batchNormNeuron(x, { training: true }, 6, undefined, o).spikes : F.neuronMultiStep(x.reshape(6, 4, 3, 5, 5), undefined, o).spikes;
   spikes.mul(randn(spikes.shape as number[], { generator: g, dtype: 'float64' })).sum().backward();
   return [spikes.detach(), x.grad!, vTh.grad!];
@@ -24,7 +24,7 @@ function lif(s: S.Surrogate, batchNorm: boolean): Tensor[] {
 
 for (const bn of [false, true]) {
   test(`a hand-written surrogate on the generic path equals the fused kernel${bn ? ' with batch norm' : ''}: spikes and BPTT gradients`, () => tidy(() => {
-    const native = lif(S.atan({ alpha: 2 }), bn), own = lif(handAtan, bn);
+    const native = lif(S.atan({ sharpness: 2 }), bn), own = lif(handAtan, bn);
     assert.equal(S.nativeSurrogateKind(handAtan), undefined, 'no native kernel for it');
     assertClose(own[0]!, native[0]!, 0, 0);
     assert.ok(native[1]!.abs().sum().item() > 0, 'gradients flow');
@@ -50,7 +50,7 @@ test('trainSnn with a surrogate of your own learns exactly as with the built-in 
     return trainSnn({ model: new neurons.SpikingClassifier(body, { T: 3 }), train: loader(96, 1), test: loader(40, 2), epochs: 3, optimizer: 'adam',
       lr: 0.01, seed: 3, outDir: mkdtempSync(join(tmpdir(), 'snnkit-sur-')), loss: { kind: 'tet' }, meta: { arch: 'tiny', dataset: 'halves' } });
   };
-  const [own, builtin] = [await run(handAtan), await run(S.atan({ alpha: 2 }))];
+  const [own, builtin] = [await run(handAtan), await run(S.atan({ sharpness: 2 }))];
   assert.ok(own.history[2]!.trainLoss < own.history[0]!.trainLoss && own.history[2]!.testAccuracy > 0.8, 'it learns');
   own.history.forEach((h, i) => assert.ok(Math.abs(h.trainLoss - builtin.history[i]!.trainLoss) < 1e-4, `epoch ${i + 1}: ${h.trainLoss} vs ${builtin.history[i]!.trainLoss}`));
 });

@@ -20,10 +20,10 @@ function pair(neuron: () => neurons.SpikingNeuron, fuse: boolean, seed: number) 
 }
 
 const variants: [string, () => neurons.SpikingNeuron][] = [
-  ['LIF soft', () => new neurons.LIF({ alpha: 0.6, stepMode: 'folded', T, surrogate: surrogate.atan({ alpha: 2 }) })],
-  ['LIF hard, detached reset, learnt threshold', () => new neurons.LIF({ alpha: 0.5, reset: 'hard', vReset: -0.1, detachReset: true, learnThreshold: true, vTh: 0.8, stepMode: 'folded', T, surrogate: surrogate.triangle() })],
+  ['LIF soft', () => new neurons.LIF({ decay: 0.6, stepMode: 'folded', T, surrogate: surrogate.atan({ sharpness: 2 }) })],
+  ['LIF hard, detached reset, learnt threshold', () => new neurons.LIF({ decay: 0.5, reset: 'hard', vReset: -0.1, detachReset: true, learnThreshold: true, vTh: 0.8, stepMode: 'folded', T, surrogate: surrogate.triangle() })],
   ['IF with spikes carrying V_th and v0', () => new neurons.IF({ amplitude: 'threshold', vTh: 0.7, v0: 0.35, stepMode: 'folded', T, surrogate: surrogate.dspike({ b: 3 }) })],
-  ['PLIF', () => new neurons.PLIF({ alpha: 0.7, stepMode: 'folded', T, surrogate: surrogate.sigmoid({ k: 4 }) })],
+  ['PLIF', () => new neurons.PLIF({ decay: 0.7, stepMode: 'folded', T, surrogate: surrogate.sigmoid({ k: 4 }) })],
 ];
 
 for (const [name, neuron] of variants) {
@@ -124,7 +124,7 @@ test('F.batchNormNeuron equals batch norm then the multi-step neuron, and checks
     const g = new Generator(10);
     const x = randn([T * 3, 2, 4, 4], { dtype: 'float64', generator: g }).add(0.5);
     const bn = { weight: randn([2], { dtype: 'float64', generator: g }).add(1), bias: randn([2], { dtype: 'float64', generator: g }), training: true };
-    const opts = { alpha: 0.5, reset: 'hard' as const };
+    const opts = { decay: 0.5, reset: 'hard' as const };
     const fused = F.batchNormNeuron(x, bn, T, 0.1, opts);
     const plain = F.neuronMultiStep(F.batchNorm(x, bn).reshape(T, 3, 2, 4, 4), 0.1, opts);
     assert.deepEqual(fused.spikes.toArray(), plain.spikes.flatten(0, 1).toArray());
@@ -136,9 +136,9 @@ test('F.batchNormNeuron equals batch norm then the multi-step neuron, and checks
 
 test('a repeated input (direct encoding) given once equals its T copies folded: spikes, statistics, every gradient', () => {
   const opts = [
-    { alpha: 0.6, surrogate: surrogate.atan({ alpha: 2 }) },
-    { alpha: 0.5, reset: 'hard' as const, vReset: -0.1, detachReset: true, surrogate: surrogate.triangle() },
-    { alpha: 1, amplitude: 'threshold' as const, surrogate: surrogate.dspike({ b: 3 }) },
+    { decay: 0.6, surrogate: surrogate.atan({ sharpness: 2 }) },
+    { decay: 0.5, reset: 'hard' as const, vReset: -0.1, detachReset: true, surrogate: surrogate.triangle() },
+    { decay: 1, amplitude: 'threshold' as const, surrogate: surrogate.dspike({ b: 3 }) },
   ];
   for (const [i, o] of opts.entries()) {
     for (const training of [true, false]) {

@@ -8,11 +8,11 @@ import { assertClose } from '../helpers.js';
 const I = [0.6, 0.6, 0.6, 0.6, 1.5, 0.0];
 const cases = [
   // IF soft, V_th = 1: u = 0.6 (no), 1.2 (spike, v 0.2), 0.8, 1.4 (spike, 0.4), 1.9 (spike, 0.9), 0.9
-  { name: 'IF soft', opts: { reset: 'soft' as const }, alpha: 1, spikes: [0, 1, 0, 1, 1, 0], v: [0.6, 0.2, 0.8, 0.4, 0.9, 0.9] },
+  { name: 'IF soft', opts: { reset: 'soft' as const }, decay: 1, spikes: [0, 1, 0, 1, 1, 0], v: [0.6, 0.2, 0.8, 0.4, 0.9, 0.9] },
   // IF hard to 0: u = 0.6, 1.2 (spike, 0), 0.6, 1.2 (spike, 0), 1.5 (spike, 0), 0
-  { name: 'IF hard', opts: { reset: 'hard' as const }, alpha: 1, spikes: [0, 1, 0, 1, 1, 0], v: [0.6, 0, 0.6, 0, 0, 0] },
-  // LIF alpha 0.5 soft: u = 0.6, 0.9, 1.05 (spike, 0.05), 0.625, 1.8125 (spike, 0.8125), 0.40625
-  { name: 'LIF soft', opts: { reset: 'soft' as const }, alpha: 0.5, spikes: [0, 0, 1, 0, 1, 0], v: [0.6, 0.9, 0.05, 0.625, 0.8125, 0.40625] },
+  { name: 'IF hard', opts: { reset: 'hard' as const }, decay: 1, spikes: [0, 1, 0, 1, 1, 0], v: [0.6, 0, 0.6, 0, 0, 0] },
+  // LIF decay 0.5 soft: u = 0.6, 0.9, 1.05 (spike, 0.05), 0.625, 1.8125 (spike, 0.8125), 0.40625
+  { name: 'LIF soft', opts: { reset: 'soft' as const }, decay: 0.5, spikes: [0, 0, 1, 0, 1, 0], v: [0.6, 0.9, 0.05, 0.625, 0.8125, 0.40625] },
 ];
 const seq = () => tensor(I.map((x) => [x]), { dtype: 'float64' }); // [T=6, N=1]
 
@@ -22,7 +22,7 @@ for (const c of cases) {
     let v: Tensor | undefined;
     const spikes: number[] = [], vs: number[] = [];
     for (const x of I) {
-      const r = F.neuronStep(tensor([x], { dtype: 'float64' }), v, { ...c.opts, alpha: c.alpha });
+      const r = F.neuronStep(tensor([x], { dtype: 'float64' }), v, { ...c.opts, decay: c.decay });
       spikes.push(r.spikes.item());
       vs.push(r.v.item());
       v = r.v;
@@ -30,7 +30,7 @@ for (const c of cases) {
     assert.deepEqual(spikes, c.spikes);
     assertClose(vs, c.v, 1e-12);
     // The layers, single-step and multi-step.
-    const make = (stepMode: 'single' | 'multi') => (c.alpha === 1 ? new neurons.IF({ ...c.opts, stepMode }) : new neurons.LIF({ ...c.opts, alpha: c.alpha, stepMode }));
+    const make = (stepMode: 'single' | 'multi') => (c.decay === 1 ? new neurons.IF({ ...c.opts, stepMode }) : new neurons.LIF({ ...c.opts, decay: c.decay, stepMode }));
     const single = make('single');
     const out = I.map((x) => single.forward(tensor([x], { dtype: 'float64' })).item());
     assert.deepEqual(out, c.spikes);
@@ -39,7 +39,7 @@ for (const c of cases) {
     assert.deepEqual(multi.forward(seq()).flatten().toArray(), c.spikes);
     assertClose(multi.v!, [c.v.at(-1)!], 1e-12);
     // The fused kernel directly, in float32 too (the spike decisions are the same).
-    const k = F.neuronMultiStep(seq().to('float32'), undefined, { ...c.opts, alpha: c.alpha });
+    const k = F.neuronMultiStep(seq().to('float32'), undefined, { ...c.opts, decay: c.decay });
     assert.deepEqual(k.spikes.flatten().toArray(), c.spikes);
   }));
 }

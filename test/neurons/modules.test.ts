@@ -20,15 +20,15 @@ test('the membrane is a memory: out of stateDict, reset by reset() and resetMemo
 
 test('state carries across single steps; multi-step mode gives the same spikes as T single steps', () => tidy(() => {
   const x = randn([5, 2, 3], { generator: new Generator(1) }).add(0.5);
-  const single = new neurons.LIF({ alpha: 0.6, vTh: 0.8 });
+  const single = new neurons.LIF({ decay: 0.6, vTh: 0.8 });
   const outs = [0, 1, 2, 3, 4].map((t) => single.forward(x.select(0, t)));
-  const multi = new neurons.LIF({ alpha: 0.6, vTh: 0.8, stepMode: 'multi', T: 5 });
+  const multi = new neurons.LIF({ decay: 0.6, vTh: 0.8, stepMode: 'multi', T: 5 });
   const y = multi.forward(x);
   outs.forEach((o, t) => assert.deepEqual(y.select(0, t).toArray(), o.toArray()));
   assertClose(multi.v!, single.v!, 0);
   // Without reset, a second sequence continues from the last potential.
   const cont = multi.forward(x);
-  const fresh = new neurons.LIF({ alpha: 0.6, vTh: 0.8, stepMode: 'multi' }).forward(x);
+  const fresh = new neurons.LIF({ decay: 0.6, vTh: 0.8, stepMode: 'multi' }).forward(x);
   assert.notDeepEqual(cont.toArray(), fresh.toArray());
 }));
 
@@ -38,7 +38,7 @@ test('bad options give errors that list the valid values', () => {
   assert.throws(() => new neurons.IF({ stepMode: 'many' as never }), /IF: argument 'stepMode' must be one of 'single', 'multi', 'folded', got 'many'/);
   assert.throws(() => new neurons.IF({ vTh: -1 }), /IF: argument 'vTh' must be a positive threshold \(every element > 0\), got -1/);
   assert.throws(() => new neurons.IF({ vTh: tensor([1, 0]) }), /IF: argument 'vTh' must be a positive threshold/);
-  assert.throws(() => new neurons.LIF({ alpha: 1.5 }), /LIF: argument 'alpha' must be a decay in \(0, 1\] \(1 is IF\), got 1.5/);
+  assert.throws(() => new neurons.LIF({ decay: 1.5 }), /LIF: argument 'decay' must be a number in \(0, 1\] \(1 is IF\), got 1.5/);
   assert.throws(() => new neurons.IF({ T: 0 }), /IF: argument 'T' must be a positive integer, got 0/);
   const m = new neurons.IF({ stepMode: 'multi', T: 8 });
   assert.throws(() => m.forward(zeros([4, 2, 3])), /IF: the input has 4 time steps but the layer expects T = 8/);
@@ -59,11 +59,11 @@ test('thresholds can be changed (calibration) and may be per channel', () => tid
 }));
 
 test('a learnable decay (PLIF) gets a gradient and is a parameter', () => tidy(() => {
-  const lif = new neurons.LIF({ alpha: 0.7, learnableAlpha: true, stepMode: 'multi', surrogate: S.sigmoid() });
-  assert.deepEqual(lif.namedParameters().map(([n]) => n), ['alpha']);
+  const lif = new neurons.LIF({ decay: 0.7, learnDecay: true, stepMode: 'multi', surrogate: S.sigmoid() });
+  assert.deepEqual(lif.namedParameters().map(([n]) => n), ['decay']);
   const x = randn([6, 4, 5], { generator: new Generator(2) }).add(0.6).requiresGrad_(true);
   lif.forward(x).sum().backward();
-  assert.ok(lif.alphaParam!.grad !== undefined && Math.abs(lif.alphaParam!.grad.item()) > 0);
+  assert.ok(lif.decayParam!.grad !== undefined && Math.abs(lif.decayParam!.grad.item()) > 0);
   assert.ok(x.grad !== undefined);
 }));
 
@@ -102,7 +102,7 @@ test('readouts: spike rate and accumulated membrane', () => tidy(() => {
 test('a monitor reports firing rates and counts per layer, and records spikes and potentials', () => {
   const before = memory().liveTensors;
   const net = new nn.Sequential(new neurons.SeqToANN(new nn.Linear(3, 4)), new neurons.IF({ stepMode: 'multi', vTh: 0.5 }),
-    new neurons.SeqToANN(new nn.Linear(4, 2)), new neurons.LIF({ stepMode: 'multi', alpha: 0.9 }));
+    new neurons.SeqToANN(new nn.Linear(4, 2)), new neurons.LIF({ stepMode: 'multi', decay: 0.9 }));
   const mon = new neurons.SpikeMonitor(net, { recordSpikes: true, recordPotentials: true });
   assert.deepEqual(mon.layers(), ['1', '3']);
   const x = randn([5, 6, 3], { generator: new Generator(9) });
@@ -126,8 +126,8 @@ test('a monitor reports firing rates and counts per layer, and records spikes an
 
 test('the recorded (step-by-step) path gives the same spikes as the fused kernel', () => tidy(() => {
   const x = randn([6, 3, 4], { generator: new Generator(4) }).add(0.3);
-  const plain = new neurons.LIF({ stepMode: 'multi', alpha: 0.8 }).forward(x);
-  const layer = new neurons.LIF({ stepMode: 'multi', alpha: 0.8 });
+  const plain = new neurons.LIF({ stepMode: 'multi', decay: 0.8 }).forward(x);
+  const layer = new neurons.LIF({ stepMode: 'multi', decay: 0.8 });
   const mon = new neurons.SpikeMonitor(layer, { recordPotentials: true });
   assert.deepEqual(layer.forward(x).toArray(), plain.toArray());
   mon.detach();

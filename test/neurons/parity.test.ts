@@ -24,11 +24,11 @@ for (const surrogate of surrogates) {
           const a = { x: base.x.detach().requiresGrad_(), v0: base.v0.detach().requiresGrad_(), vth: base.vth.detach().requiresGrad_(), alpha: base.alpha.detach().requiresGrad_() };
           const b = { x: base.x.detach().requiresGrad_(), v0: base.v0.detach().requiresGrad_(), vth: base.vth.detach().requiresGrad_(), alpha: base.alpha.detach().requiresGrad_() };
           const opts = { reset, amplitude, detachReset, vReset: -0.2, surrogate };
-          const fused = F.neuronMultiStep(a.x, a.v0, { ...opts, vTh: a.vth, alpha: a.alpha });
+          const fused = F.neuronMultiStep(a.x, a.v0, { ...opts, vTh: a.vth, decay: a.alpha });
           let v: Tensor = b.v0;
           const outs: Tensor[] = [];
           for (let t = 0; t < T; t++) {
-            const r = F.neuronStep(b.x.select(0, t), v, { ...opts, vTh: b.vth, alpha: b.alpha });
+            const r = F.neuronStep(b.x.select(0, t), v, { ...opts, vTh: b.vth, decay: b.alpha });
             outs.push(r.spikes);
             v = r.v;
           }
@@ -49,11 +49,11 @@ for (const surrogate of surrogates) {
 
 test('float32 forward of the fused kernel equals the step function exactly', () => tidy(() => {
   const x = randn([8, 4, 16], { generator: new Generator(3) }).add(0.4);
-  const fused = F.neuronMultiStep(x, undefined, { alpha: 0.7, vTh: 0.9 });
+  const fused = F.neuronMultiStep(x, undefined, { decay: 0.7, vTh: 0.9 });
   let v: Tensor | undefined;
   const outs: Tensor[] = [];
   for (let t = 0; t < 8; t++) {
-    const r = F.neuronStep(x.select(0, t), v, { alpha: 0.7, vTh: 0.9 });
+    const r = F.neuronStep(x.select(0, t), v, { decay: 0.7, vTh: 0.9 });
     outs.push(r.spikes);
     v = r.v;
   }

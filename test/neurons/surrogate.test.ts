@@ -6,7 +6,7 @@ import { native } from '../../src/native/load.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flat } from '../helpers.js';
 
-const all = [S.rectangle({ a: 0.8 }), S.triangle({ gamma: 1 }), S.exponential({ k: 3 }), S.sigmoid({ k: 4 }), S.atan({ alpha: 2 }), S.dspike({ b: 3 })];
+const all = [S.rectangle({ a: 0.8 }), S.triangle({ gamma: 1 }), S.exponential({ k: 3 }), S.sigmoid({ k: 4 }), S.atan({ sharpness: 2 }), S.dspike({ b: 3 })];
 const kinks: Record<string, number[]> = { rectangle: [-0.4, 0.4], triangle: [-1, 0, 1], exponential: [0], sigmoid: [], atan: [], dspike: [-0.5, 0.5] };
 
 for (const s of all) {
@@ -46,7 +46,7 @@ test('surrogate parameters are validated', () => {
   assert.throws(() => S.triangle({ gamma: -1 }), /triangle: argument 'gamma' must be a positive finite number, got -1/);
   assert.throws(() => S.exponential({ k: Number.NaN }), /exponential: argument 'k' must be a positive finite number, got NaN/);
   assert.throws(() => S.sigmoid({ k: Infinity }), /sigmoid: argument 'k' must be a positive finite number, got Infinity/);
-  assert.throws(() => S.atan({ alpha: 0 }), /atan: argument 'alpha' must be a positive finite number, got 0/);
+  assert.throws(() => S.atan({ sharpness: 0 }), /atan: argument 'sharpness' must be a positive finite number, got 0/);
   assert.throws(() => S.dspike({ b: -3 }), /dspike: argument 'b' must be a positive finite number, got -3/);
   assert.throws(() => native.spike(tensor([1]).handle, 42, 1), /unknown surrogate kind 42/);
 });

@@ -7,7 +7,7 @@ test("a 'folded' neuron equals the multi-step neuron on the same sequence, forwa
   tidy(() => {
     const x = randn([4, 3, 5], { dtype: 'float64', generator: new Generator(1) }).mul(0.8).add(0.4);
     const a = x.detach().requiresGrad_(true), b = x.detach().requiresGrad_(true);
-    const opts = { alpha: 0.6, reset: 'hard' as const, surrogate: surrogate.triangle() };
+    const opts = { decay: 0.6, reset: 'hard' as const, surrogate: surrogate.triangle() };
     const folded = new neurons.LIF({ ...opts, stepMode: 'folded', T: 4 }).forward(a.flatten(0, 1));
     const multi = new neurons.LIF({ ...opts, stepMode: 'multi' }).forward(b);
     assert.deepEqual(folded.toArray(), multi.flatten(0, 1).toArray());
@@ -22,13 +22,13 @@ test("a 'folded' neuron equals the multi-step neuron on the same sequence, forwa
 
 test('PLIF: the decay is sigmoid(w), its gradient reaches w, and training keeps it in (0, 1)', () => {
   tidy(() => {
-    const plif = new neurons.PLIF({ alpha: 0.5, stepMode: 'multi' });
+    const plif = new neurons.PLIF({ decay: 0.5, stepMode: 'multi' });
     assert.ok(Math.abs(plif.decay - 0.5) < 1e-7);
     assert.deepEqual(plif.namedParameters().map(([n]) => n), ['w']);
     const x = randn([6, 8, 4], { generator: new Generator(3) }).mul(0.5).add(0.5);
     // The loss rewards spikes, so the decay is pushed up (the membrane keeps more of its charge). With the same steps
-    // a LIF that learns alpha itself leaves (0, 1); PLIF's sigmoid(w) does not.
-    const lif = new neurons.LIF({ alpha: 0.5, learnableAlpha: true, stepMode: 'multi' });
+    // a LIF that learns its decay itself leaves (0, 1); PLIF's sigmoid(w) does not.
+    const lif = new neurons.LIF({ decay: 0.5, learnDecay: true, stepMode: 'multi' });
     const train = (m: neurons.SpikingNeuron, read: () => number) => {
       const opt = new optim.SGD(m.parameters(), { lr: 0.05 });
       const seen: number[] = [];
@@ -43,18 +43,18 @@ test('PLIF: the decay is sigmoid(w), its gradient reaches w, and training keeps 
       }
       return seen;
     };
-    const plain = train(lif, () => lif.alphaParam!.item()), seen = train(plif, () => plif.decay);
-    assert.ok(plain.some((a) => a > 1), `a plain learnt alpha leaves (0, 1): ${plain.map((d) => d.toFixed(3))}`);
+    const plain = train(lif, () => lif.decayParam!.item()), seen = train(plif, () => plif.decay);
+    assert.ok(plain.some((a) => a > 1), `a plain learnt decay leaves (0, 1): ${plain.map((d) => d.toFixed(3))}`);
     assert.ok(seen.every((d) => d > 0 && d < 1), `decays ${seen.map((d) => d.toFixed(4))}`);
     assert.ok(seen.at(-1)! > 0.6, `the decay moved up: ${seen.map((d) => d.toFixed(4))}`);
-    assert.match(errorOf(() => new neurons.PLIF({ alpha: 1 })).message, /'alpha' must be an initial decay in \(0, 1\)/);
+    assert.match(errorOf(() => new neurons.PLIF({ decay: 1 })).message, /'decay' must be an initial decay in \(0, 1\)/);
   });
 });
 
 test('a learnt threshold gets the gradient of the step-by-step definition', () => {
   tidy(() => {
     const x = randn([5, 3, 4], { dtype: 'float64', generator: new Generator(4) }).mul(0.7).add(0.5);
-    const n = new neurons.LIF({ alpha: 0.7, vTh: 0.8, learnThreshold: true, stepMode: 'multi', surrogate: surrogate.sigmoid({ k: 4 }) }).to('float64');
+    const n = new neurons.LIF({ decay: 0.7, vTh: 0.8, learnThreshold: true, stepMode: 'multi', surrogate: surrogate.sigmoid({ k: 4 }) }).to('float64');
     assert.deepEqual(n.namedParameters().map(([k]) => k), ['vTh']);
     const w = randn([5, 3, 4], { dtype: 'float64', generator: new Generator(5) });
     n.forward(x).mul(w).sum().backward();
@@ -62,7 +62,7 @@ test('a learnt threshold gets the gradient of the step-by-step definition', () =
     let v: ReturnType<typeof F.neuronStep>['v'] | undefined;
     const outs = [];
     for (let t = 0; t < 5; t++) {
-      const r = F.neuronStep(x.select(0, t), v, { alpha: 0.7, vTh: th, surrogate: surrogate.sigmoid({ k: 4 }) });
+      const r = F.neuronStep(x.select(0, t), v, { decay: 0.7, vTh: th, surrogate: surrogate.sigmoid({ k: 4 }) });
       outs.push(r.spikes.mul(w.select(0, t)).sum());
       v = r.v;
     }
@@ -74,7 +74,7 @@ test('a learnt threshold gets the gradient of the step-by-step definition', () =
 
 test('surrogate specs parse by name and parameter; bad ones are refused naming the valid names', () => {
   assert.equal(surrogate.parseSurrogate('dspike:2.5').toString(), 'dspike(b=2.5)');
-  assert.equal(surrogate.parseSurrogate('atan').toString(), 'atan(alpha=2)');
+  assert.equal(surrogate.parseSurrogate('atan').toString(), 'atan(sharpness=2)');
   for (const n of ['rectangle', 'triangle', 'exponential', 'sigmoid', 'atan', 'dspike']) assert.equal(surrogate.parseSurrogate(`${n}:1.5`).param, 1.5);
   assert.match(errorOf(() => surrogate.parseSurrogate('relu')).message, /--surrogate: 'relu' is not a surrogate: expected NAME or NAME:PARAM with NAME one of rectangle, triangle, exponential, sigmoid, atan, dspike/);
   assert.match(errorOf(() => surrogate.parseSurrogate('atan:-1')).message, /has parameter '-1': expected a positive number/);

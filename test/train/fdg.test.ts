@@ -103,7 +103,7 @@ test('the search refuses other surrogates and bad temperatures, skips b − Δb 
     assert.equal(snn.parameters()[0]!.dtype, 'float32');
     assert.match(errorOf(() => searchDspikeTemperature(snn, x, y, { kind: 'mean-ce' }, { b: -1 })).message, /'b'.*a positive temperature/);
     snn.neurons()[0]![1].setSurrogate(surrogate.atan());
-    assert.match(errorOf(() => searchDspikeTemperature(snn, x, y, { kind: 'mean-ce' }, { b: 2 })).message, /neuron '2' uses atan\(alpha=2\), not dspike/);
+    assert.match(errorOf(() => searchDspikeTemperature(snn, x, y, { kind: 'mean-ce' }, { b: 2 })).message, /neuron '2' uses atan\(sharpness=2\), not dspike/);
     const idx = sampleIndices(snn.parameters()[0]!, 10, new Generator(5));
     assert.equal(new Set(idx).size, 10);
     assert.deepEqual(idx, sampleIndices(snn.parameters()[0]!, 10, new Generator(5)), 'seeded');

@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readSafetensorsHeader } from '../../src/io/safetensors.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { readSafetensorsHeader } from '../../src/formats/safetensors.js';
+import { loadCheckpoint } from '../../src/models/checkpoint.js';
 
 /** Two classes of 1×8×8 images: a bright top half (label 0) or a bright bottom half (label 1), plus seeded noise. */
 export function halvesDataset(n: number, seed: number): ImageDataset {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { neurons, nn, rand, tidy, Generator } from '../../src/index.js';
-import { loadCheckpoint, saveModel } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, saveModel } from '../../src/models/checkpoint.js';
 import { loadInitWeights } from '../../src/train/snn.js';
 import { errorOf } from '../helpers.js';
 import { killAfterFirstCheckpoint, maxWeightDifference, tinySnn, trainSnnChildRun } from './fixture.js';

@@ -1,5 +1,5 @@
 /**
- * The V_th/2 shift as a per-step bias (`shiftForm: 'bias'`, Deng & Gu's bias shift, as the authors' calibration code
+ * The V_th/2 shift as a per-step bias (`shift: 'bias'`, Deng & Gu's bias shift, as the authors' calibration code
  * does; docs/methods.md §3): V_th/2T added to the bias of the layer feeding the neuron once its threshold (and
  * weights) are calibrated. Not in the report: it is part of the conversion, not a correction.
  */

@@ -8,6 +8,7 @@ import { cat, tensor } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { CalibrationStep } from '../step.js';
+import { shiftMode } from '../options.js';
 import { gridSearch, searchRows, subsampleRows } from '../threshold.js';
 import { channelShape } from '../walk.js';
 
@@ -27,7 +28,7 @@ export const thresholdStep: CalibrationStep = {
         const xs = walk.batches.map((b) => pick(b.snn.get(inName)!.mean(0)));
         const ts = targets.map(pick);
         const rowMax = per ? cat(targets.map((t) => searchRows(t, per).amax(1).unsqueeze(0))).amax(0).toTypedArray() as Float32Array : [max];
-        return gridSearch(cat(xs, 1), cat(ts, 1), [...rowMax], { T: walk.T, shift: o.searchShift ?? (o.shift ?? true), grid: o.grid, points: o.points });
+        return gridSearch(cat(xs, 1), cat(ts, 1), [...rowMax], { T: walk.T, shift: o.searchShift ?? shiftMode(o) !== 'none', grid: o.grid, points: o.points });
       });
       walk.setThreshold(neuron, per ? tensor(V, channelShape(targets[0]!)) : V[0]!);
     }));

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensor, memory, dispose, type Tensor } from '../../src/index.js';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../../src/io/index.js';
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../../src/formats/index.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'snnkit-st-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

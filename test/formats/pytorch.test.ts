@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { errorOf } from '../helpers.js';
 import { dispose, memory, type Tensor } from '../../src/index.js';
-import { loadSafetensors, loadTorchCheckpoint, torchStateDict } from '../../src/io/index.js';
+import { loadSafetensors, loadTorchCheckpoint, torchStateDict } from '../../src/formats/index.js';
 import { createModel } from '../../src/nn/zoo/index.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'snnkit-pt-'));

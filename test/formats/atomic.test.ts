@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SnnkitError } from '../../src/index.js';
-import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicAsync } from '../../src/io/index.js';
+import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicAsync } from '../../src/formats/index.js';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'snnkit-atomic-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -157,7 +157,7 @@ test('a read-only directory: IO_ERROR naming the path, target untouched, nothing
     fs.mkdirSync(join(mod, 'io'), { recursive: true });
     fs.writeFileSync(join(mod, 'package.json'), '{"type":"module"}');
     fs.copyFileSync(new URL('../../src/errors.js', import.meta.url), join(mod, 'errors.js'));
-    fs.copyFileSync(new URL('../../src/io/atomic.js', import.meta.url), join(mod, 'io', 'atomic.js'));
+    fs.copyFileSync(new URL('../../src/formats/atomic.js', import.meta.url), join(mod, 'io', 'atomic.js'));
     const atomicJs = pathToFileURL(join(mod, 'io', 'atomic.js')).href;
     const script = `import(${JSON.stringify(atomicJs)}).then((m) => { try { m.writeFileAtomic(process.argv[1], 'new'); console.log('wrote'); }
       catch (e) { console.log(e.code + ' ' + e.message); } });`;

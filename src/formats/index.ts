@@ -1,7 +1,9 @@
 /**
- * Checkpoint I/O: safetensors read and write, and atomic file writes.
+ * File formats, as bytes and tensors (no modules): safetensors read and write, PyTorch checkpoints (pickle in zip or
+ * legacy tar-less files), the ONNX protobuf, and atomic file writes. What a file means as a network is src/models/.
  * @example
- * import { saveSafetensors, loadSafetensors } from 'snnkit/io';
+ * import { formats } from 'snnkit';
+ * const { tensors, metadata } = formats.loadSafetensors('weights.safetensors');
  */
 export { writeFileAtomic, writeFileAtomicAsync, removeStaleTempFiles, type AtomicData, type AtomicWriteOptions } from './atomic.js';
 export {
@@ -9,4 +11,4 @@ export {
   type SafetensorsHeader, type SafetensorsTensorInfo, type LoadedSafetensors, type LoadSafetensorsOptions, type NamedTensors,
 } from './safetensors.js';
 export { loadTorchCheckpoint, torchStateDict, type TorchCheckpoint, type LoadTorchOptions, type TorchStateDictOptions } from './pytorch.js';
-export { loadOnnx, onnxSchema, onnxTensor, MIN_ONNX_OPSET, type LoadOnnxOptions } from './onnx.js';
+export { onnxSchema, onnxTensor, decodeOnnxModel, readOnnxSource, type TensorMsg, type AttrMsg, type NodeMsg, type ModelMsg } from './onnx.js';

@@ -1,5 +1,5 @@
 // The fuzz suite in small: a few hundred seeded mutants per parser, each in the fuzzer's child process with its
-// memory cap and timeout, the leak the first run found is a test in test/io/pytorch.test.ts. Every input must
+// memory cap and timeout, the leak the first run found is a test in test/formats/pytorch.test.ts. Every input must
 // be accepted or rejected with a typed error, leaving no live tensor. `npm run fuzz` runs 10 000 per parser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { errorOf } from '../helpers.js';
-import { loadTorchCheckpoint, torchStateDict } from '../../src/io/index.js';
+import { loadTorchCheckpoint, torchStateDict } from '../../src/formats/index.js';
 import { memory } from '../../src/tensor/system.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'snnkit-pt-hostile-'));

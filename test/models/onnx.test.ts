@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { assertClose, errorOf } from '../helpers.js';
 import { Generator, SnnkitError, arange, cat, memory, noGrad, randn, tensor, tidy, F, type Tensor } from '../../src/index.js';
-import { loadOnnx, loadSafetensors, onnxSchema } from '../../src/io/index.js';
+import { loadSafetensors, onnxSchema } from '../../src/formats/index.js';
+import { loadOnnx } from '../../src/models/index.js';
 import { AvgPool2d, ClippedReLU, Conv2d, GraphModule, Linear, MaxPool2d, ReLU, createModel } from '../../src/nn/index.js';
 import { DataLoader, loadCifar10Binary, normalize } from '../../src/data/index.js';
 
