@@ -33,6 +33,7 @@ export class SnnkitError extends Error {
   /** A stable, machine-readable code. */
   readonly code: ErrorCode;
   /**
+   * Creates an error with a message and a stable code.
    * @param message what went wrong, naming the operation/argument and what was expected
    * @param code the stable error code
    */

@@ -20,6 +20,7 @@ export * as formats from './formats/index.js';
 export * as io from './io.js';
 export * as data from './data/index.js';
 export { trainAnn, type TrainAnnOptions, type TrainAnnResult, type EpochRecord, type AnnHyperParams } from './train/ann.js';
+export type { LoopResult } from './train/loop.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
 export { trainSnn, loadInitWeights, type TrainSnnOptions, type TrainSnnResult, type SnnHyperParams, type FdgSchedule } from './train/snn.js';
 export { searchDspikeTemperature, setDspikeTemperature, firstLayerWeight, type DspikeSearchOptions, type DspikeSearchResult } from './train/dspike-search.js';

@@ -91,6 +91,8 @@ export async function collectSamples(loader: DataLoader, n: number): Promise<Ten
 /**
  * Random shifts (up to 4 pixels, zero-padded) and mirror images of a batch of images [N, C, H, W], drawn per sample
  * from `gen`; other shapes and 'none' are returned as they are.
+ * @example
+ * const v = calibrate.augmentImages(x, 'crop+flip', new Generator(0)); // x: [N, C, H, W]; v: the same shape
  */
 export function augmentImages(x: Tensor, augment: Augment, gen: Generator): Tensor {
   if (augment === 'none' || x.ndim !== 4) return x;
@@ -120,6 +122,9 @@ export interface TrainedGroup {
  * Trains `groups` (Adam each, one cosine schedule to 0) so that student(x) matches teacher(x) (mean squared error) on
  * the samples x, in shuffled minibatches, each augmented as the options say (the teacher sees the same image).
  * @param defaults the step's defaults for the options left out
+ * @example
+ * calibrate.finetune(teacher, (x) => student.forward(x), samples, { epochs: 2, augment: 'crop' },
+ *   { epochs: 8, batchSize: 32 }, [{ params: student.parameters(), lr: 1e-3, name: 'weights' }]);
  */
 export function finetune(teacher: Module, student: (x: Tensor) => Tensor, x: Tensor, f: FinetuneOptions, defaults: { epochs: number; batchSize: number }, groups: TrainedGroup[]): void {
   const epochs = f.epochs ?? defaults.epochs, bs = Math.min(f.batchSize ?? defaults.batchSize, x.shape[0]!);

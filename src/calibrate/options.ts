@@ -39,6 +39,8 @@ export type PipelineName = keyof typeof PIPELINES;
 /**
  * Parses a comma-separated list of steps, e.g. 'threshold,bias,potential,weight'.
  * @throws SnnkitError naming the unknown step and listing the valid ones
+ * @example
+ * calibrate.parseSteps('threshold, bias'); // { threshold: true, bias: true }
  */
 export function parseSteps(list: string): CalibrationSteps {
   const out: CalibrationSteps = {};
@@ -54,7 +56,12 @@ export type CalibrationShift = 'none' | 'potential' | 'bias';
 /** The valid shifts. */
 export const CALIBRATION_SHIFTS: readonly CalibrationShift[] = ['none', 'potential', 'bias'];
 
-/** The shift the options ask for, the former spellings (`shift: boolean`, `shiftForm`) included. */
+/**
+ * The shift the options ask for, the former spellings (`shift: boolean`, `shiftForm`) included.
+ * @example
+ * calibrate.shiftMode({ shift: 'bias' }); // 'bias'
+ * calibrate.shiftMode({}); // 'potential', the default
+ */
 export function shiftMode(o: Pick<CalibrateOptions, 'shift' | 'shiftForm'>): CalibrationShift {
   if (typeof o.shift === 'string') return o.shift;
   return o.shift === false ? 'none' : o.shiftForm ?? 'potential';

@@ -63,6 +63,9 @@ function leaf(m: Module, name: string, input: string): ProgramNode {
  * @param m a converted SNN or a folded ANN (Sequential, residual blocks, graphs, leaf modules: anything toGraph flattens)
  * @param multiStep the SNN: its tensor ops run on [T, N, ...] values, time folded into the batch (runTensorOpOnSteps)
  * @returns its program: the nodes of toGraph(m), with what calibration needs to know of each; the input is 'input'
+ * @example
+ * const p = calibrate.lower(converted.snn, true);
+ * const neuronNames = p.nodes.filter((n) => n.kind === 'neuron').map((n) => n.name);
  */
 export function lower(m: Module, multiStep = false): Program {
   const g = toGraph(m);
@@ -81,6 +84,9 @@ export function lower(m: Module, multiStep = false): Program {
 /**
  * Checks that the folded ANN's program and the SNN's line up: the same nodes, neurons where the ANN has ReLUs.
  * @throws SnnkitError naming the first node that differs
+ * @example
+ * const converted = await convert.convertToSnn(ann, { calibration: trainLoader });
+ * calibrate.checkAligned(calibrate.lower(convert.foldNetwork(ann)), calibrate.lower(converted.snn, true));
  */
 export function checkAligned(ann: Program, snn: Program): void {
   if (ann.nodes.length !== snn.nodes.length)
@@ -106,6 +112,9 @@ export function lastUses(p: Program): Map<string, number> {
  * correction adds to the bias of the one on the main path.
  * @param k the neuron's node index
  * @returns node indices in program order, and the names of the values they read from outside (neuron outputs, the input)
+ * @example
+ * const p = calibrate.lower(converted.snn, true), k = p.nodes.findIndex((n) => n.kind === 'neuron');
+ * const { nodes, reads } = calibrate.segmentOf(p, k); // the first neuron's input layers; reads: [p.input]
  */
 export function segmentOf(p: Program, k: number): { nodes: number[]; reads: string[] } {
   const index = new Map(p.nodes.map((n, i) => [n.name, i]));
@@ -128,6 +137,9 @@ const BIAS_TRANSPARENT = new Set(['add', 'identity', 'reshape', 'flatten']);
  * The affine layer whose bias feeds a neuron's input directly: from the neuron's input back through adds (the first
  * operand that leads to one: the main path), identities and reshapes, to a conv/linear node with a bias.
  * @throws SnnkitError naming the neuron when there is none (e.g. the neuron follows a pooling layer)
+ * @example
+ * const p = calibrate.lower(converted.snn, true), k = p.nodes.findIndex((n) => n.kind === 'neuron');
+ * const layer = calibrate.biasLayerOf(p, k); // the conv/linear whose bias feeds the first neuron
  */
 export function biasLayerOf(p: Program, k: number): Conv2d | Linear {
   const index = new Map(p.nodes.map((n, i) => [n.name, i]));

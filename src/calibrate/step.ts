@@ -50,7 +50,13 @@ export interface CalibrationStep {
   run(c: NeuronContext): boolean;
 }
 
-/** The context of neuron k (its reference activations computed here; the caller frees them or hands them on). */
+/**
+ * The context of neuron k (its reference activations computed here; the caller frees them or hands them on).
+ * @example
+ * // A driver's turn at neuron node k (the index-th neuron), as calibrateSnn's:
+ * const c = neuronContext(walk, k, neuron, index);
+ * for (const step of steps) if (step.run(c)) console.log(step.name, c.mse());
+ */
 export function neuronContext(walk: Walk, k: number, neuron: SpikingNeuron, index: number): NeuronContext {
   const s = walk.snnP.nodes[k]!, a = walk.annP.nodes[k]!, inName = s.inputs[0]!;
   const targets = noGrad(() => walk.batches.map((b) => tidy(() => walk.reference(k, b.ann.get(a.inputs[0]!)!).keep())));

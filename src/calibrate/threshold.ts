@@ -29,7 +29,12 @@ export interface GridOptions {
   points?: number;
 }
 
-/** The grid as fractions of the maximum. */
+/**
+ * The grid as fractions of the maximum.
+ * @example
+ * calibrate.gridFractions('linear', 4); // [0.25, 0.5, 0.75, 1]
+ * calibrate.gridFractions(); // 'ref': 1, 0.99, …, 0.06 (95 values)
+ */
 export function gridFractions(grid: ThresholdGrid = 'ref', points = 100): number[] {
   if (!THRESHOLD_GRIDS.includes(grid)) throw invalidArg('threshold search', 'grid', `one of ${THRESHOLD_GRIDS.join(', ')}`, grid);
   if (!(Number.isInteger(points) && points >= 1)) throw invalidArg('threshold search', 'points', 'a positive integer', points);
@@ -42,6 +47,9 @@ export function gridFractions(grid: ThresholdGrid = 'ref', points = 100): number
  * @param target the activations to match, [R, M]
  * @param max each row's maximum activation (the grid's top), length R
  * @returns the best threshold of each row (a tiny positive value for a row that never activates)
+ * @example
+ * const z = randn([1, 10000]); // one row: a layer's pre-activations
+ * const [vTh] = calibrate.gridSearch(z, z.relu(), [z.relu().amax().item()], { T: 8, shift: true });
  */
 export function gridSearch(x: Tensor, target: Tensor, max: readonly number[], o: GridOptions): number[] {
   const fr = gridFractions(o.grid, o.points);
@@ -94,6 +102,8 @@ export function subsampleRows(rows: Tensor, budget: number): Tensor {
  * calibration samples (a strided subsample of each batch), per layer or per channel.
  * @param ann the ANN (not modified)
  * @returns for each ReLU layer in network order: its threshold (one per channel with perChannel) and maximum
+ * @example
+ * const { thresholds, max } = await calibrate.searchThresholds(ann, trainLoader, { T: 8, shift: true, samples: 512 });
  */
 export async function searchThresholds(ann: Module, calib: DataLoader, o: ThresholdSearchOptions): Promise<{ thresholds: (number | number[])[]; max: number[] }> {
   const folded = foldNetwork(ann);

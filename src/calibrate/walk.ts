@@ -24,7 +24,10 @@ export interface BatchValues {
   count: number;
 }
 
-/** What the ANN-side threshold search found: per neuron, the threshold (one per channel when per-channel) and max. */
+/**
+ * What the ANN-side threshold search found: per neuron, the threshold (one per channel when per-channel) and max.
+ * @inline
+ */
 export type Searched = { thresholds: (number | number[])[]; max: number[] };
 
 /** clipfloor with the floor passed straight through (its gradient taken as 1); V a number or a broadcastable tensor. */
@@ -37,6 +40,14 @@ export function clipFloorSte(z: Tensor, T: number, V: number | Tensor, shift: nu
 /** e reshaped per channel: [N, C, ...] → channel-first view shape [C, 1, ...] for broadcasting onto one step. */
 export const channelShape = (e: Tensor): number[] => [e.shape[1]!, ...new Array<number>(Math.max(0, e.ndim - 2)).fill(1)];
 
+/**
+ * The state of one calibration run: the converted SNN and its folded ANN as programs that line up node by node, the
+ * cached values of each calibration batch in both, and what the steps share. calibrateSnn drives it.
+ * @example
+ * const walk = await calibrate.Walk.start(ann, { T: 8, calibration: trainLoader, steps: calibrate.PIPELINES.light });
+ * await walk.loadBatches(); // then, node by node: walk.propagate(k), or a calibrate.neuronContext at a neuron
+ * walk.release();
+ */
 export class Walk {
   readonly T: number;
   /** The V_th/2 shift (docs/methods.md §3): as a per-step bias V_th/2T, or (default) as the initial potential V_th/2. */

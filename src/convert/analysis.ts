@@ -215,6 +215,10 @@ function summarize(T: number[], res: LayerAcc[], syn: Synapses, samples: number)
  * @param converted what convertToSnn returned for it
  * @param Ts the time steps to analyse
  * @returns per-layer errors, firing rates and operation counts
+ * @example
+ * const converted = await convert.convertToSnn(ann, { calibration: trainLoader });
+ * const a = await convert.analyzeConversion(ann, converted, testLoader, [8, 32], { limit: 512 });
+ * console.log(a.layers.map((l) => l.flooring[8]), a.ops.snnEnergyUj[32]);
  */
 export async function analyzeConversion(ann: Module, converted: ConvertedSnn, loader: DataLoader, Ts: number[], opts: { limit?: number; shift?: boolean; chunk?: number } = {}): Promise<ConversionAnalysis> {
   const T = [...new Set(Ts)].sort((a, b) => a - b), chunk = opts.chunk ?? 16;

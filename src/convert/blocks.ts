@@ -8,6 +8,9 @@ import type { Tensor } from '../tensor/tensor.js';
  * activations are IF neurons and x is the spike train entering the block, so the shortcut's spikes add into the
  * input current (the membrane) of the neuron after the block (*ref* SpikeResModule). During statistics collection
  * the same block runs with ANN activations.
+ * @example
+ * const { snn } = await convert.convertToSnn(nn.createModel('cifar-resnet20'), { calibration: trainLoader });
+ * const blocks = snn.modules().filter((m) => m instanceof convert.ResidualBlock); // one per BasicBlock
  */
 export class ResidualBlock extends Module implements GraphComposite {
   readonly conv1: Module;
@@ -15,6 +18,7 @@ export class ResidualBlock extends Module implements GraphComposite {
   readonly conv2: Module;
   readonly shortcut: Module;
   readonly act2: Module;
+  /** Registers the five parts as child modules, under their own names. */
   constructor(parts: { conv1: Module; act1: Module; conv2: Module; shortcut: Module; act2: Module }) {
     super();
     this.conv1 = this.registerModule('conv1', parts.conv1);

@@ -164,6 +164,9 @@ function convertModule(m: Module, ctx: Ctx): Module {
  * The ANN with every batch norm folded into the conv/linear before it (eval-mode semantics), as a new model; the
  * first step of conversion, exposed so that its exactness can be checked.
  * @throws SnnkitError naming the first layer that cannot be converted
+ * @example
+ * const folded = foldNetwork(model); // no BatchNorm2d left; the model itself is unchanged
+ * const y = tidy(() => folded.forward(x)); // what model.eval().forward(x) gives, up to float rounding
  */
 export function foldNetwork(ann: Module): Module {
   const folded = convertModule(ann, { mode: 'fold', recorders: [], stat: 'max', shift: 'none', counter: { next: 0 }, path: '' });

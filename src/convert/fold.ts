@@ -14,6 +14,9 @@ import type { Tensor } from '../tensor/tensor.js';
  * @param bn the BatchNorm2d after it (left untouched), or undefined to just copy the layer
  * @returns a new layer with a bias
  * @throws SnnkitError when the channel counts differ or the batch norm has no running statistics
+ * @example
+ * const conv = new nn.Conv2d(3, 16, 3, { padding: 1 }), bn = new nn.BatchNorm2d(16);
+ * const fused = convert.foldBatchNorm(conv, bn); // fused.forward(x) ≈ bn.eval().forward(conv.forward(x))
  */
 export function foldBatchNorm(layer: Conv2d | Linear, bn?: BatchNorm2d): Conv2d | Linear {
   const out = layer instanceof Conv2d ? layer.outChannels : layer.outFeatures;

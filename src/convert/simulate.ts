@@ -30,6 +30,7 @@ export interface SimulateOptions {
   ann?: Module;
   /** Stop after this many samples. */
   limit?: number;
+  /** Called after each batch with the batches done so far and the loader's number of batches. */
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -44,10 +45,14 @@ export interface SimulationResult {
 }
 
 /**
+ * Runs a converted SNN over `loader` once, for the largest T, and reports the accuracy at each T asked for.
  * @param snn a converted SNN ([T, N, ...] → [T, N, classes])
  * @param loader the evaluation data
  * @returns accuracy (and ANN agreement) at each T
  * @throws SnnkitError for an empty or non-integer T list
+ * @example
+ * const r = await convert.simulate(snn, testLoader, { T: [8, 16, 32], ann });
+ * console.log(r.accuracy, r.agreement); // one entry per T
  */
 export async function simulate(snn: Module, loader: DataLoader, opts: SimulateOptions): Promise<SimulationResult> {
   const Ts = [...new Set(opts.T)].sort((a, b) => a - b);

@@ -11,6 +11,9 @@ export type ThresholdStat = 'max' | 'ema' | { percentile: number };
 /**
  * Parses 'max', 'ema' or a percentile such as '99.9'.
  * @throws SnnkitError for anything else
+ * @example
+ * convert.parseThresholdStat('99.9'); // { percentile: 99.9 }
+ * convert.parseThresholdStat('ema'); // 'ema'
  */
 export function parseThresholdStat(v: string | ThresholdStat): ThresholdStat {
   if (typeof v !== 'string') return v;
@@ -23,6 +26,10 @@ export function parseThresholdStat(v: string | ThresholdStat): ThresholdStat {
 /**
  * ReLU (or clipped ReLU) that records its output on every batch: the maximum, an EMA of batch maxima (*ref*,
  * momentum 0.9) and the mean of per-batch percentiles.
+ * @example
+ * const rec = new convert.ActivationRecorder(undefined, 99.9);
+ * for (const x of batches) tidy(() => rec.forward(x));
+ * const vTh = rec.threshold({ percentile: 99.9 }); // the mean of the batches' 99.9th percentiles
  */
 export class ActivationRecorder extends Module {
   max = 0;
@@ -30,6 +37,7 @@ export class ActivationRecorder extends Module {
   private percentileSum = 0;
   batches = 0;
   /**
+   * Creates a recorder that has seen no batch yet.
    * @param clip the clipping level of a clipped ReLU (then the threshold is the clip value), or undefined
    * @param percentile the percentile to track, in (0, 100]
    */

@@ -34,6 +34,7 @@ export interface Batch {
   y: Tensor;
   /** Index of the batch within its epoch. */
   index: number;
+  /** Frees x and y (call it once the batch is used, or run the step in a tidy that keeps nothing). */
   dispose(): void;
 }
 

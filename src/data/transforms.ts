@@ -21,17 +21,26 @@ export function randomCrop(size: number, padding = 0): Transform {
   if (!Number.isInteger(padding) || padding < 0) throw invalidArg('randomCrop', 'padding', 'a non-negative integer', padding);
   return { kind: 'randomCrop', size, padding };
 }
-/** Mirrors left-right with probability p. */
+/**
+ * Mirrors left-right with probability p.
+ * @example horizontalFlip() // p = 0.5
+ */
 export function horizontalFlip(p = 0.5): Transform {
   if (!(p >= 0 && p <= 1)) throw invalidArg('horizontalFlip', 'p', 'a probability in [0, 1]', p);
   return { kind: 'horizontalFlip', p };
 }
-/** Zeroes one `size`×`size` square at a random centre (may overlap the border), DeVries & Taylor 2017. */
+/**
+ * Zeroes one `size`×`size` square at a random centre (may overlap the border), DeVries & Taylor 2017.
+ * @example cutout(16) // for 32×32 CIFAR images
+ */
 export function cutout(size: number): Transform {
   if (!Number.isInteger(size) || size < 1) throw invalidArg('cutout', 'size', 'a positive integer', size);
   return { kind: 'cutout', size };
 }
-/** (x - mean[c]) / std[c] per channel. */
+/**
+ * (x - mean[c]) / std[c] per channel.
+ * @example normalize([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]) // CIFAR-10
+ */
 export function normalize(mean: readonly number[], std: readonly number[]): Transform {
   if (mean.length === 0 || mean.length !== std.length) throw invalidArg('normalize', 'std', `${mean.length} values, as many as mean`, std);
   if (!std.every((s) => Number.isFinite(s) && s > 0)) throw invalidArg('normalize', 'std', 'positive numbers', std);
@@ -41,6 +50,8 @@ export function normalize(mean: readonly number[], std: readonly number[]): Tran
 /**
  * A small, fast PRNG (mulberry32) seeded from (seed, epoch, index) through an integer hash.
  * @returns a function giving uniform numbers in [0, 1)
+ * @example
+ * const rng = sampleRng(seed, epoch, i); const u = rng(); // the same u for the same (seed, epoch, i)
  */
 export function sampleRng(seed: number, epoch: number, index: number): () => number {
   let s = hash(hash(hash(seed >>> 0) ^ (epoch >>> 0)) ^ (index >>> 0));
@@ -61,6 +72,8 @@ function hash(x: number): number {
 /**
  * The [C, H, W] a sample has after the transforms.
  * @throws SnnkitError when a crop is larger than the padded image or normalize has the wrong channel count
+ * @example
+ * outputShape([3, 32, 32], [randomCrop(28), horizontalFlip()]); // [3, 28, 28]
  */
 export function outputShape(shape: readonly [number, number, number], transforms: readonly Transform[]): [number, number, number] {
   let [c, h, w] = shape;
@@ -84,6 +97,9 @@ export function outputShape(shape: readonly [number, number, number], transforms
  * @param transforms what to apply
  * @param rng the sample's generator
  * @param out destination (outputShape(shape) elements from offset)
+ * @example
+ * const per = 3 * 32 * 32, out = new Float32Array(outputShape(ds.shape, ts).reduce((a, b) => a * b));
+ * applyTransforms(ds.images.subarray(i * per, (i + 1) * per), ds.shape, ts, sampleRng(seed, epoch, i), out, 0);
  */
 export function applyTransforms(src: Uint8Array, shape: readonly [number, number, number], transforms: readonly Transform[],
   rng: () => number, out: Float32Array, offset: number): void {

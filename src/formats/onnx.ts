@@ -32,6 +32,10 @@ let root: protobuf.Root | undefined;
  * The protobufjs Root of the ONNX schema subset that loadOnnx reads: `onnxSchema().lookupType('onnx.ModelProto')`
  * encodes models too (tests and tools build small models with it).
  * @returns the shared Root
+ * @example
+ * const ModelProto = onnxSchema().lookupType('onnx.ModelProto');
+ * const model = ModelProto.fromObject({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph });
+ * const bytes = ModelProto.encode(model).finish();
  */
 export function onnxSchema(): protobuf.Root {
   return (root ??= protobuf.parse(SCHEMA, { keepCase: false }).root);
@@ -46,12 +50,16 @@ const DATA_TYPES: Record<number, { name: string; read: (raw: Uint8Array | undefi
 };
 const copy = (b: Uint8Array): ArrayBuffer => Uint8Array.from(b).buffer; // aligned (a Buffer may not be), little-endian as ONNX stores it
 
+/** A decoded ONNX TensorProto: name, dims, data type and data (int64 values as strings). */
 export interface TensorMsg {
   name?: string; dims?: string[]; dataType?: number; rawData?: Uint8Array; floatData?: number[]; int32Data?: number[];
   int64Data?: string[]; doubleData?: number[]; dataLocation?: number;
 }
+/** A decoded ONNX AttributeProto of a node (int64 values as strings). */
 export interface AttrMsg { name?: string; f?: number; i?: string; s?: Uint8Array; t?: TensorMsg; floats?: number[]; ints?: string[] }
+/** A decoded ONNX NodeProto: one operator of the graph, with its inputs, outputs and attributes. */
 export interface NodeMsg { input?: string[]; output?: string[]; name?: string; opType?: string; domain?: string; attribute?: AttrMsg[] }
+/** A decoded ONNX ModelProto: IR version, opsets and the graph (nodes, initializers, inputs and outputs). */
 export interface ModelMsg {
   irVersion?: string; opsetImport?: { domain?: string; version?: string }[];
   graph?: { node?: NodeMsg[]; initializer?: TensorMsg[]; input?: { name?: string }[]; output?: { name?: string }[] };
@@ -60,6 +68,8 @@ export interface ModelMsg {
 /**
  * Converts an ONNX TensorProto (decoded) to a tensor.
  * @throws SnnkitError (FILE_FORMAT) naming the file and tensor for external data, unsupported types or a wrong size
+ * @example
+ * const w = onnxTensor({ name: 'w', dims: ['2'], dataType: 1, floatData: [0.5, -1] }, 'model.onnx'); // float32 [2]
  */
 export function onnxTensor(t: TensorMsg, file: string, what = `tensor '${t.name ?? ''}'`): Tensor {
   const fail = (msg: string): never => { throw new SnnkitError(`loadOnnx: ${file}: ${what} ${msg}`, 'FILE_FORMAT'); };
@@ -82,6 +92,9 @@ export function onnxTensor(t: TensorMsg, file: string, what = `tensor '${t.name 
  * Decodes an ONNX ModelProto (the subset of fields import reads).
  * @param file the file name, for messages
  * @throws SnnkitError (FILE_FORMAT) naming the file when the bytes are not a ModelProto with a graph and an opset
+ * @example
+ * const model = decodeOnnxModel(fs.readFileSync('resnet20.onnx'), 'resnet20.onnx');
+ * console.log(model.graph!.node!.map((n) => n.opType));
  */
 export function decodeOnnxModel(bytes: Uint8Array, file: string): ModelMsg {
   const fail = (msg: string): never => { throw new SnnkitError(`loadOnnx: ${file} is not an ONNX model: ${msg}`, 'FILE_FORMAT'); };
@@ -101,6 +114,8 @@ export function decodeOnnxModel(bytes: Uint8Array, file: string): ModelMsg {
  * Reads an ONNX file (or takes its bytes).
  * @returns the bytes and the name messages use
  * @throws SnnkitError FILE_NOT_FOUND / IO_ERROR naming the file, INVALID_ARGUMENT for a source of another type
+ * @example
+ * const { bytes, file } = readOnnxSource('resnet20.onnx'); // readOnnxSource(bytes) names the file '<bytes>'
  */
 export function readOnnxSource(source: string | Uint8Array): { bytes: Uint8Array; file: string } {
   if (source instanceof Uint8Array) return { bytes: source, file: '<bytes>' };

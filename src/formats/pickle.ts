@@ -268,7 +268,10 @@ function decodeLong(b: Uint8Array): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** How converted dicts are returned: plain objects (keys as strings) or Maps (keys and order as pickled). */
+/**
+ * How converted dicts are returned: plain objects (keys as strings) or Maps (keys and order as pickled).
+ * @inline
+ */
 export type DictsAs = 'object' | 'map';
 
 /** Containers nested deeper than this are refused: no checkpoint needs it, and the walkers recurse. */

@@ -49,6 +49,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
  * Negative log-likelihood of log-probabilities against class indices.
  * @param logProbs [N, C]
  * @param target int64 [N]
+ * @example nllLoss(logSoftmax(model.forward(x)), y)  // equals crossEntropy(model.forward(x), y)
  */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Reduction; weight?: Tensor; ignoreIndex?: number } = {}): Tensor {
   return new Tensor(native.nllLoss(logProbs.handle, target.handle, opts.weight?.handle, checkReduction('nllLoss', opts.reduction ?? 'mean'), opts.ignoreIndex ?? -100));
@@ -57,6 +58,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Re
 /**
  * Mean squared error.
  * @throws SnnkitError when the shapes differ (no silent broadcasting of a loss)
+ * @example mseLoss(model.forward(x), target, { reduction: 'sum' })
  */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   if (input.shape.join(',') !== target.shape.join(','))

@@ -70,6 +70,8 @@ export interface ResolvedNeuronOptions {
  * @param fn the calling function or layer, for messages
  * @throws SnnkitError naming the option: unknown reset mode or amplitude (listing the valid ones), a threshold that is
  *   not positive, a decay outside (0, 1]
+ * @example
+ * const o = resolveNeuronOptions('MyLayer', { decay: 0.9, reset: 'hard' });  // checked once, then passed to every step
  */
 export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): ResolvedNeuronOptions {
   const reset = o.reset ?? 'soft';
@@ -91,6 +93,8 @@ export function resolveNeuronOptions(fn: string, o: NeuronOptions = {}): Resolve
 /**
  * The spike function H(x) = [x ≥ 0] whose backward is the surrogate's g(x).
  * @returns 0/1 in x's dtype
+ * @example
+ * const s = spike(u.sub(vTh), atan({ sharpness: 2 }));  // H forward, atan's derivative backward
  */
 export function spike(x: Tensor, surrogate: Surrogate): Tensor {
   const kind = nativeSurrogateKind(surrogate);
@@ -167,6 +171,8 @@ function checkSteps(fn: string, input: Tensor): void {
  * @param v0 the initial potential (a tensor broadcastable to one step, a number, or undefined for 0)
  * @returns spikes [T, N, ...] and the final potential v[T]
  * @throws SnnkitError for a non-float input, fewer than 2 dims, or thresholds / v0 that do not broadcast
+ * @example
+ * const { spikes, v } = neuronMultiStep(currents, undefined, { decay: 0.5, vTh: 1 });  // currents [T, N, ...]
  */
 export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('neuronMultiStep', opts);
@@ -194,6 +200,8 @@ export function neuronMultiStep(input: Tensor, v0: Tensor | number | undefined, 
  * @param repeated x is one step's input, the same at every step (direct encoding): the result is that of x repeated T
  *   times and folded ([T·N, ...]), statistics, running statistics and gradients included, without making the copies
  * @returns spikes [T·N, C, ...] and the final potential [N, C, ...]
+ * @example
+ * const { spikes } = batchNormNeuron(x, bn.batchOptions(), 4, undefined, { decay: 0.5 });  // bn a BatchNorm2d, T = 4
  */
 export function batchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: Tensor | number | undefined, opts: NeuronOptions | ResolvedNeuronOptions,
   repeated = false): { spikes: Tensor; v: Tensor } {
@@ -236,6 +244,9 @@ function unfusedBatchNormNeuron(x: Tensor, bn: BatchNormOptions, T: number, v0: 
  * AAAI 2020, and Wang et al.'s SNM, IJCAI 2022.) Both spikes have the surrogate's gradient (q's through g(−w)).
  * @param n the net spike count so far (undefined means 0); not differentiated
  * @returns spikes, the new potential and the new count
+ * @example
+ * let v: Tensor | number | undefined = 0.5, n: Tensor | undefined;  // v[0] = V_th/2
+ * for (const x of steps) { const r = signedNeuronStep(x, v, n, { vTh: 1 }); v = r.v; n = r.n; }
  */
 export function signedNeuronStep(input: Tensor, v: Tensor | number | undefined, n: Tensor | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor; n: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('signedNeuronStep', opts);
@@ -256,6 +267,8 @@ export function signedNeuronStep(input: Tensor, v: Tensor | number | undefined, 
  * @param input [T, N, ...]
  * @param v0 the initial potential (undefined for 0); n0 the initial net count (undefined for 0)
  * @returns spikes [T, N, ...], the final potential and the final net count
+ * @example
+ * const { spikes, n } = signedMultiStep(currents, 0.5, undefined, { vTh: 1 });  // currents [T, N, ...], v[0] = V_th/2
  */
 export function signedMultiStep(input: Tensor, v0: Tensor | number | undefined, n0: Tensor | undefined, opts: NeuronOptions | ResolvedNeuronOptions): { spikes: Tensor; v: Tensor; n: Tensor } {
   const o = RESOLVED in opts ? (opts as ResolvedNeuronOptions) : resolveNeuronOptions('signedMultiStep', opts);

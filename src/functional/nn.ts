@@ -32,6 +32,7 @@ function rank(fn: string, name: string, t: Tensor, ranks: readonly number[]): vo
  * @param weight [out, in]
  * @param bias [out]
  * @returns [..., out]
+ * @example linear(randn([8, 4]), randn([3, 4]), zeros([3]))  // [8, 3]
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   rank('linear', 'weight', weight, [2]);
@@ -55,6 +56,7 @@ export interface Conv2dOptions {
  * @param bias [C_out]
  * @returns [N, C_out, H', W']
  * @throws SnnkitError when ranks or channel counts do not match
+ * @example conv2d(randn([1, 3, 32, 32]), randn([16, 3, 3, 3]), undefined, { padding: 1 })  // [1, 16, 32, 32]
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
   rank('conv2d', 'input', x, [4]);
@@ -84,6 +86,7 @@ export interface Pool2dOptions {
  * @param x [N, C, H, W]
  * @param kernel window size
  * @returns [N, C, H', W']
+ * @example avgPool2d(spikes, 2)  // [N, C, 32, 32] → [N, C, 16, 16]
  */
 export function avgPool2d(x: Tensor, kernel: Size2, opts: Pool2dOptions & { countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
   rank('avgPool2d', 'input', x, [3, 4]);
@@ -95,6 +98,7 @@ export function avgPool2d(x: Tensor, kernel: Size2, opts: Pool2dOptions & { coun
  * Max pooling.
  * @param x [N, C, H, W]
  * @param kernel window size
+ * @example maxPool2d(x, 3, { stride: 2, padding: 1 })  // [N, C, 32, 32] → [N, C, 16, 16]
  */
 export function maxPool2d(x: Tensor, kernel: Size2, opts: Pool2dOptions & { dilation?: Size2 } = {}): Tensor {
   rank('maxPool2d', 'input', x, [3, 4]);
@@ -106,6 +110,7 @@ export function maxPool2d(x: Tensor, kernel: Size2, opts: Pool2dOptions & { dila
  * Adaptive average pooling to a fixed output size.
  * @param x [N, C, H, W]
  * @param outputSize [h, w] (or one number for both)
+ * @example adaptiveAvgPool2d(features, 1)  // global average pooling: [N, C, H, W] → [N, C, 1, 1]
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
   rank('adaptiveAvgPool2d', 'input', x, [3, 4]);
@@ -127,6 +132,7 @@ export interface BatchNormOptions {
  * Batch normalisation over the channel dimension 1, as torch.nn.functional.batch_norm.
  * @param x [N, C, ...]
  * @throws SnnkitError in eval mode without running statistics
+ * @example batchNorm(x, { runningMean: zeros([16]), runningVar: ones([16]) })  // eval mode, x [N, 16, H, W]
  */
 export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
   const training = opts.training ?? false;
@@ -142,17 +148,24 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
  * @param p drop probability in [0, 1]
  * @param training apply dropout (default true)
  * @param generator draw the mask from this generator
+ * @example dropout(h, 0.2, this.training)  // inside a Module's forward
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   if (!(p >= 0 && p <= 1)) throw invalidArg('dropout', 'p', 'a probability in [0, 1]', p);
   return new Tensor(native.dropout(x.handle, p, training, generator?.handle));
 }
 
-/** @returns log(softmax(x)) along `dim`, computed stably */
+/**
+ * @returns log(softmax(x)) along `dim`, computed stably
+ * @example nllLoss(logSoftmax(logits), y)  // equals crossEntropy(logits, y)
+ */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
   return new Tensor(native.logSoftmax(x.handle, dim));
 }
-/** @returns softmax along `dim` */
+/**
+ * @returns softmax along `dim`
+ * @example const probs = softmax(model.forward(x));  // [N, C], each row sums to 1
+ */
 export function softmax(x: Tensor, dim = -1): Tensor {
   return new Tensor(native.softmax(x.handle, dim));
 }

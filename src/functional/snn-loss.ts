@@ -61,6 +61,7 @@ export function tetLoss(outputs: Tensor, target: Tensor, opts: { lambda?: number
  * @param loss the kind, and TET's λ and φ
  * @returns the scalar loss
  * @throws SnnkitError for an unknown kind (listing the valid ones) or shapes that do not fit
+ * @example snnLoss(snn.forwardSteps(x), y, { kind: 'rate-mse' })
  */
 export function snnLoss(outputs: Tensor, target: Tensor, loss: SnnLoss): Tensor {
   checkSteps('snnLoss', outputs, target);
@@ -76,6 +77,7 @@ export function snnLoss(outputs: Tensor, target: Tensor, loss: SnnLoss): Tensor 
 /**
  * Parses a loss spec as the CLI takes it: `mean-ce`, `rate-ce`, `rate-mse`, `tet` or `tet:LAMBDA`.
  * @throws SnnkitError naming the spec and the valid forms
+ * @example parseSnnLoss('tet:0.05')  // { kind: 'tet', lambda: 0.05 }
  */
 export function parseSnnLoss(spec: string): SnnLoss {
   const [kind, arg, extra] = spec.split(':');

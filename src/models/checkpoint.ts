@@ -37,7 +37,12 @@ export interface CheckpointMeta {
   [key: string]: unknown;
 }
 
-/** Metadata as the file stores it: strings (mean and std as comma-separated numbers, the rest as JSON). */
+/**
+ * Metadata as the file stores it: strings (mean and std as comma-separated numbers, the rest as JSON).
+ * @example
+ * models.encodeMeta({ arch: 'mnist-cnn', epoch: 3, mean: [0.1307], std: [0.3081] });
+ * // { format: 'snnkit-checkpoint-1', arch: 'mnist-cnn', epoch: '3', mean: '0.1307', std: '0.3081' }
+ */
 export function encodeMeta(meta: CheckpointMeta): Record<string, string> {
   const out: Record<string, string> = { format: 'snnkit-checkpoint-1' };
   for (const [k, v] of Object.entries(meta)) {
@@ -51,6 +56,9 @@ export function encodeMeta(meta: CheckpointMeta): Record<string, string> {
 /**
  * Parses metadata written by snnkit or by others (the shared ResNet-20 carries `arch`, `mean`, `std` as text).
  * @returns typed metadata (unknown keys kept as strings)
+ * @example
+ * models.decodeMeta({ arch: 'cifar-resnet20', epoch: '200', mean: '0.4914,0.4822,0.4465' });
+ * // { arch: 'cifar-resnet20', epoch: 200, mean: [0.4914, 0.4822, 0.4465] }
  */
 export function decodeMeta(raw: Record<string, string>): CheckpointMeta {
   const out: CheckpointMeta = {};
@@ -74,6 +82,8 @@ export function decodeMeta(raw: Record<string, string>): CheckpointMeta {
 /**
  * Saves a model's weights and metadata, atomically.
  * @param path the .safetensors file
+ * @example
+ * saveModel('best.safetensors', model, { arch: 'mnist-cnn', dataset: 'mnist', epoch: 10, accuracy: 0.991 });
  */
 export function saveModel(path: string, model: Module, meta: CheckpointMeta): void {
   tidy(() => saveSafetensors(path, model.stateDict(), encodeMeta(meta)));
@@ -82,6 +92,8 @@ export function saveModel(path: string, model: Module, meta: CheckpointMeta): vo
 /**
  * Saves model, optimizer state and metadata, atomically (a kill during the write leaves the previous file whole).
  * @param path the .safetensors file
+ * @example
+ * saveTrainingCheckpoint('last.safetensors', model, optimizer, { arch: 'mnist-cnn', epoch: 5 });
  */
 export function saveTrainingCheckpoint(path: string, model: Module, optimizer: Optimizer, meta: CheckpointMeta): void {
   tidy(() => {
@@ -112,6 +124,11 @@ export interface LoadedCheckpoint {
  * @param path the file
  * @returns weights, optimizer state (snnkit training checkpoints only) and metadata
  * @throws SnnkitError when the file is missing or malformed, or its optimizer entries are inconsistent
+ * @example
+ * const ck = loadCheckpoint('best.safetensors');
+ * const model = nn.createModel(ck.meta.arch ?? 'mnist-cnn');
+ * model.loadStateDict(ck.weights);
+ * ck.dispose();
  */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const { tensors, metadata } = loadSafetensors(path);
@@ -160,6 +177,9 @@ const SNN_PREFIX = 'snn.';
  * @param path the .safetensors file
  * @param ann the source ANN (its weights are stored)
  * @param converted what convertToSnn returned
+ * @example
+ * const converted = await convert.convertToSnn(ann, { calibration: trainLoader, shift: 'potential' });
+ * models.saveSnn('snn.safetensors', ann, converted, { arch: 'mnist-cnn', shift: 'potential', threshold: 'max' });
  */
 export function saveSnn(path: string, ann: Module, converted: ConvertedSnn, meta: CheckpointMeta & { shift: ShiftMode; threshold: string; calibration?: SnnMeta['calibration'] }): void {
   const { calibration, ...rest } = meta;
@@ -180,7 +200,13 @@ export function saveSnn(path: string, ann: Module, converted: ConvertedSnn, meta
   });
 }
 
-/** True when a checkpoint's metadata describes an SNN. */
+/**
+ * True when a checkpoint's metadata describes an SNN.
+ * @example
+ * const ck = loadCheckpoint('model.safetensors');
+ * const isSnn = models.isSnnMeta(ck.meta); // then read it with models.loadSnn
+ * ck.dispose();
+ */
 export function isSnnMeta(meta: CheckpointMeta): boolean {
   return typeof meta['snn'] === 'object' && meta['snn'] !== null && Array.isArray((meta['snn'] as SnnMeta).thresholds);
 }
@@ -189,6 +215,9 @@ export function isSnnMeta(meta: CheckpointMeta): boolean {
  * Loads an SNN checkpoint: the ANN and the SNN rebuilt from it.
  * @param arch architecture, when the metadata has none
  * @throws SnnkitError when the file is not an SNN checkpoint or names no architecture
+ * @example
+ * const { ann, converted, snnMeta } = await models.loadSnn('snn.safetensors');
+ * const r = await convert.simulate(converted.snn, testLoader, { T: [snnMeta.calibration?.T ?? 32], ann });
  */
 export async function loadSnn(path: string, arch?: string): Promise<{ ann: Module; converted: ConvertedSnn; meta: CheckpointMeta; snnMeta: SnnMeta }> {
   const ck = loadCheckpoint(path);

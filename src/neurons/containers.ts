@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export class SeqToANN extends Module {
   readonly module: Module;
+  /** Wraps `module`, registered as the child `module`. */
   constructor(module: Module) {
     super();
     this.module = this.registerModule('module', module);
@@ -29,9 +30,15 @@ function checkSteps(fn: string, T: number): number {
   return T;
 }
 
-/** Direct (analog) encoding: the same input at every one of T steps, [N, ...] → [T, N, ...]. */
+/**
+ * Direct (analog) encoding: the same input at every one of T steps, [N, ...] → [T, N, ...].
+ * @example new DirectEncoder(4).forward(images)  // [N, C, H, W] → [4, N, C, H, W]
+ */
 export class DirectEncoder extends Module {
-  /** @param T time steps */
+  /**
+   * Creates an encoder that repeats its input over T steps.
+   * @param T time steps
+   */
   constructor(readonly T: number) {
     super();
     checkSteps('DirectEncoder', T);
@@ -41,9 +48,15 @@ export class DirectEncoder extends Module {
   }
 }
 
-/** Poisson rate encoding: at each step a spike with probability x (clamped to [0, 1]); seeded by a Generator. */
+/**
+ * Poisson rate encoding: at each step a spike with probability x (clamped to [0, 1]); seeded by a Generator.
+ * @example new PoissonEncoder(8, { generator: new Generator(0) }).forward(pixels)  // pixels in [0, 1] → [8, N, ...]
+ */
 export class PoissonEncoder extends Module {
-  /** @param T time steps; opts.generator makes the spike trains reproducible */
+  /**
+   * Creates an encoder that draws T steps of spikes.
+   * @param T time steps; opts.generator makes the spike trains reproducible
+   */
   constructor(readonly T: number, readonly opts: { generator?: Generator } = {}) {
     super();
     checkSteps('PoissonEncoder', T);
@@ -54,7 +67,10 @@ export class PoissonEncoder extends Module {
   }
 }
 
-/** Readout of a spiking output layer: the spike count over T divided by T (a firing rate), [T, N, ...] → [N, ...]. */
+/**
+ * Readout of a spiking output layer: the spike count over T divided by T (a firing rate), [T, N, ...] → [N, ...].
+ * @example const rates = new SpikeRateReadout().forward(outputSpikes);  // [T, N, C] → [N, C]
+ */
 export class SpikeRateReadout extends Module {
   forward(x: Tensor): Tensor {
     return x.mean(0);
@@ -64,8 +80,13 @@ export class SpikeRateReadout extends Module {
 /**
  * Readout of a non-spiking output layer: its input current accumulated over T, divided by T when `average` (the
  * *ref* conversion keeps the last layer non-spiking and sums its outputs), [T, N, ...] → [N, ...].
+ * @example new MembraneReadout(false).forward(currents)  // the sum over T: [T, N, C] → [N, C]
  */
 export class MembraneReadout extends Module {
+  /**
+   * Creates a readout that averages the input over T, or sums it when `average` is false.
+   * @param average divide the sum over T by T (default true)
+   */
   constructor(readonly average = true) {
     super();
   }

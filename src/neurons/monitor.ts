@@ -29,7 +29,10 @@ export class SpikeMonitor {
   private readonly stats = new Map<string, LayerStats>();
   private readonly attached: [SpikingNeuron, NeuronListener, boolean][] = [];
 
-  /** @param model the network (every SpikingNeuron in it is watched, by its qualified name) */
+  /**
+   * Attaches a listener to every spiking neuron layer of `model`, until detach().
+   * @param model the network (every SpikingNeuron in it is watched, by its qualified name)
+   */
   constructor(model: Module, readonly opts: MonitorOptions = {}) {
     for (const [name, m] of model.namedModules()) {
       if (!(m instanceof SpikingNeuron)) continue;

@@ -41,7 +41,11 @@ export interface NeuronRecord {
 /** A listener attached by a Monitor. */
 export type NeuronListener = (layer: SpikingNeuron, rec: NeuronRecord) => void;
 
-/** The common base of IF and LIF. */
+/**
+ * The common base of the spiking neuron layers (IF, LIF, PLIF, SignedIF): state, step modes, thresholds, monitors.
+ * @example
+ * for (const [, n] of snn.neurons()) n.setSurrogate(dspike({ b: 2 }));  // every neuron layer is a SpikingNeuron
+ */
 export abstract class SpikingNeuron extends Module {
   stepMode: StepMode;
   readonly T: number | undefined;
@@ -52,6 +56,10 @@ export abstract class SpikingNeuron extends Module {
   /** Record the potential after every step for listeners (slower in multi-step mode: it runs the step function). */
   recordPotentials = false;
 
+  /**
+   * Validates the options (step mode, T, the dynamics) and declares the membrane potential `v` as a memory.
+   * @param name the subclass's name, for error messages
+   */
   protected constructor(name: string, opts: NeuronLayerOptions & { decay?: number | Tensor }) {
     super();
     const mode = opts.stepMode ?? 'single';
@@ -199,6 +207,7 @@ export abstract class SpikingNeuron extends Module {
     return r.spikes;
   }
 
+  /** Passes one forward's record to every listener (the monitors attached to this layer). */
   protected emit(rec: NeuronRecord): void {
     for (const l of this.listeners) l(this, rec);
   }

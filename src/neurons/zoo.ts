@@ -50,6 +50,9 @@ export interface SpikingZooOptions {
 /**
  * A factory of folded neurons for T steps.
  * @throws SnnkitError for an unknown kind or τ ≤ 1
+ * @example
+ * const neuron = neuronFactory(4, { kind: 'lif', tau: 2 });  // each call makes a new LIF, decay 0.5, folded for T = 4
+ * const block = new Sequential(new Conv2d(3, 64, 3, { padding: 1 }), new BatchNorm2d(64), neuron());
  */
 export function neuronFactory(T: number, spec: NeuronSpec = {}): () => SpikingNeuron {
   const kind = spec.kind ?? 'lif';
@@ -89,6 +92,7 @@ function smallVgg(o: SpikingZooOptions): Module {
 
 /** A spiking zoo entry. */
 export interface SpikingZooEntry {
+  /** Builds the model with the given options. */
   create: (o: SpikingZooOptions) => SpikingClassifier;
   /** Input [C, H, W] of one step. */
   inputShape: [number, number, number];

@@ -55,6 +55,9 @@ export class ClippedReLU extends Module {
  * @param clip the clipping level and whether it is learnable
  * @param make a factory of the activation module (one new module per call)
  * @returns a new module
+ * @example
+ * activation(); // a ReLU
+ * activation({ max: 4, learnable: true }); // a ClippedReLU with a learnable level, initially 4
  */
 export function activation(clip?: { max: number; learnable?: boolean }, make?: () => Module): Module {
   if (make) return make();

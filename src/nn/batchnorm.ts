@@ -27,7 +27,10 @@ export class BatchNorm2d extends Module {
   readonly numBatchesTracked: Tensor | undefined;
   readonly eps: number;
   readonly momentum: number;
-  /** @param numFeatures channels C */
+  /**
+   * @param numFeatures channels C
+   * @example new nn.BatchNorm2d(64) // after a Conv2d with 64 output channels
+   */
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();
     if (!Number.isInteger(numFeatures) || numFeatures < 1) throw invalidArg('BatchNorm2d', 'numFeatures', 'a positive integer', numFeatures);

@@ -72,12 +72,20 @@ export interface GraphComposite {
   toNodes(input: string, name: string, g: GraphLowering): string;
 }
 
-/** @returns whether m lists itself as graph nodes */
+/**
+ * @returns whether m lists itself as graph nodes
+ * @example
+ * isGraphComposite(new Sequential(new ReLU())); // true; false for a leaf such as new ReLU()
+ */
 export function isGraphComposite(m: Module): m is Module & GraphComposite {
   return typeof (m as Partial<GraphComposite>).toNodes === 'function';
 }
 
-/** `${name}.${part}`, or part at the root. */
+/**
+ * `${name}.${part}`, or part at the root.
+ * @example
+ * childPath('layer1.0', 'conv1'); // 'layer1.0.conv1' (childPath('', 'conv1') is 'conv1')
+ */
 export const childPath = (name: string, part: string): string => (name ? `${name}.${part}` : part);
 
 /**
@@ -99,6 +107,8 @@ export function toGraph(m: Module): Graph {
 /**
  * Runs a built-in op on multi-step values [T, N, ...] (a converted SNN): time folded into the batch for the op, then
  * unfolded; inputs marked constant have no time dimension. With no timed input, the op runs as it is.
+ * @example
+ * runTensorOpOnSteps({ type: 'flatten', axis: 1 }, [spikes], [false]); // [T, N, C, H, W] → [T, N, C·H·W]
  */
 export function runTensorOpOnSteps(op: TensorOp, xs: readonly Tensor[], constant: readonly boolean[]): Tensor {
   const timed = xs.find((_, i) => !constant[i]);
@@ -119,6 +129,8 @@ const ARITY: Record<TensorOp['type'], [number, number]> = {
  * @param xs its inputs, in order
  * @returns a new tensor (for 'constant', the kept tensor itself)
  * @throws SnnkitError (SHAPE_MISMATCH) when a reshape does not fit; native errors for incompatible shapes
+ * @example
+ * runTensorOp({ type: 'concat', axis: 1 }, [a, b]); // cat([a, b], 1)
  */
 export function runTensorOp(op: TensorOp, xs: readonly Tensor[]): Tensor {
   const x = xs[0]!;
@@ -193,18 +205,18 @@ export class GraphModule extends Module implements GraphComposite {
   private readonly byName: Map<string, GraphNode>;
 
   /**
+   * Multi-step mode (a converted SNN): values carry a leading time dimension [T, N, ...], and the built-in ops, written
+   * for the ANN's [N, ...] layout, run with time folded into the batch; constants have no time dimension.
+   */
+  readonly multiStep: boolean;
+
+  /**
    * @param inputName the name of the graph input, as node inputs refer to it
    * @param nodes the nodes, in any order that has no cycle
    * @param outputName the node whose value forward() returns
    * @throws SnnkitError (INVALID_ARGUMENT) naming the node with a duplicate or invalid name, an unknown input, a wrong
    *   number of inputs or an unknown op; naming the nodes on a cycle; when outputName is not a node or the input
    */
-  /**
-   * Multi-step mode (a converted SNN): values carry a leading time dimension [T, N, ...], and the built-in ops, written
-   * for the ANN's [N, ...] layout, run with time folded into the batch; constants have no time dimension.
-   */
-  readonly multiStep: boolean;
-
   constructor(readonly inputName: string, nodes: readonly GraphNode[], readonly outputName: string, opts: { multiStep?: boolean } = {}) {
     super();
     this.multiStep = opts.multiStep ?? false;
@@ -297,7 +309,11 @@ export class GraphModule extends Module implements GraphComposite {
   }
 }
 
-/** @returns a short description of an op, for messages */
+/**
+ * @returns a short description of an op, for messages
+ * @example
+ * opName(new Conv2d(3, 16, 3)); // 'Conv2d' (opName({ type: 'add' }) is 'add')
+ */
 export function opName(op: Module | TensorOp): string {
   return op instanceof Module ? op.constructor.name : op.type;
 }

@@ -100,7 +100,10 @@ export class Conv2d extends Module {
 
 /** Average pooling (linear: acts on spikes as well as on activations). */
 export class AvgPool2d extends Module {
-  /** @param kernelSize window; stride defaults to it */
+  /**
+   * @param kernelSize window; stride defaults to it
+   * @example new AvgPool2d(2) // [N, C, 32, 32] → [N, C, 16, 16]
+   */
   constructor(readonly kernelSize: F.Size2, readonly opts: F.Pool2dOptions & { countIncludePad?: boolean; divisorOverride?: number } = {}) {
     super();
     F.pair('AvgPool2d', 'kernelSize', kernelSize, 1);
@@ -114,7 +117,10 @@ export class AvgPool2d extends Module {
 }
 /** Max pooling. */
 export class MaxPool2d extends Module {
-  /** @param kernelSize window; stride defaults to it */
+  /**
+   * @param kernelSize window; stride defaults to it
+   * @example new MaxPool2d(3, { stride: 2, padding: 1 }) // [N, C, 32, 32] → [N, C, 16, 16]
+   */
   constructor(readonly kernelSize: F.Size2, readonly opts: F.Pool2dOptions & { dilation?: F.Size2 } = {}) {
     super();
     F.pair('MaxPool2d', 'kernelSize', kernelSize, 1);
@@ -126,8 +132,15 @@ export class MaxPool2d extends Module {
     return `kernel=${this.kernelSize}`;
   }
 }
-/** Adaptive average pooling to a fixed output size (1 = global average pooling). */
+/**
+ * Adaptive average pooling to a fixed output size (1 = global average pooling).
+ * @example new AdaptiveAvgPool2d(1) // [N, 64, 8, 8] → [N, 64, 1, 1]
+ */
 export class AdaptiveAvgPool2d extends Module {
+  /**
+   * Makes the layer.
+   * @param outputSize the output's height and width (one number for both)
+   */
   constructor(readonly outputSize: F.Size2) {
     super();
     F.pair('AdaptiveAvgPool2d', 'outputSize', outputSize, 1);
@@ -139,8 +152,16 @@ export class AdaptiveAvgPool2d extends Module {
     return `output=${this.outputSize}`;
   }
 }
-/** Merges dims startDim..endDim (default: all but the batch). */
+/**
+ * Merges dims startDim..endDim (default: all but the batch).
+ * @example new Flatten() // [N, 64, 1, 1] → [N, 64]
+ */
 export class Flatten extends Module {
+  /**
+   * Makes the layer.
+   * @param startDim the first dim merged (default 1)
+   * @param endDim the last dim merged (default -1)
+   */
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
   }
@@ -148,7 +169,10 @@ export class Flatten extends Module {
     return x.flatten(this.startDim, this.endDim);
   }
 }
-/** max(x, 0). */
+/**
+ * max(x, 0).
+ * @example new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10))
+ */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.relu();
@@ -156,7 +180,10 @@ export class ReLU extends Module {
 }
 /** Dropout while training; identity in eval mode. */
 export class Dropout extends Module {
-  /** @param p drop probability in [0, 1] */
+  /**
+   * @param p drop probability in [0, 1]
+   * @example new Dropout(0.2) // in training mode zeroes each value with probability 0.2; identity after eval()
+   */
   constructor(readonly p = 0.5, readonly generator?: Generator) {
     super();
     if (!(p >= 0 && p <= 1)) throw invalidArg('Dropout', 'p', 'a probability in [0, 1]', p);
@@ -168,7 +195,10 @@ export class Dropout extends Module {
     return `p=${this.p}`;
   }
 }
-/** Returns its input (a view). */
+/**
+ * Returns its input (a view).
+ * @example const shortcut = inPlanes === planes ? new Identity() : new Conv2d(inPlanes, planes, 1);
+ */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x.view(...x.shape);

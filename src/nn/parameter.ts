@@ -9,6 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
  */
 export class Parameter extends Tensor {
   /**
+   * Makes a trainable tensor that modules register with registerParameter.
    * @param data the initial values (shared, not copied; `data` itself may be disposed afterwards)
    * @param requiresGrad whether the optimizer trains it (default true)
    */

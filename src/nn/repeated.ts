@@ -42,6 +42,8 @@ export function withRepeatedInput<R>(input: Tensor, copies: number, fn: () => R)
 /**
  * `layer(x)` for a layer acting on each sample alone: computed on one block when x was declared as repeated copies.
  * @returns the layer's output on all of x
+ * @example
+ * forward(x: Tensor): Tensor { return perSample(x, (h) => F.linear(h, this.weight, this.bias)); }
  */
 export function perSample(x: Tensor, layer: (x: Tensor) => Tensor): Tensor {
   const d = declared;
@@ -58,6 +60,8 @@ export function perSample(x: Tensor, layer: (x: Tensor) => Tensor): Tensor {
  * and the block the layer computed, which a consumer may use in its place (the fused batch norm + neuron does: it then
  * keeps one block for backward instead of all, and its input gradient skips the sum over the copies).
  * @returns undefined for any other tensor
+ * @example
+ * const rep = repeatedOf(x); const input = rep?.copies === T ? rep.block : x;
  */
 export function repeatedOf(x: Tensor): Repeated | undefined {
   return repeatedOutputs?.get(x);

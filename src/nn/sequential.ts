@@ -28,7 +28,10 @@ export class Sequential extends Module implements GraphComposite {
    * keeps a child's input or output from a patched forward (conversion analysis) needs them alive.
    */
   releaseIntermediates = false;
-  /** @param layers modules, or one object of name → module */
+  /**
+   * Makes the container; its children are named "0", "1", ... or by the object's keys.
+   * @param layers modules, or one object of name → module
+   */
   constructor(...layers: Module[] | [Record<string, Module>]) {
     super();
     const first = layers[0];

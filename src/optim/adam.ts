@@ -24,6 +24,8 @@ const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.is
 
 /**
  * What Adam and AdamW share: options, their checks, and the moment updates. Use {@link Adam} or {@link AdamW}.
+ * @example
+ * const opt: AdamBase = decoupled ? new AdamW(params, { lr: 1e-3 }) : new Adam(params, { lr: 1e-3 });
  */
 export abstract class AdamBase extends Optimizer<AdamOptions> {
   /** True for AdamW: weight decay shrinks the parameter instead of adding an L2 term to the gradient. */

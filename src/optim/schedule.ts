@@ -8,6 +8,9 @@ import { Optimizer, type BaseOptions } from './optimizer.js';
 /**
  * Base class of the schedules: counts steps, keeps the base lrs and writes the lr of each group.
  * Call `step()` once per epoch (or iteration), after `optimizer.step()`.
+ * @example
+ * const sched: LRSchedule = cosine ? new CosineAnnealingLR(opt, epochs) : new StepLR(opt, 30);
+ * sched.step(); sched.getLastLr(); // one lr per parameter group
  */
 export abstract class LRSchedule {
   /** The optimizer whose groups' lr this schedule sets. */

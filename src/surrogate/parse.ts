@@ -24,7 +24,10 @@ export function registerSurrogate(name: string, make: (param?: number) => Surrog
   registered.set(name, make);
 }
 
-/** The names parseSurrogate knows: the built-in ones, then the registered ones. */
+/**
+ * The names parseSurrogate knows: the built-in ones, then the registered ones.
+ * @example surrogateNames() // ['rectangle', 'triangle', 'exponential', 'sigmoid', 'atan', 'dspike', ...yours]
+ */
 export function surrogateNames(): string[] {
   return [...Object.keys(SURROGATE_KIND), ...registered.keys()];
 }
@@ -32,6 +35,7 @@ export function surrogateNames(): string[] {
 /**
  * Makes a surrogate from its name (built-in or registered) and its one parameter (undefined for the default).
  * @throws SnnkitError for an unknown name, or a registered factory that returns another surrogate's name
+ * @example makeSurrogate('atan', 4) // the same as atan({ sharpness: 4 })
  */
 export function makeSurrogate(name: SurrogateName | string, param?: number): Surrogate {
   switch (name) {

@@ -44,6 +44,9 @@ export function builtinSurrogate(s: Omit<BuiltinSurrogate, typeof NATIVE_KIND>):
 /**
  * The native kernel code of a surrogate made by one of snnkit's factories (atan(), dspike(), ...), else undefined:
  * an object of your own runs on the generic path even if it borrows a built-in name.
+ * @example
+ * nativeSurrogateKind(atan()); // 4, SURROGATE_KIND.atan: the fused kernel
+ * nativeSurrogateKind(defineSurrogate({ name: 'mine', grad: (x) => x.abs().neg().exp() })); // undefined
  */
 export function nativeSurrogateKind(s: Surrogate): number | undefined {
   return (s as { [NATIVE_KIND]?: number })[NATIVE_KIND];

@@ -21,6 +21,8 @@ export function noGrad<T>(fn: () => T): T {
 /**
  * Runs `fn` with gradient recording on (inside a noGrad block, for example).
  * @returns what fn returns
+ * @example
+ * const y = noGrad(() => enableGrad(() => x.mul(2))); // y records gradients when x requires grad
  */
 export function enableGrad<T>(fn: () => T): T {
   const prev = native.setGradEnabled(true);
@@ -31,7 +33,12 @@ export function enableGrad<T>(fn: () => T): T {
   }
 }
 
-/** @returns whether gradients are being recorded now */
+/**
+ * @returns whether gradients are being recorded now
+ * @example
+ * isGradEnabled(); // true
+ * noGrad(() => isGradEnabled()); // false
+ */
 export function isGradEnabled(): boolean {
   return native.isGradEnabled();
 }

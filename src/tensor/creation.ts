@@ -26,7 +26,10 @@ export interface RandomOptions extends CreateOptions {
 export class Generator {
   /** @internal */
   readonly handle: GeneratorHandle;
-  /** @param seed the initial seed (an integer) */
+  /**
+   * Creates a generator seeded with `seed`.
+   * @param seed the initial seed (an integer)
+   */
   constructor(seed = 0) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArg('Generator', 'seed', 'a non-negative integer', seed);
     this.handle = new native.GeneratorHandle(seed);
@@ -45,6 +48,7 @@ export class Generator {
 /**
  * Seeds the global generator (used when no generator is passed, and by dropout).
  * @param seed a non-negative integer
+ * @example manualSeed(0); const w = randn([4, 4]); // the same numbers on every run
  */
 export function manualSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArg('manualSeed', 'seed', 'a non-negative integer', seed);
@@ -62,6 +66,10 @@ function finish(t: Tensor, opts: CreateOptions | undefined): Tensor {
   return t;
 }
 
+/**
+ * Nested arrays of numbers or booleans (a number alone is a 0-d tensor).
+ * @inline
+ */
 type NestedNumbers = number | boolean | readonly NestedNumbers[];
 
 function inferShape(data: NestedNumbers): number[] {
@@ -140,7 +148,7 @@ export function zeros(shape: readonly number[], opts?: CreateOptions): Tensor {
 export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
   return finish(new Tensor(native.ones(checkShape('ones', shape), checkDType('ones', opts?.dtype ?? 'float32'))), opts);
 }
-/** @returns an uninitialised tensor (contents undefined). */
+/** @returns an uninitialised tensor (contents undefined). @example const out = empty([64, 10]) */
 export function empty(shape: readonly number[], opts?: CreateOptions): Tensor {
   return finish(new Tensor(native.empty(checkShape('empty', shape), checkDType('empty', opts?.dtype ?? 'float32'))), opts);
 }
@@ -148,15 +156,15 @@ export function empty(shape: readonly number[], opts?: CreateOptions): Tensor {
 export function full(shape: readonly number[], value: number | boolean, opts?: CreateOptions): Tensor {
   return finish(new Tensor(native.full(checkShape('full', shape), value, checkDType('full', opts?.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32')))), opts);
 }
-/** @returns zeros with the shape, dtype and device of `t` */
+/** @returns zeros with the shape, dtype and device of `t` @example const v = zerosLike(membrane) */
 export function zerosLike(t: Tensor): Tensor {
   return new Tensor(native.zerosLike(t.handle));
 }
-/** @returns ones with the shape, dtype and device of `t` */
+/** @returns ones with the shape, dtype and device of `t` @example onesLike(tensor([[1, 2]])) // [[1, 1]] */
 export function onesLike(t: Tensor): Tensor {
   return new Tensor(native.onesLike(t.handle));
 }
-/** @returns `value` with the shape, dtype and device of `t` */
+/** @returns `value` with the shape, dtype and device of `t` @example const vTh = fullLike(membrane, 1.0) */
 export function fullLike(t: Tensor, value: number | boolean): Tensor {
   return new Tensor(native.fullLike(t.handle, value));
 }
@@ -172,34 +180,40 @@ export function arange(start: number, end?: number, step = 1, opts?: CreateOptio
   const dtype = opts?.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : 'float32');
   return finish(new Tensor(native.arange(s, e, step, checkDType('arange', dtype))), opts);
 }
-/** @returns `steps` evenly spaced values from start to end inclusive */
+/**
+ * @returns `steps` evenly spaced values from start to end inclusive
+ * @example linspace(0, 1, 5) // [0, 0.25, 0.5, 0.75, 1]
+ */
 export function linspace(start: number, end: number, steps: number, opts?: CreateOptions): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw invalidArg('linspace', 'steps', 'a non-negative integer', steps);
   return finish(new Tensor(native.linspace(start, end, steps, checkDType('linspace', opts?.dtype ?? 'float32'))), opts);
 }
-/** @returns the n×n identity matrix */
+/** @returns the n×n identity matrix @example eye(3) */
 export function eye(n: number, opts?: CreateOptions): Tensor {
   return finish(new Tensor(native.eye(n, checkDType('eye', opts?.dtype ?? 'float32'))), opts);
 }
-/** @returns uniform samples in [0, 1) */
+/** @returns uniform samples in [0, 1) @example const spikes = rand([8, 784]).lt(0.1) */
 export function rand(shape: readonly number[], opts?: RandomOptions): Tensor {
   return finish(new Tensor(native.rand(checkShape('rand', shape), checkDType('rand', opts?.dtype ?? 'float32'), opts?.generator?.handle)), opts);
 }
-/** @returns standard normal samples */
+/** @returns standard normal samples @example randn([2, 3]); randn([4], { generator: new Generator(1) }) */
 export function randn(shape: readonly number[], opts?: RandomOptions): Tensor {
   return finish(new Tensor(native.randn(checkShape('randn', shape), checkDType('randn', opts?.dtype ?? 'float32'), opts?.generator?.handle)), opts);
 }
-/** @returns integers uniform in [low, high), int64 by default */
+/** @returns integers uniform in [low, high), int64 by default @example const labels = randint(0, 10, [32]) */
 export function randint(low: number, high: number, shape: readonly number[], opts?: RandomOptions): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw invalidArg('randint', 'high', `an integer > low (${low})`, high);
   return new Tensor(native.randint(low, high, checkShape('randint', shape), checkDType('randint', opts?.dtype ?? 'int64'), opts?.generator?.handle));
 }
-/** @returns a random permutation of 0..n-1 (int64) */
+/** @returns a random permutation of 0..n-1 (int64) @example const order = randperm(60000) */
 export function randperm(n: number, opts?: { generator?: Generator }): Tensor {
   if (!Number.isInteger(n) || n < 0) throw invalidArg('randperm', 'n', 'a non-negative integer', n);
   return new Tensor(native.randperm(n, opts?.generator?.handle));
 }
-/** @returns 0/1 samples with probabilities `p` */
+/**
+ * @returns 0/1 samples with probabilities `p`
+ * @example const spikes = bernoulli(images) // rate coding of pixel intensities in [0, 1]
+ */
 export function bernoulli(p: Tensor, opts?: { generator?: Generator }): Tensor {
   return new Tensor(native.bernoulli(p.handle, opts?.generator?.handle));
 }
@@ -207,6 +221,7 @@ export function bernoulli(p: Tensor, opts?: { generator?: Generator }): Tensor {
 /**
  * Concatenates tensors along an existing dimension.
  * @throws SnnkitError for an empty list, or shapes that differ outside `dim`
+ * @example cat([tensor([[1, 2]]), tensor([[3, 4]])]) // [[1, 2], [3, 4]]
  */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw invalidArg('cat', 'tensors', 'a non-empty array of tensors', tensors);
@@ -215,12 +230,16 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 /**
  * Stacks same-shaped tensors along a new dimension.
  * @throws SnnkitError for an empty list, or different shapes
+ * @example const seq = stack(frames) // T tensors of shape [N, C] give [T, N, C]
  */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw invalidArg('stack', 'tensors', 'a non-empty array of tensors', tensors);
   return new Tensor(native.stack(tensors.map((t) => t.handle), dim));
 }
-/** @returns elementwise `cond ? a : b` (broadcasting; a or b may be numbers) */
+/**
+ * @returns elementwise `cond ? a : b` (broadcasting; a or b may be numbers)
+ * @example where(x.gt(0), x, 0) // like x.relu()
+ */
 export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const h = (v: TensorOrScalar) => (v instanceof Tensor ? v.handle : v);
   const mask = (a instanceof Tensor ? 2 : 0) | (b instanceof Tensor ? 4 : 0);

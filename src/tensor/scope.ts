@@ -115,6 +115,8 @@ export function allOrNothing<T>(fn: () => T): T {
 /**
  * Disposes every tensor found in `v` (a tensor, or arrays/objects of tensors).
  * @param v tensors to free
+ * @example
+ * dispose([w, b, x, y]);
  */
 export function dispose(v: unknown): void {
   const s = new Set<Disposable>();

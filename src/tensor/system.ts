@@ -7,12 +7,18 @@ import { gcCollectedCount } from './scope.js';
 /**
  * Sets how many threads libtorch (ATen/OpenMP, and OpenBLAS through it) uses.
  * @param n at least 1
+ * @example
+ * setNumThreads(4);
  */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw invalidArg('setNumThreads', 'n', 'an integer >= 1', n);
   native.setNumThreads(n);
 }
-/** @returns the number of threads libtorch uses */
+/**
+ * @returns the number of threads libtorch uses
+ * @example
+ * console.log(`libtorch threads: ${getNumThreads()}`);
+ */
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
@@ -29,7 +35,11 @@ export interface Memory extends MemoryStats {
 export function memory(): Memory {
   return { ...native.memory(), collectedByGc: gcCollectedCount() };
 }
-/** Returns cached free blocks of the caching allocator to the OS. */
+/**
+ * Returns cached free blocks of the caching allocator to the OS.
+ * @example
+ * dispose(cache); emptyCache(); // after freeing large tensors, give their blocks back
+ */
 export function emptyCache(): void {
   native.emptyCache();
 }
@@ -41,7 +51,11 @@ export function emptyCache(): void {
 export function resetPeakMemory(): void {
   native.resetPeakMemory();
 }
-/** @returns libtorch version, CUDA availability and the threading configuration */
+/**
+ * @returns libtorch version, CUDA availability and the threading configuration
+ * @example
+ * const { torchVersion, hasCuda } = buildInfo();
+ */
 export function buildInfo(): { torchVersion: string; hasCuda: boolean; parallel: string } {
   return native.buildInfo();
 }

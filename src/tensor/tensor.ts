@@ -22,7 +22,13 @@ function dimsArg(dims: number | readonly number[] | undefined): number[] | null 
   return typeof dims === 'number' ? [dims] : [...dims];
 }
 
-/** The multidimensional array type of snnkit. Create tensors with `tensor()`, `zeros()`, `randn()` and friends. */
+/**
+ * The multidimensional array type of snnkit. Create tensors with `tensor()`, `zeros()`, `randn()` and friends.
+ * @example
+ * const t = tensor([[1, 2], [3, 4]]);
+ * t.shape; // [2, 2]
+ * t.mul(2).sum().item(); // 20
+ */
 export class Tensor {
   /** @internal The native handle. */
   readonly handle: TensorHandle;
@@ -439,6 +445,7 @@ export class Tensor {
 
   /** Whether gradients are recorded for this tensor. */
   get requiresGrad(): boolean { return native.requiresGrad(this.handle); }
+  /** Turns gradient recording for this tensor on or off. */
   set requiresGrad(on: boolean) { native.setRequiresGrad(this.handle, on); }
   /** @returns this, after setting requiresGrad */
   requiresGrad_(on = true): this { native.setRequiresGrad(this.handle, on); return this; }
@@ -449,6 +456,7 @@ export class Tensor {
     const g = native.grad(this.handle);
     return g ? new Tensor(g) : undefined;
   }
+  /** Replaces the accumulated gradient; undefined clears it. */
   set grad(g: Tensor | undefined) { native.setGrad(this.handle, g ? g.handle : null); }
   /** Keeps .grad on a non-leaf tensor after backward(). @returns this */
   retainGrad(): this { native.retainGrad(this.handle); return this; }

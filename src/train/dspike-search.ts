@@ -61,7 +61,10 @@ export interface DspikeSearchResult {
   seconds: number;
 }
 
-/** The model's first weight: its first parameter with at least two dims. */
+/**
+ * The model's first weight: its first parameter with at least two dims.
+ * @example const indices = sampleIndices(firstLayerWeight(snn), 256);
+ */
 export function firstLayerWeight(snn: SpikingClassifier): Parameter {
   const p = snn.parameters().find((q) => q.ndim >= 2);
   if (!p) throw new SnnkitError('searchDspikeTemperature: the model has no weight with 2 or more dims', 'INVALID_ARGUMENT');
@@ -77,7 +80,10 @@ export function checkDspikeNeurons(snn: SpikingClassifier, fn: string): void {
   if (bad) throw new SnnkitError(`${fn}: neuron '${bad[0]}' uses ${bad[1].options.surrogate}, not dspike`, 'INVALID_ARGUMENT');
 }
 
-/** Sets Dspike with temperature b on every neuron. */
+/**
+ * Sets Dspike with temperature b on every neuron.
+ * @example setDspikeTemperature(snn, 2.5)  // every neuron now uses dspike({ b: 2.5 })
+ */
 export function setDspikeTemperature(snn: SpikingClassifier, b: number): void {
   const s = dspike({ b });
   for (const [, n] of snn.neurons()) n.setSurrogate(s);

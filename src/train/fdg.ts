@@ -83,6 +83,8 @@ function ownerOf(model: Module, param: Parameter): Module {
  * @param loss the training loss on the per-step outputs
  * @returns ∇_ε,i L for each index
  * @throws SnnkitError in training mode, for ε ≤ 0 or bad indices, or when the parameter is not the model's
+ * @example
+ * const g = batchedFdg(snn.eval(), x, y, { kind: 'tet' }, firstLayerWeight(snn), { eps: 1e-2, indices, chunk: 4 });
  */
 export function batchedFdg(snn: SpikingClassifier, x: Tensor, y: Tensor, loss: SnnLoss, param: Parameter, o: FdgOptions & { chunk: number }): Float64Array {
   checkFdg('batchedFdg', param, o);
@@ -122,6 +124,7 @@ export function batchedFdg(snn: SpikingClassifier, x: Tensor, y: Tensor, loss: S
 /**
  * Draws `count` distinct flat indices of a parameter (all of them, in order, when count ≥ its size).
  * @returns the indices, sorted
+ * @example const indices = sampleIndices(conv.weight, 256, new Generator(0));
  */
 export function sampleIndices(param: Parameter, count: number, generator?: Generator): number[] {
   if (!(Number.isInteger(count) && count >= 1)) throw invalidArg('sampleIndices', 'count', 'a positive integer', count);
@@ -133,7 +136,10 @@ export function sampleIndices(param: Parameter, count: number, generator?: Gener
   return idx.slice(0, count).sort((a, b) => a - b);
 }
 
-/** Cosine similarity of two vectors (0 when either is zero). */
+/**
+ * Cosine similarity of two vectors (0 when either is zero).
+ * @example cosine(surrogateGrad, fdg)  // 1 when the two gradients point the same way
+ */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) {

@@ -151,6 +151,9 @@ function setConvertedThresholds(model: SpikingClassifier, path: string, conv: Co
  * @returns the names of the model tensors left at their initial values
  * @throws SnnkitError naming the file and the keys that do not match, a calibrated checkpoint (not supported yet), a
  *   converted one whose threshold count or spike amplitude does not fit, or the file's own errors
+ * @example
+ * const snn = createSpikingModel('snn-cifar-resnet20', { T: 4 });
+ * const fresh = loadInitWeights(snn, 'runs/cifar-resnet20/best.safetensors');  // [] when every tensor was loaded
  */
 export function loadInitWeights(model: SpikingClassifier, path: string): string[] {
   const ck = loadCheckpoint(path);

@@ -13,6 +13,7 @@ export { CifarResNet, BasicBlock, OptionAShortcut } from './resnet.js';
 
 /** What a zoo entry is made for. */
 export interface ZooEntry {
+  /** Builds the model with fresh weights. */
   create: (opts?: ZooOptions) => Module;
   /** Input [C, H, W]. */
   inputShape: [number, number, number];

@@ -10,6 +10,8 @@ import type { ZooOptions } from './common.js';
  * avgpool 2] → flatten → linear 10, for 1×28×28 inputs (28 → 14 → 7 → 3). Convolutions without bias (batch norm
  * follows); average pooling, so the converted SNN pools spikes linearly. Parameter names: `features.N.*`, `classifier.*`.
  * @returns the model (0.10 M parameters)
+ * @example
+ * const net = nn.zoo.mnistCnn({ numClasses: 10, generator: new Generator(0) }); // as createModel('mnist-cnn', ...)
  */
 export function mnistCnn(opts: ZooOptions = {}): Sequential {
   const g = opts.generator;

@@ -17,7 +17,10 @@ import type { ZooOptions } from './common.js';
  * half after. No parameters.
  */
 export class OptionAShortcut extends Module {
-  /** @param extraChannels channels added (split evenly before and after) */
+  /**
+   * @param extraChannels channels added (split evenly before and after)
+   * @example new nn.zoo.OptionAShortcut(16) // [N, 16, 32, 32] → [N, 32, 16, 16]
+   */
   constructor(readonly extraChannels: number) {
     super();
   }
@@ -43,6 +46,7 @@ export class BasicBlock extends Module {
    * @param inPlanes input channels
    * @param planes output channels
    * @param stride 1, or 2 to halve the resolution (then the shortcut is option A)
+   * @example new nn.zoo.BasicBlock(16, 32, 2, {}) // [N, 16, 32, 32] → [N, 32, 16, 16]
    */
   constructor(inPlanes: number, planes: number, stride: number, opts: ZooOptions) {
     super();
@@ -74,6 +78,7 @@ export class CifarResNet extends Module {
   /**
    * @param blocksPerStage n (3 → ResNet-20, 5 → 32, 7 → 44, 9 → 56)
    * @param opts zoo options
+   * @example new nn.zoo.CifarResNet(3) // ResNet-20, as createModel('cifar-resnet20')
    */
   constructor(blocksPerStage: number, opts: ZooOptions = {}) {
     super();

@@ -14,6 +14,8 @@ const CFG: (number | 'P')[] = [64, 64, 'P', 128, 128, 'P', 256, 256, 256, 'P', 5
  * 4096→classes, for 3×32×32 inputs. Names: `features.N.*` (as torchvision's VGG), `classifier.N.*`.
  * @param opts zoo options; `dropout` (default 0.5) for the classifier
  * @returns the model (33.6 M parameters)
+ * @example
+ * const net = nn.zoo.cifarVgg16({ numClasses: 100, dropout: 0.3 });
  */
 export function cifarVgg16(opts: ZooOptions & { dropout?: number } = {}): Sequential {
   const g = opts.generator;
