@@ -1,8 +1,9 @@
-// The folders are the architecture: imports run downward only (docs/architecture.md), and files stay small.
+// The folders are the architecture: imports run downward only (docs/architecture.md), and files and functions stay small.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 
 /** The layers of src/, bottom first; a file may import its own folder and the folders of lower layers. */
 const LAYERS = [['errors'], ['native'], ['tensor'], ['formats', 'surrogate', 'optim'], ['functional', 'data'], ['nn'], ['neurons'],
@@ -27,4 +28,24 @@ test('every import in src/ runs downward: to its own folder or a lower layer', (
 test('no file in src/ is over 500 lines', () => {
   const long = files.map((f) => [relative(src, f), readFileSync(f, 'utf8').split('\n').length] as const).filter(([, n]) => n > 500);
   assert.deepEqual(long, []);
+});
+
+test('no function in src/ is over 120 lines, and calibrateSnn (the calibration driver) is at most 80', () => {
+  const long: string[] = [];
+  let driver = 0;
+  for (const f of files) {
+    const sf = ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true);
+    const visit = (node: ts.Node): void => {
+      if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+        const lines = sf.getLineAndCharacterOfPosition(node.getEnd()).line - sf.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+        const name = node.name?.getText(sf) ?? (ts.isVariableDeclaration(node.parent) ? node.parent.name.getText(sf) : '<anonymous>');
+        if (lines > 120) long.push(`src/${relative(src, f)}: ${name} (${lines} lines)`);
+        if (name === 'calibrateSnn') driver = lines;
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  assert.deepEqual(long, []);
+  assert.ok(driver > 0 && driver <= 80, `calibrateSnn has ${driver} lines`);
 });
