@@ -126,7 +126,7 @@ test('calibration options and steps are checked, naming what is wrong', async ()
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { thresholdLr: 0 } }), /quantize\.thresholdLr/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { distill: true }, distill: { epochs: 1.5 } }), /distill\.epochs/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdAggregate: 'median' as never }), /argument 'thresholdAggregate' must be 'all' or 'ema', got 'median'/);
-  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, shiftForm: 'late' as never }), /argument 'shiftForm' must be 'potential' or 'bias', got 'late'/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, shift: 'late' as never }), /argument 'shift' must be 'none', 'potential', 'bias', got 'late'/);
   const signed = await convert.convertToSnn(ann, { calibration: calib, samples: 128, signed: true });
   await assert.rejects(convert.analyzeConversion(ann, signed, calib, [4]), /analyzeConversion: the network has signed IF neurons; the analysis models IF neurons only/);
   signed.snn.dispose();
@@ -144,13 +144,13 @@ test('bias correction needs a conv/linear layer right before the neuron: a neuro
 
 test('a calibrated SNN checkpoint reloads to the same network (weights, thresholds, initial potentials, signed neurons, bias shift)', async () => {
   const { ann, calib } = await setup();
-  for (const variant of [{ perChannel: true }, { signed: true, shiftForm: 'bias' as const }]) {
+  for (const variant of [{ perChannel: true }, { signed: true, shift: 'bias' as const }]) {
     const c = await calibrate.calibrateSnn(ann, { T: 4, calibration: calib, samples: 256, steps: { threshold: true, bias: true, potential: true }, ...variant });
     const dir = mkdtempSync(join(tmpdir(), 'snnkit-cal-'));
     try {
       const path = join(dir, 'snn.safetensors');
       // the bias shift lives in the calibrated biases: the checkpoint's conversion has no potential shift
-      models.saveSnn(path, ann, c, { arch: 'mnist-cnn', shift: 'shiftForm' in variant ? 'none' : 'potential', threshold: 'max', calibration: { T: 4, steps: ['threshold', 'bias', 'potential'] } });
+      models.saveSnn(path, ann, c, { arch: 'mnist-cnn', shift: 'shift' in variant ? 'none' : 'potential', threshold: 'max', calibration: { T: 4, steps: ['threshold', 'bias', 'potential'] } });
       const back = await models.loadSnn(path);
       assert.deepEqual(back.snnMeta.calibration, { T: 4, steps: ['threshold', 'bias', 'potential'] });
       const kinds = (m: nn.Module) => m.modules().filter((x) => x instanceof neurons.SpikingNeuron).map((x) => x.constructor.name);
@@ -242,7 +242,7 @@ test('augmentImages: each image is the zero-padded original shifted by at most 4
 test('signed IF neurons: the calibrated SNN errs less at T = 4 than with IF, and the shift can be a per-step bias', async () => {
   const { ann, calib, heldOut } = await setup();
   const T = 4, errs: Record<string, number> = {};
-  for (const [name, extra] of [['IF', {}], ['signed', { signed: true }], ['IF, bias shift', { shiftForm: 'bias' as const }]] as const) {
+  for (const [name, extra] of [['IF', {}], ['signed', { signed: true }], ['IF, bias shift', { shift: 'bias' as const }]] as const) {
     const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: calibrate.PIPELINES.advanced, ...extra });
     errs[name] = await outputError(c.snn, ann, heldOut, T);
     const ns = c.snn.modules().filter((m) => m instanceof neurons.SpikingNeuron) as neurons.SpikingNeuron[];
@@ -254,7 +254,7 @@ test('signed IF neurons: the calibrated SNN errs less at T = 4 than with IF, and
   assert.ok(errs['signed']! < errs['IF']!, `signed ${errs['signed']} vs IF ${errs['IF']}`);
   // The bias form, no other step: each neuron starts at 0 and the conv/linear feeding it has V_th/2T more bias.
   const plain = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: {} });
-  const biased = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: {}, shiftForm: 'bias' });
+  const biased = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: {}, shift: 'bias' });
   const ps = calibrate.lower(plain.snn), bs = calibrate.lower(biased.snn);
   let checked = 0;
   bs.nodes.forEach((n, k) => {
