@@ -155,6 +155,24 @@ function cifarSeeds() {
   return { seeds: [concat(rec(3), rec(9))] };
 }
 
+// ---- N-MNIST events -----------------------------------------------------------------------------------------------------
+function nmnistSeeds() {
+  const ev = (i) => [(i * 7) % 34, (i * 11) % 34, ((i & 1) << 7) | (((i * 150) >> 16) & 0x7f), ((i * 150) >> 8) & 0xff, (i * 150) & 0xff];
+  const events = Array.from({ length: 300 }, (_, i) => ev(i));
+  events.splice(150, 0, [0, 240, 0, 0, 0]); // a time-overflow marker
+  return { seeds: [Uint8Array.from(events.flat())] };
+}
+/** Rewrites one event's y (240: a marker; 34+: off the sensor), its time (backwards, the wrap), or cuts the file. */
+function nmnistStructured(bytes, d, _ctx, mb) {
+  const out = Uint8Array.from(bytes), at = 5 * d.int(Math.max(1, Math.floor(out.length / 5)));
+  switch (d.int(4)) {
+    case 0: out[at + 1] = d.pick([240, 34, 255, 33]); return out;
+    case 1: out[at + 2] = d.pick([0x7f, 0xff, 0]); out[at + 3] = d.pick([0, 0xff]); return out;
+    case 2: return out.subarray(0, Math.max(0, out.length - 1 - d.int(4)));
+    default: return mb(bytes, d);
+  }
+}
+
 async function imageSeeds() {
   const sharp = (await import('sharp')).default;
   const rgb = Buffer.from(new Uint8Array(8 * 8 * 3).map((_, i) => (i * 13) & 0xff));
@@ -200,6 +218,8 @@ export const TARGETS = {
     async parse(bytes, dir) { (await data()).readIdx(put(dir, 'f.idx.gz', bytes)); } },
   cifar: { seeds: cifarSeeds, structured: (b, d, _c, mb) => mb(b, d),
     async parse(bytes, dir) { (await data()).loadCifar10Binary(put(dir, 'test_batch.bin', bytes), 'test'); } },
+  nmnist: { seeds: nmnistSeeds, structured: nmnistStructured,
+    async parse(bytes, dir) { (await data()).eventsToFrames((await io()).readNmnistFile(put(dir, 'f.bin', bytes)), { T: 4 }); } },
   image: { seeds: imageSeeds, structured: imageStructured,
     async parse(bytes, dir) {
       const cls = join(dir, 'images/test/a');

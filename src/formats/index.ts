@@ -12,3 +12,4 @@ export {
 } from './safetensors.js';
 export { loadTorchCheckpoint, torchStateDict, type TorchCheckpoint, type LoadTorchOptions, type TorchStateDictOptions } from './pytorch.js';
 export { onnxSchema, onnxTensor, decodeOnnxModel, readOnnxSource, type TensorMsg, type AttrMsg, type NodeMsg, type ModelMsg } from './onnx.js';
+export { decodeNmnist, readNmnistFile, checkEvents, NMNIST_SIZE, type Events } from './events.js';
