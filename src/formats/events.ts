@@ -8,6 +8,7 @@
  * An event with y = 240 is not an event but a time-overflow marker: 2^13 µs is added to every later time stamp (as
  * Read_Ndataset.m does). A 23-bit time that falls back by more than 2^22 µs is the counter wrapping (every 8.4 s):
  * 2^23 µs is added from there on. Any other step back in time is an error, as are coordinates outside the sensor.
+ * (docs/methods.md §7)
  */
 import fs from 'node:fs';
 import { SnnkitError, invalidArg } from '../errors.js';
