@@ -10,8 +10,8 @@
  * 2^23 µs is added from there on. Any other step back in time is an error, as are coordinates outside the sensor.
  * (docs/methods.md §7)
  */
-import fs from 'node:fs';
 import { SnnkitError, invalidArg } from '../errors.js';
+import { readFileBytes } from './read.js';
 
 /** A recording: one entry per event in each array, times in µs, non-decreasing. */
 export interface Events {
@@ -81,15 +81,7 @@ export function decodeNmnist(bytes: Uint8Array, file = '<bytes>', size: { width:
  * const ev = formats.readNmnistFile('nmnist/Test/0/00004.bin');
  */
 export function readNmnistFile(path: string): Events {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SnnkitError(`N-MNIST events: file '${path}' does not exist`, 'FILE_NOT_FOUND');
-    throw new SnnkitError(`N-MNIST events: cannot read '${path}': ${(e as Error).message}`, 'IO_ERROR');
-  }
-  return decodeNmnist(bytes, path);
+  return decodeNmnist(readFileBytes('N-MNIST events', path), path);
 }
 
 /**

@@ -3,9 +3,9 @@
  * ONNX's, so any exporter's files decode), decoded by protobufjs, and TensorProto → tensor. What the graph means is
  * src/models/onnx.ts's business.
  */
-import fs from 'node:fs';
 import protobuf from 'protobufjs';
 import { SnnkitError } from '../errors.js';
+import { readFileBytes } from './read.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -120,11 +120,5 @@ export function decodeOnnxModel(bytes: Uint8Array, file: string): ModelMsg {
 export function readOnnxSource(source: string | Uint8Array): { bytes: Uint8Array; file: string } {
   if (source instanceof Uint8Array) return { bytes: source, file: '<bytes>' };
   if (typeof source !== 'string') throw new SnnkitError(`loadOnnx: argument 'source' must be a path or a Uint8Array, got ${typeof source}`);
-  try {
-    return { bytes: fs.readFileSync(source), file: source };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SnnkitError(`loadOnnx: file '${source}' does not exist`, 'FILE_NOT_FOUND');
-    throw new SnnkitError(`loadOnnx: cannot read '${source}': ${(e as Error).message}`, 'IO_ERROR');
-  }
+  return { bytes: readFileBytes('loadOnnx', source), file: source };
 }

@@ -8,7 +8,7 @@
  *   list of storage keys, then each storage as an 8-byte little-endian element count followed by its data.
  * Tensors are rebuilt from storage, offset, size and stride as contiguous copies.
  */
-import fs from 'node:fs';
+import { readFileBytes } from './read.js';
 import { endianness } from 'node:os';
 import { SnnkitError, describeValue, invalidArg } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -282,14 +282,7 @@ function load(fn: string, path: string, opts: LoadTorchOptions): TorchCheckpoint
   if (opts.dicts !== undefined && opts.dicts !== 'object' && opts.dicts !== 'map') throw invalidArg(fn, 'opts.dicts', "'object' or 'map'", opts.dicts);
   if (opts.maxBytes !== undefined && !(Number.isSafeInteger(opts.maxBytes) && opts.maxBytes >= 0)) throw invalidArg(fn, 'opts.maxBytes', 'a non-negative integer', opts.maxBytes);
   if (endianness() !== 'LE') throw new SnnkitError(`${fn}: PyTorch checkpoints are read on little-endian hosts only`, 'IO_ERROR');
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new SnnkitError(`${fn}: file '${path}' does not exist`, 'FILE_NOT_FOUND');
-    throw new SnnkitError(`${fn}: could not read '${path}': ${err.message}`, 'IO_ERROR');
-  }
+  const bytes = readFileBytes(fn, path);
   const where = `'${path}'`;
   if (bytes.length === 0) throw formatError(fn, where, 'the file is empty');
   const maxBytes = opts.maxBytes ?? Math.max(256 * 2 ** 20, 16 * bytes.length);

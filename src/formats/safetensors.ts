@@ -12,6 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { writeFileAtomic } from './atomic.js';
+import { readError } from './read.js';
 
 /** The largest header accepted, as the reference implementation (guards against absurd lengths). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -241,12 +242,6 @@ export function decodeSafetensors(bytes: Uint8Array, opts: LoadSafetensorsOption
   return buildTensors(bytes, header, opts);
 }
 
-function fileError(fn: string, path: string, e: unknown): SnnkitError {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return new SnnkitError(`${fn}: file '${path}' does not exist`, 'FILE_NOT_FOUND');
-  return new SnnkitError(`${fn}: could not read '${path}': ${err.message}`, 'IO_ERROR');
-}
-
 function checkPath(fn: string, path: unknown): string {
   if (typeof path !== 'string' || path.length === 0) throw invalidArg(fn, 'path', 'a non-empty file path', path);
   return path;
@@ -271,7 +266,7 @@ export function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {})
   try {
     bytes = fs.readFileSync(path);
   } catch (e) {
-    throw fileError(fn, path, e);
+    throw readError(fn, path, e);
   }
   const where = `'${path}'`;
   const n = headerLength(fn, where, bytes, bytes.byteLength);
@@ -306,7 +301,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
     const n = headerLength(fn, where, read(0, Math.min(8, total)), total);
     return parseHeader(fn, where, read(8, n), total);
   } catch (e) {
-    throw e instanceof SnnkitError ? e : fileError(fn, path, e);
+    throw e instanceof SnnkitError ? e : readError(fn, path, e);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
