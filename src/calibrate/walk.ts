@@ -88,13 +88,13 @@ export class Walk {
    * searched threshold when its turn comes, so that the report shows the error before and after) and lowers both.
    */
   static async start(ann: Module, o: CalibrateOptions): Promise<Walk> {
-    const shift = shiftMode(o) !== 'none', seconds: Record<string, number> = {};
+    const mode = shiftMode(o), shift = mode !== 'none', seconds: Record<string, number> = {};
     const t0 = performance.now();
     const annSearch = o.steps.threshold && (o.thresholdSource ?? 'ann') === 'ann';
     const searched = annSearch ? await searchThresholds(ann, o.calibration, { T: o.T, shift: o.searchShift ?? shift, grid: o.grid, points: o.points, samples: o.samples, perChannel: o.perChannel, aggregate: o.thresholdAggregate }) : undefined;
     if (searched) seconds['threshold'] = (performance.now() - t0) / 1000;
     const tc = performance.now();
-    const potential = shiftMode(o) === 'potential';
+    const potential = mode === 'potential';
     const converted = await convertToSnn(ann, { calibration: o.calibration, samples: o.samples, threshold: parseThresholdStat(o.initialThreshold ?? 'ema'), shift: potential ? 'potential' : 'none', signed: o.signed ?? false,
       ...(o.surrogate ? { surrogate: o.surrogate } : {}) });
     seconds['convert'] = (performance.now() - tc) / 1000;
