@@ -12,6 +12,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadAnn } from './model.js';
 import { MODEL_NAMES } from '../nn/zoo/index.js';
+import { eventLoadOptions, eventOptions, eventSettings, type EventFlags } from './event-flags.js';
 
 /**
  * Checks before any work that the output folder can be made and written: a bad --out fails in a second with one
@@ -133,10 +134,10 @@ export async function resolveData(dataset: string, data: string | undefined, dow
  * --json: what convert and calibrate share.
  */
 export function conversionOptions(cmd: Command, calibData: string): Command {
-  return cmd
+  return eventOptions(cmd, true)
     .requiredOption('--model <file>', 'the ANN: .safetensors (snnkit or --arch), .onnx, or a PyTorch .th/.pt/.pth (with --arch)')
     .option('--arch <name>', `architecture for weights-only files (default: the checkpoint's metadata): ${MODEL_NAMES.join(', ')}`)
-    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
+    .requiredOption('--dataset <name>', 'mnist, fashion-mnist, cifar10, cifar10-jpeg or nmnist')
     .option('--data <path>', 'test data (default: the dataset\'s usual place, test split)')
     .option('--calib-data <path>', `${calibData} (default: --data, train split)`)
     .option('--maxpool-as-avg', 'ONNX models: replace MaxPool by average pooling of the same window (max pooling is not rate-preserving)')
@@ -150,7 +151,7 @@ export function conversionOptions(cmd: Command, calibData: string): Command {
 }
 
 /** The flags convert and calibrate share: the model, the data, normalisation, batching. */
-export interface ConversionFlags {
+export interface ConversionFlags extends EventFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[];
   testLimit?: number; batchSize: number; workers: number; maxpoolAsAvg?: boolean;
 }
@@ -164,12 +165,13 @@ export async function prepareConversion(f: ConversionFlags, seed = 0) {
   const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch, { maxpoolAsAvg: f.maxpoolAsAvg ?? false });
   const clip = meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
   const norm = chooseNormalization(f.dataset, f, meta);
+  const events = eventSettings(f.dataset, f, undefined, meta), ev = eventLoadOptions(events);
   const [calibSet, testSet] = await Promise.all([
-    loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train' }), loadDataset(f.dataset, { data: f.data, split: 'test' })]);
+    loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train', ...ev }), loadDataset(f.dataset, { data: f.data, split: 'test', ...ev })]);
   const common = { batchSize: f.batchSize, seed, workers: f.workers };
   const calib = makeLoader(calibSet, norm, { ...common, shuffle: true });
   const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, shuffle: false });
-  const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model), ...(f.maxpoolAsAvg ? { maxpool_as_avg: true } : {}) } : {}) };
+  const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(events ? { events } : {}), ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model), ...(f.maxpoolAsAvg ? { maxpool_as_avg: true } : {}) } : {}) };
   return { ann, arch, meta, norm, testSet, calib, test, snnMeta };
 }
 

@@ -4,25 +4,26 @@ import { SnnkitError } from '../errors.js';
 import { loadDataset } from '../data/registry.js';
 import { MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
 import { loadAnn } from './model.js';
+import { eventLoadOptions, eventOptions, eventSettings, type EventFlags } from './event-flags.js';
 import { loadCheckpoint } from '../models/checkpoint.js';
 import { isSnnMeta, loadSnn } from '../models/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
 import { evaluate } from '../train/evaluate.js';
 import { resolveData, chooseNormalization, intAtLeast, intList, makeLoader, numberList, oneOf, report, subset } from './common.js';
 
-interface EvalFlags {
+interface EvalFlags extends EventFlags {
   model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
   batchSize: number; T?: number[]; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
 }
 
 /** Registers `eval`. */
 export function evalCommand(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('accuracy and loss of a trained model (a .safetensors checkpoint) on a dataset')
     .requiredOption('--model <file>', 'the checkpoint (.safetensors)')
     .option('--arch <name>', `architecture (default: the checkpoint's "arch" metadata): ${MODEL_NAMES.join(', ')}`)
-    .requiredOption('--dataset <name>', 'mnist, fashion-mnist or cifar10')
+    .requiredOption('--dataset <name>', 'mnist, fashion-mnist, cifar10, cifar10-jpeg or nmnist')
     .option('--data <path>', 'where the data is (a folder, a .bin file, an image folder or the CIFAR-10 JPEG tarball); default: the usual place')
     .option('--mean <m1,m2,m3>', 'input normalisation mean (default: checkpoint metadata, else the dataset\'s usual)', numberList)
     .option('--std <s1,s2,s3>', 'input normalisation std', numberList)
@@ -33,7 +34,8 @@ export function evalCommand(program: Command): void {
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
     .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
     .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
-    .option('--json', 'print one JSON object as the last line')
+    .option('--json', 'print one JSON object as the last line');
+  eventOptions(cmd, true)
     .action(async (f: EvalFlags) => {
       const t0 = performance.now();
       const ck = /\.(onnx|th|pt|pth)$/i.test(f.model) ? undefined : loadCheckpoint(f.model);
@@ -41,7 +43,7 @@ export function evalCommand(program: Command): void {
         ck.dispose();
         const { ann, converted, meta, snnMeta } = await loadSnn(f.model, f.arch);
         const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
-        const ds = subset(await loadDataset(f.dataset, { data, split: f.split }), f.limit);
+        const ds = subset(await loadDataset(f.dataset, { data, split: f.split, ...eventLoadOptions(eventSettings(f.dataset, f, undefined, meta)) }), f.limit);
         const norm = chooseNormalization(f.dataset, f, meta);
         const loader = makeLoader(ds, norm, { batchSize: Math.min(f.batchSize, 100), shuffle: false, seed: 0, workers: f.workers });
         const sim = await simulate(converted.snn, loader, { T: f.T ?? (snnMeta.calibration ? [snnMeta.calibration.T] : [8, 16, 32, 64]), ann });
@@ -56,7 +58,7 @@ export function evalCommand(program: Command): void {
       ck?.dispose();
       const { model, arch, meta } = loadAnn(f.model, f.arch);
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
-      const ds = subset(await loadDataset(f.dataset, { data, split: f.split }), f.limit);
+      const ds = subset(await loadDataset(f.dataset, { data, split: f.split, ...eventLoadOptions(eventSettings(f.dataset, f, undefined, meta)) }), f.limit);
       const want = ZOO[arch]?.inputShape;
       if (want && ds.shape.join(',') !== want.join(','))
         throw new SnnkitError(`${arch} takes ${want.join('×')} inputs but ${ds.name} has ${ds.shape.join('×')} images`, 'SHAPE_MISMATCH');

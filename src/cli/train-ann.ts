@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { SnnkitError } from '../errors.js';
 import { DATASETS, loadDataset } from '../data/registry.js';
+import { eventLoadOptions, eventOptions, eventSettings, type EventFlags } from './event-flags.js';
 import { cutout, horizontalFlip, randomCrop, type Transform } from '../data/transforms.js';
 import { createModel, MODEL_NAMES, ZOO } from '../nn/zoo/index.js';
 import { writeTrainingCurves } from '../report/plot.js';
@@ -11,7 +12,7 @@ import { Generator } from '../tensor/creation.js';
 import { trainAnn } from '../train/ann.js';
 import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, subset, type OptimizerFlags, dataSettings , prepareOut } from './common.js';
 
-interface TrainFlags extends OptimizerFlags {
+interface TrainFlags extends OptimizerFlags, EventFlags {
   dataset: string; data?: string; arch: string; epochs: number; out: string; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
   augment: string; download?: boolean; mirror?: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; json?: boolean;
 }
@@ -30,7 +31,7 @@ export function parseAugment(spec: string, shape: readonly [number, number, numb
 
 /** Registers `train-ann`. */
 export function trainAnnCommand(program: Command): void {
-  runOptions(optimizerOptions(program
+  eventOptions(runOptions(optimizerOptions(program
     .command('train-ann')
     .description('train an ANN from the model zoo; DIR gets best.safetensors, last.safetensors, log.csv, log.json and curves.svg')
     .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
@@ -42,12 +43,13 @@ export function trainAnnCommand(program: Command): void {
     .option('--clip-relu <max>', 'train with clipped ReLU min(max(x,0),max) (removes conversion clipping error)', numberAtLeast(0))
     .option('--clip-relu-learnable', 'learn the clipping level')
     .option('--augment <spec>', 'auto | none | comma list of crop, flip, cutout', 'auto')
-    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, dropout', intAtLeast(0), 0))
+    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, dropout', intAtLeast(0), 0)), true)
     .action(async (f: TrainFlags) => {
       const t0 = performance.now();
       prepareOut(f.out);
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
-      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train' }), loadDataset(f.dataset, { data, split: 'test' })]);
+      const events = eventSettings(f.dataset, f), ev = eventLoadOptions(events);
+      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train', ...ev }), loadDataset(f.dataset, { data, split: 'test', ...ev })]);
       const want = ZOO[f.arch]!.inputShape;
       if (trainSet.shape.join(',') !== want.join(','))
         throw new SnnkitError(`${f.arch} takes ${want.join('×')} inputs but ${trainSet.name} has ${trainSet.shape.join('×')} images`, 'SHAPE_MISMATCH');
@@ -60,7 +62,7 @@ export function trainAnnCommand(program: Command): void {
       const res = await trainAnn({
         model, train, test, outDir: f.out, resume: f.resume, epochs: f.epochs, ...optimizerSettings(f), labelSmoothing: f.labelSmoothing, seed: f.seed, progress: new TerminalProgress(),
         onEpoch: (h) => writeTrainingCurves(join(f.out, 'curves.svg'), [...h], `${f.arch} on ${f.dataset}`),
-        meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip,
+        meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${want.join(',')}`, clip_relu: clip, ...(events ? { events } : {}),
           label_smoothing: f.labelSmoothing, data: dataSettings(f) },
       });
       await Promise.all([train.close(), test.close()]);

@@ -15,8 +15,9 @@ import { Generator } from '../tensor/creation.js';
 import { isConvertedCheckpoint, loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
 import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags, dataSettings , prepareOut } from './common.js';
 import { parseAugment } from './train-ann.js';
+import { eventLoadOptions, eventOptions, eventSettings, type EventFlags } from './event-flags.js';
 
-interface SnnFlags extends OptimizerFlags {
+interface SnnFlags extends OptimizerFlags, EventFlags {
   dataset: string; data?: string; arch: string; T: number; neuron: NeuronKind; tau: number; reset: ResetMode; detachReset?: boolean;
   vThreshold: number; learnThreshold?: boolean; spikeAmplitude?: SpikeAmplitude; surrogate: string; loss: string; encoding?: Encoding; spikingOutput?: boolean; init?: string;
   epochs: number; out: string; clipGradNorm?: number;
@@ -44,7 +45,7 @@ function fdgSchedule(f: SnnFlags): FdgSchedule | undefined {
 }
 
 function declareOptions(cmd: Command): Command {
-  return runOptions(optimizerOptions(cmd, { batchSize: 64, optimizer: 'adam' })
+  return eventOptions(runOptions(optimizerOptions(cmd, { batchSize: 64, optimizer: 'adam' })
     .requiredOption('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')}`)
     .option('--data <path>', 'where the data is (default: the usual place for the dataset)')
     .requiredOption('--arch <name>', `spiking architecture: ${SPIKING_MODEL_NAMES.join(', ')}`, oneOf(SPIKING_MODEL_NAMES))
@@ -73,7 +74,7 @@ function declareOptions(cmd: Command): Command {
     .option('--fdg-weights <n>', 'first-layer weights to sample (2 forward passes each)', intAtLeast(1), 128)
     .option('--fdg-chunk <n>', 'perturbations per forward pass (batched; more than 4 was slower on 2 cores)', intAtLeast(1), 1)
     .option('--fdg-dtype <t>', 'float32 or float64 (2.6-7.7× slower on the CPU)', oneOf(['float32', 'float64'] as const), 'float32')
-    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, Poisson spikes', intAtLeast(0), 0));
+    .option('--seed <n>', 'seed of initialisation, shuffling, augmentation, Poisson spikes', intAtLeast(0), 0)), false);
 }
 
 async function run(f: SnnFlags): Promise<void> {
@@ -81,12 +82,16 @@ async function run(f: SnnFlags): Promise<void> {
   const surrogate = parseSurrogate(f.surrogate), loss: SnnLoss = parseSnnLoss(f.loss);
   if (f.fdg && surrogate.name !== 'dspike') throw new SnnkitError(`--fdg searches Dspike's temperature: give --surrogate dspike[:B0], not '${f.surrogate}'`, 'INVALID_ARGUMENT');
   const entry = SPIKING_ZOO[f.arch]!;
-  if (entry.inputShape[0] === 2) throw new SnnkitError(`${f.arch} takes event frames; event datasets come with the neuromorphic issue`, 'INVALID_ARGUMENT');
   prepareOut(f.out);
+  // Event data in 'sequence' encoding: one frame a step; otherwise the network sees all events summed as an image.
+  const encoding = f.encoding ?? entry.encoding ?? 'direct';
+  const events = eventSettings(f.dataset, f, encoding === 'sequence' ? f.T : 1), ev = eventLoadOptions(events);
+  if (encoding === 'sequence' && !events) throw new SnnkitError(`--encoding sequence takes event data (nmnist); '${f.dataset}' holds images: use direct or poisson`, 'INVALID_ARGUMENT');
   const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
-  const [fullTrain, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train' }), loadDataset(f.dataset, { data, split: 'test' })]);
-  if (fullTrain.shape.join(',') !== entry.inputShape.join(','))
-    throw new SnnkitError(`${f.arch} takes ${entry.inputShape.join('×')} inputs but ${fullTrain.name} has ${fullTrain.shape.join('×')} images`, 'SHAPE_MISMATCH');
+  const [fullTrain, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train', ...ev }), loadDataset(f.dataset, { data, split: 'test', ...ev })]);
+  const stepShape = [fullTrain.shape[0] / (events?.frames ?? 1), fullTrain.shape[1], fullTrain.shape[2]];
+  if (stepShape.join(',') !== entry.inputShape.join(','))
+    throw new SnnkitError(`${f.arch} takes ${entry.inputShape.join('×')} inputs${events ? ' a step' : ''} but ${fullTrain.name} has ${stepShape.join('×')} ${events ? 'frames' : 'images'}`, 'SHAPE_MISMATCH');
   const limited = subset(fullTrain, f.trainLimit);
   const [trainSet, valSet] = splitValidation(limited, f.valSize ?? Math.round(limited.length / 10));
   const norm = chooseNormalization(f.dataset, {});
@@ -96,7 +101,7 @@ async function run(f: SnnFlags): Promise<void> {
   const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, batchSize: 256, shuffle: false });
   const amplitude = f.spikeAmplitude ?? (f.init && isConvertedCheckpoint(f.init) ? 'threshold' : 'one');
   const neuron = { kind: f.neuron, tau: f.tau, reset: f.reset, detachReset: f.detachReset ?? false, vTh: f.vThreshold, learnThreshold: f.learnThreshold ?? false, amplitude, surrogate };
-  const model = createSpikingModel(f.arch, { T: f.T, neuron, encoding: f.encoding, spikingOutput: f.spikingOutput || loss.kind.startsWith('rate'),
+  const model = createSpikingModel(f.arch, { T: f.T, neuron, encoding, spikingOutput: f.spikingOutput || loss.kind.startsWith('rate'),
     numClasses: trainSet.classes.length, generator: new Generator(f.seed) });
   try {
     const fresh = f.init ? loadInitWeights(model, f.init) : [];
@@ -109,7 +114,7 @@ async function run(f: SnnFlags): Promise<void> {
         await writeTrainingCurves(join(f.out, 'curves.svg'), [...h], title);
         if (fdg) await writeDspikePlot(join(f.out, 'dspike.svg'), [...h], title);
       },
-      meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${entry.inputShape.join(',')}`,
+      meta: { arch: f.arch, dataset: f.dataset, mean: norm.mean, std: norm.std, input_shape: `N,${entry.inputShape.join(',')}`, ...(events ? { events } : {}),
         snn_train: { T: f.T, neuron: { ...neuron, surrogate: surrogate.toString() }, encoding: model.encoding, spiking_output: model.spikingOutput, loss, init: f.init, fdg: fdg ?? null },
         data: dataSettings(f) },
     });

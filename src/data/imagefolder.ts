@@ -3,7 +3,7 @@
  * sharp (libvips + libjpeg-turbo: the same pixels as PIL, hence as torchvision) and cached as one uint8 file; and
  * `.tar.gz` archives extracted once into the cache folder, never next to the archive.
  */
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -11,6 +11,7 @@ import { x as tarExtract } from 'tar';
 import { SnnkitError, invalidArg } from '../errors.js';
 import { type ImageDataset, type Split, checkSplit, defaultCacheDir, fileError, ioError, pathKind, sharedBytes, sharedDataDir } from './dataset.js';
 import { CIFAR10_CLASSES } from './cifar.js';
+import { readSampleCache, writeSampleCache } from './sample-cache.js';
 
 /** The file extensions an image folder is read for (case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
@@ -29,8 +30,6 @@ export interface ImageFolderOptions {
   concurrency?: number;
 }
 
-const CACHE_MAGIC = 'SNNKITIF';
-const CACHE_VERSION = 1;
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -127,68 +126,6 @@ async function decodeAll(files: string[], channels: 1 | 3, concurrency: number):
   return { images, h, w };
 }
 
-interface CacheHeader { version: number; fingerprint: string; shape: [number, number, number]; length: number; classes: string[]; root: string }
-
-/** Reads a cache file; any problem (absent, other version, stale fingerprint, wrong size) is a miss. */
-function readCache(path: string, fingerprint: string): { header: CacheHeader; labels: Uint8Array; images: Uint8Array } | null {
-  let fd: number;
-  try { fd = openSync(path, 'r'); } catch { return null; }
-  try {
-    const readFully = (buf: Uint8Array, pos: number): void => {
-      for (let off = 0; off < buf.length;) {
-        const got = readSync(fd, buf, off, buf.length - off, pos + off);
-        if (got === 0) throw new Error('short read');
-        off += got;
-      }
-    };
-    const head = new Uint8Array(12);
-    readFully(head, 0);
-    if (Buffer.from(head.subarray(0, 8)).toString('latin1') !== CACHE_MAGIC) return null;
-    const len = new DataView(head.buffer).getUint32(8, true);
-    if (len > statSync(path).size - 12) return null; // a corrupt header length: never allocate past the file
-    const json = new Uint8Array(len);
-    readFully(json, 12);
-    const header = JSON.parse(Buffer.from(json).toString('utf8')) as CacheHeader;
-    if (header.version !== CACHE_VERSION || header.fingerprint !== fingerprint) return null;
-    const n = header.length;
-    const size = header.shape.reduce((a, b) => a * b, 1) * n;
-    if (statSync(path).size !== 12 + len + n + size) return null;
-    const labels = sharedBytes(n);
-    const images = sharedBytes(size);
-    readFully(labels, 12 + len);
-    readFully(images, 12 + len + n);
-    return { header, labels, images };
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes a cache file atomically (temp file + rename). A cache that cannot be written only costs speed: warn. */
-function writeCache(path: string, header: CacheHeader, labels: Uint8Array, images: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const json = Buffer.from(JSON.stringify(header), 'utf8');
-    const head = Buffer.alloc(12);
-    head.write(CACHE_MAGIC, 0, 'latin1');
-    head.writeUInt32LE(json.length, 8);
-    const fd = openSync(tmp, 'w');
-    try {
-      for (const part of [head, json, labels, images]) {
-        for (let off = 0; off < part.length;) off += writeSync(fd, part, off, part.length - off);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    process.emitWarning(`snnkit: could not write the image-folder cache ${path}: ${message(e)}`);
-  }
-}
-
 /**
  * Loads one split of an image folder (torchvision ImageFolder layout): classes are the sorted sub-folder names,
  * images their sorted `.jpg`/`.jpeg`/`.png` files. The first load decodes every image and writes a cache file
@@ -216,7 +153,7 @@ export async function loadImageFolder(root: string, split: Split, opts: ImageFol
   const cacheFile = join(opts.cacheDir ?? defaultCacheDir(), 'imagefolder',
     `${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${sp}-c${channels}-${sha256(absRoot).slice(0, 12)}.bin`);
   const base = { name, split: sp, classes: listing.classes };
-  const hit = useCache ? readCache(cacheFile, listing.fingerprint) : null;
+  const hit = useCache ? readSampleCache(cacheFile, listing.fingerprint) : null;
   if (hit) {
     return { ...base, images: hit.images, labels: hit.labels, length: hit.header.length, shape: hit.header.shape, source: [cacheFile] };
   }
@@ -225,8 +162,8 @@ export async function loadImageFolder(root: string, split: Split, opts: ImageFol
   labels.set(listing.labels);
   const shape: [number, number, number] = [channels, h, w];
   if (useCache) {
-    const header = { version: CACHE_VERSION, fingerprint: listing.fingerprint, shape, length: labels.length, classes: listing.classes, root: absRoot };
-    writeCache(cacheFile, header, labels, images);
+    const header = { fingerprint: listing.fingerprint, shape, length: labels.length, classes: listing.classes, root: absRoot };
+    writeSampleCache(cacheFile, header, labels, images);
   }
   return { ...base, images, labels, length: labels.length, shape, source: listing.files };
 }

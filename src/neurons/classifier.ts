@@ -30,6 +30,11 @@ export interface SpikingClassifierOptions {
   outputNeuron?: SpikingNeuron;
   /** Seeds the Poisson encoder. */
   generator?: Generator;
+  /**
+   * 'sequence' only: the shape of one step's input, e.g. [2, 34, 34]. Then inputs [N, T·C, H, W] (frames stacked
+   * along the channels, frame-major, as event data sets load) are read as [N, T, C, H, W].
+   */
+  stepShape?: readonly number[];
 }
 
 /**
@@ -45,6 +50,7 @@ export class SpikingClassifier extends Module {
   private readonly body: Module;
   private readonly outNeuron: SpikingNeuron | undefined;
   private readonly generator: Generator | undefined;
+  private readonly stepShape: readonly number[] | undefined;
 
   /**
    * @param body the network on folded inputs [T·N, ...] → [T·N, C]; its children become this module's (same names)
@@ -63,6 +69,9 @@ export class SpikingClassifier extends Module {
     this.encoding = encoding;
     this.body = body;
     this.generator = opts.generator;
+    if (opts.stepShape !== undefined && !(opts.stepShape.length >= 1 && opts.stepShape.every((d) => Number.isInteger(d) && d >= 1)))
+      throw invalidArg('SpikingClassifier', 'stepShape', 'positive integer sizes', opts.stepShape);
+    this.stepShape = opts.stepShape;
     for (const [n, c] of body.namedChildren()) this.registerModule(n, c);
     // The classifier owns its layers: their intermediates need not outlive the next layer (memory of BPTT).
     for (const m of body.modules()) {
@@ -86,6 +95,13 @@ export class SpikingClassifier extends Module {
   encode(x: Tensor): Tensor {
     const T = this.T;
     if (this.encoding === 'sequence') {
+      const step = this.stepShape;
+      if (step && x.ndim === step.length + 1) {
+        const per = step.reduce((a, b) => a * b, 1);
+        if (x.shape.slice(1).reduce((a, b) => a * b, 1) !== T * per)
+          throw new SnnkitError(`SpikingClassifier: 'sequence' input ${x.describe()} does not hold T = ${T} steps of [${step.join(', ')}]`, 'SHAPE_MISMATCH');
+        x = x.reshape(x.shape[0]!, T, ...step);
+      }
       if (x.ndim < 3 || x.shape[1] !== T)
         throw new SnnkitError(`SpikingClassifier: 'sequence' input must be [N, T = ${T}, ...], got ${x.describe()}`, 'SHAPE_MISMATCH');
       return x.transpose(0, 1).contiguous().flatten(0, 1);

@@ -96,24 +96,26 @@ export interface SpikingZooEntry {
   create: (o: SpikingZooOptions) => SpikingClassifier;
   /** Input [C, H, W] of one step. */
   inputShape: [number, number, number];
+  /** The encoding it takes unless told otherwise (default 'direct'). */
+  encoding?: Encoding;
   /** The ANN zoo model whose weights load with --init (same names), if any. */
   ann?: string;
   description: string;
 }
 
-function classifier(body: Module, o: SpikingZooOptions): SpikingClassifier {
+function classifier(body: Module, o: SpikingZooOptions, stepShape?: number[]): SpikingClassifier {
   const out = o.spikingOutput ? neuronFactory(o.T, o.neuron)() : undefined;
   // o.generator seeds the weights only: Poisson spikes come from the global generator, which the trainer seeds per
   // epoch, so a resumed run draws the same spikes as an uninterrupted one.
-  return new SpikingClassifier(body, { T: o.T, encoding: o.encoding, ...(out ? { outputNeuron: out } : {}) });
+  return new SpikingClassifier(body, { T: o.T, encoding: o.encoding, ...(out ? { outputNeuron: out } : {}), ...(stepShape ? { stepShape } : {}) });
 }
 
 /** The spiking architectures, by name. */
 export const SPIKING_ZOO: Readonly<Record<string, SpikingZooEntry>> = {
   'snn-mnist-cnn': { create: (o) => classifier(tutorialCnn([1, 28, 28], o), o), inputShape: [1, 28, 28],
     description: "SpikingJelly's Fashion-MNIST tutorial net: 2 × [conv 128, BN, neuron, max-pool 2], FC 2048, neuron, FC" },
-  'snn-nmnist': { create: (o) => classifier(tutorialCnn([2, 34, 34], o), { ...o, encoding: o.encoding ?? 'sequence' }), inputShape: [2, 34, 34],
-    description: 'the same layout for 2-channel 34×34 event frames (N-MNIST), input [N, T, 2, 34, 34]' },
+  'snn-nmnist': { create: (o) => classifier(tutorialCnn([2, 34, 34], o), { ...o, encoding: o.encoding ?? 'sequence' }, [2, 34, 34]), inputShape: [2, 34, 34], encoding: 'sequence',
+    description: 'the same layout for 2-channel 34×34 event frames (N-MNIST), input [N, T, 2, 34, 34] or [N, 2T, 34, 34]' },
   'snn-cifar-resnet20': { create: (o) => classifier(new CifarResNet(3, { numClasses: o.numClasses, generator: o.generator, activation: neuronFactory(o.T, o.neuron) }), o),
     inputShape: [3, 32, 32], ann: 'cifar-resnet20', description: "He et al.'s ResNet-20 with neurons for ReLUs (parameter names of cifar-resnet20)" },
   'snn-cifar-vgg': { create: (o) => classifier(smallVgg(o), o), inputShape: [3, 32, 32],

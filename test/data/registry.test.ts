@@ -30,7 +30,10 @@ async function cifarLikeFolder(root: string, classes: readonly string[], format:
 }
 
 test('the registry knows each data set: shape, classes, usual normalisation', () => {
-  assert.deepEqual(Object.keys(DATASETS), ['mnist', 'fashion-mnist', 'cifar10', 'cifar10-jpeg']);
+  assert.deepEqual(Object.keys(DATASETS), ['mnist', 'fashion-mnist', 'cifar10', 'cifar10-jpeg', 'nmnist']);
+  // Event counts go in as they are: (count / 255 − 0) / (1 / 255).
+  assert.deepEqual(DATASETS.nmnist.defaultNormalization, { mean: [0], std: [1 / 255] });
+  assert.deepEqual([DATASETS.nmnist.shape, DATASETS.nmnist.events, DATASETS.mnist.events], [[2, 34, 34], true, false]);
   assert.deepEqual(DATASETS.mnist.defaultNormalization, { mean: [0.1307], std: [0.3081] });
   assert.deepEqual(DATASETS['fashion-mnist'].defaultNormalization, { mean: [0.2860], std: [0.3530] });
   assert.deepEqual(DATASETS.cifar10.defaultNormalization, { mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616] });
@@ -89,7 +92,7 @@ test('data that does not fit the named data set, or no data at all, is refused c
   writeFileSync(join(tmp, 'notes.txt'), 'hello');
   await assert.rejects(loadDataset('cifar10', { data: join(tmp, 'notes.txt'), split: 'test' }), /notes\.txt: is not a CIFAR-10 \.bin file or a \.tar\.gz archive/);
   await assert.rejects(loadDataset('imagenet', { split: 'test' }),
-    /loadDataset: argument 'name' must be one of 'mnist', 'fashion-mnist', 'cifar10', 'cifar10-jpeg', got 'imagenet'/);
+    /loadDataset: argument 'name' must be one of 'mnist', 'fashion-mnist', 'cifar10', 'cifar10-jpeg', 'nmnist', got 'imagenet'/);
   await assert.rejects(loadDataset('mnist', { split: 'validation' as 'test' }), /loadDataset: argument 'split' must be one of 'train', 'test'/);
   process.env['SNNKIT_DATA_DIR'] = join(tmp, 'empty-shared');
   await assert.rejects(loadDataset('cifar10', { split: 'test' }),

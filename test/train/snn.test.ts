@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { neurons, nn, rand, tidy, Generator } from '../../src/index.js';
+import { neurons, nn, rand, tensor, tidy, Generator } from '../../src/index.js';
 import { loadCheckpoint, saveModel } from '../../src/models/checkpoint.js';
 import { loadInitWeights } from '../../src/train/snn.js';
-import { errorOf } from '../helpers.js';
+import { assertClose, errorOf } from '../helpers.js';
 import { killAfterFirstCheckpoint, maxWeightDifference, tinySnn, trainSnnChildRun } from './fixture.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'snnkit-snn-'));
@@ -134,5 +134,21 @@ test('every spiking zoo model gives per-step outputs; snn-cifar-resnet20 has exa
     const ann = nn.createModel('cifar-resnet20').namedParameters().map(([k]) => k);
     const snn = neurons.createSpikingModel('snn-cifar-resnet20', { T: 2 }).namedParameters().map(([k]) => k);
     assert.deepEqual(snn, ann);
+  });
+});
+
+test('snn-nmnist reads frames stacked along the channels [N, 2T, 34, 34] (as event data sets load) as [N, T, 2, 34, 34]', () => {
+  tidy(() => {
+    // Training mode: batch norm on the batch's statistics makes the untrained layers fire (in eval mode few spikes
+    // reach the output); the statistics are the same however the steps are laid out.
+    const snn = neurons.createSpikingModel('snn-nmnist', { T: 3, generator: new Generator(1) });
+    const x = rand([2, 3, 2, 34, 34]);
+    const y = snn.forwardSteps(x);
+    assert.ok(y.abs().max().item() > 0.1, 'the output depends on the input');
+    assertClose(snn.forwardSteps(x.reshape(2, 6, 34, 34)), y, 0, 0);
+    // Steps must not be confused with channels: swapping two frames changes the output.
+    const swapped = x.indexSelect(1, tensor([1, 0, 2], { dtype: 'int64' }));
+    assert.ok(snn.forwardSteps(swapped.reshape(2, 6, 34, 34)).sub(y).abs().max().item() > 0.01);
+    assert.match(errorOf(() => snn.forwardSteps(rand([2, 4, 34, 34]))).message, /'sequence' input float32\[2,4,34,34\] does not hold T = 3 steps of \[2, 34, 34\]/);
   });
 });

@@ -23,6 +23,8 @@ export interface ZooEntry {
 /** Every architecture, by name. */
 export const ZOO: Readonly<Record<string, ZooEntry>> = {
   'mnist-cnn': { create: mnistCnn, inputShape: [1, 28, 28], description: 'MNIST/Fashion-MNIST CNN: 3 convs 32-64-128 with BN, avg pooling, linear head' },
+  'nmnist-cnn': { create: (o) => mnistCnn({ inChannels: 2, ...o }, 34), inputShape: [2, 34, 34],
+    description: 'the MNIST CNN for N-MNIST event frames summed over time (--frames 1), 2×34×34 event counts' },
   'cifar-vgg16': { create: cifarVgg16, inputShape: [3, 32, 32], description: 'VGG-16 with BN and average pooling, 4096-4096 classifier' },
   'cifar-resnet20': { create: (o) => new CifarResNet(3, o), inputShape: [3, 32, 32], description: 'He et al. ResNet-20 (16/32/64 channels, option A)' },
   'cifar-resnet32': { create: (o) => new CifarResNet(5, o), inputShape: [3, 32, 32], description: 'He et al. ResNet-32' },

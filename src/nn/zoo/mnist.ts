@@ -7,13 +7,15 @@ import type { ZooOptions } from './common.js';
 
 /**
  * `mnist-cnn`: [conv3×3 32, BN, ReLU, avgpool 2] → [conv3×3 64, BN, ReLU, avgpool 2] → [conv3×3 128, BN, ReLU,
- * avgpool 2] → flatten → linear 10, for 1×28×28 inputs (28 → 14 → 7 → 3). Convolutions without bias (batch norm
- * follows); average pooling, so the converted SNN pools spikes linearly. Parameter names: `features.N.*`, `classifier.*`.
+ * avgpool 2] → flatten → linear 10, for 1×28×28 inputs (28 → 14 → 7 → 3), or `size`×`size` ones. Convolutions without
+ * bias (batch norm follows); average pooling, so the converted SNN pools spikes linearly. Parameter names:
+ * `features.N.*`, `classifier.*`. `nmnist-cnn` is the same for 2×34×34 event frames (34 → 17 → 8 → 4).
+ * @param size the input's height and width (default 28)
  * @returns the model (0.10 M parameters)
  * @example
  * const net = nn.zoo.mnistCnn({ numClasses: 10, generator: new Generator(0) }); // as createModel('mnist-cnn', ...)
  */
-export function mnistCnn(opts: ZooOptions = {}): Sequential {
+export function mnistCnn(opts: ZooOptions = {}, size = 28): Sequential {
   const g = opts.generator;
   const c = [opts.inChannels ?? 1, 32, 64, 128];
   const layers = [];
@@ -24,6 +26,6 @@ export function mnistCnn(opts: ZooOptions = {}): Sequential {
   return new Sequential({
     features: new Sequential(...layers),
     flatten: new Flatten(),
-    classifier: new Linear(128 * 3 * 3, opts.numClasses ?? 10, { generator: g }),
+    classifier: new Linear(128 * (size >> 3) ** 2, opts.numClasses ?? 10, { generator: g }),
   });
 }
