@@ -207,8 +207,9 @@ export function optimizerSettings(f: OptimizerFlags) {
  * the same (train/loop.ts compares them). Unset ones are recorded as null, so that setting one later is a change.
  * Workers and download flags do not change the result and are left out.
  */
-export function dataSettings(f: { batchSize: number; augment: string; trainLimit?: number; testLimit?: number; valSize?: number }) {
-  return { batch_size: f.batchSize, augment: f.augment, train_limit: f.trainLimit ?? null, test_limit: f.testLimit ?? null, val_size: f.valSize ?? null };
+export function dataSettings(f: { batchSize: number; augment: string; trainLimit?: number; testLimit?: number; valSize?: number; testData?: string }) {
+  return { batch_size: f.batchSize, augment: f.augment, train_limit: f.trainLimit ?? null, test_limit: f.testLimit ?? null, val_size: f.valSize ?? null,
+    ...(f.testData ? { test_data: resolve(f.testData) } : {}) };
 }
 
 /** Declares the run flags train-ann and train-snn share: workers, resume, limits, download, --json. */
@@ -218,6 +219,7 @@ export function runOptions(cmd: Command): Command {
     .option('--no-resume', 'start afresh even if DIR has last.safetensors')
     .option('--train-limit <n>', 'use only the first n training samples', intAtLeast(1))
     .option('--test-limit <n>', 'evaluate on the first n test samples only', intAtLeast(1))
+    .option('--test-data <path>', "test data, when not --data's test split (e.g. CIFAR-10's exact test_first1000.bin while training on the JPEG copy)")
     .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
     .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
     .option('--json', 'print one JSON object as the last line');

@@ -14,7 +14,7 @@ import { resolveData, chooseNormalization, intAtLeast, makeLoader, numberAtLeast
 
 interface TrainFlags extends OptimizerFlags, EventFlags {
   dataset: string; data?: string; arch: string; epochs: number; out: string; labelSmoothing: number; clipRelu?: number; clipReluLearnable?: boolean;
-  augment: string; download?: boolean; mirror?: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; json?: boolean;
+  augment: string; download?: boolean; mirror?: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; testData?: string; json?: boolean;
 }
 
 /** Parses --augment: 'auto' (crop+flip for 32×32 colour images, none otherwise), 'none', or a list of crop, flip, cutout. */
@@ -49,7 +49,7 @@ export function trainAnnCommand(program: Command): void {
       prepareOut(f.out);
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
       const events = eventSettings(f.dataset, f), ev = eventLoadOptions(events);
-      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train', ...ev }), loadDataset(f.dataset, { data, split: 'test', ...ev })]);
+      const [trainSet, testSet] = await Promise.all([loadDataset(f.dataset, { data, split: 'train', ...ev }), loadDataset(f.dataset, { data: f.testData ?? data, split: 'test', ...ev })]);
       const want = ZOO[f.arch]!.inputShape;
       if (trainSet.shape.join(',') !== want.join(','))
         throw new SnnkitError(`${f.arch} takes ${want.join('×')} inputs but ${trainSet.name} has ${trainSet.shape.join('×')} images`, 'SHAPE_MISMATCH');

@@ -3,7 +3,7 @@ export {
   linear, conv2d, avgPool2d, maxPool2d, adaptiveAvgPool2d, batchNorm, dropout, logSoftmax, softmax,
   type Size2, type Conv2dOptions, type Pool2dOptions, type BatchNormOptions,
 } from './nn.js';
-export { crossEntropy, nllLoss, mseLoss, type Reduction, type CrossEntropyOptions } from './loss.js';
+export { crossEntropy, nllLoss, mseLoss, distillationLoss, type Reduction, type CrossEntropyOptions } from './loss.js';
 export {
   neuronStep, neuronMultiStep, batchNormNeuron, signedNeuronStep, signedMultiStep, spike, resolveNeuronOptions, RESET_MODES, SPIKE_AMPLITUDES,
   type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,

@@ -2,6 +2,7 @@
 import { SnnkitError, invalidArg } from '../errors.js';
 import { native } from '../native/load.js';
 import { Tensor } from '../tensor/tensor.js';
+import { logSoftmax, softmax } from './nn.js';
 
 /** How a loss reduces over the batch. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -64,4 +65,25 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   if (input.shape.join(',') !== target.shape.join(','))
     throw new SnnkitError(`mseLoss: input ${input.describe()} and target ${target.describe()} must have the same shape`, 'SHAPE_MISMATCH');
   return new Tensor(native.mseLoss(input.handle, target.handle, checkReduction('mseLoss', opts.reduction ?? 'mean')));
+}
+
+/**
+ * Knowledge distillation (Hinton, Vinyals & Dean 2015): τ² · KL(softmax(t/τ) ‖ softmax(s/τ)), averaged over the
+ * batch. The teacher's logits are constants (no gradient flows into them); τ² keeps the gradient's scale independent
+ * of τ. Zero when the two distributions agree.
+ * @param student [N, C] logits that learn
+ * @param teacher [N, C] logits to match
+ * @param opts temperature τ > 0 (default 1)
+ * @returns the scalar loss
+ * @throws SnnkitError for shapes that differ or a temperature that is not positive
+ * @example distillationLoss(snn.forward(x), noGrad(() => ann.forward(x)), { temperature: 4 })
+ */
+export function distillationLoss(student: Tensor, teacher: Tensor, opts: { temperature?: number } = {}): Tensor {
+  const tau = opts.temperature ?? 1;
+  if (!(Number.isFinite(tau) && tau > 0)) throw invalidArg('distillationLoss', 'temperature', 'a positive number', tau);
+  if (student.ndim !== 2 || student.shape.join(',') !== teacher.shape.join(','))
+    throw new SnnkitError(`distillationLoss: student ${student.describe()} and teacher ${teacher.describe()} must both be [N, C]`, 'SHAPE_MISMATCH');
+  const t = teacher.detach().div(tau);
+  const logT = logSoftmax(t, 1);
+  return softmax(t, 1).mul(logT.sub(logSoftmax(student.div(tau), 1))).sum(1).mean().mul(tau * tau);
 }

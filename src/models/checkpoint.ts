@@ -183,21 +183,37 @@ const SNN_PREFIX = 'snn.';
  */
 export function saveSnn(path: string, ann: Module, converted: ConvertedSnn, meta: CheckpointMeta & { shift: ShiftMode; threshold: string; calibration?: SnnMeta['calibration'] }): void {
   const { calibration, ...rest } = meta;
+  const snn: SnnMeta = { ...snnMetaOf(converted), shift: meta.shift, threshold: meta.threshold, ...(calibration ? { calibration } : {}) };
+  tidy(() => saveSafetensors(path, snnTensors(ann, calibration ? converted.snn : undefined), encodeMeta({ ...rest, snn })));
+}
+
+/** The thresholds, layer names, samples and signedness of a converted network, as its `snn` metadata records them. */
+function snnMetaOf(converted: ConvertedSnn): Pick<SnnMeta, 'thresholds' | 'layers' | 'samples' | 'signed'> {
   const signed = converted.snn.modules().some((m) => m instanceof SignedIF);
-  const snn: SnnMeta = { thresholds: converted.thresholds.map((t) => t.vTh), layers: converted.thresholds.map((t) => t.layer), shift: meta.shift, threshold: meta.threshold, samples: converted.samples, ...(signed ? { signed } : {}), ...(calibration ? { calibration } : {}) };
-  tidy(() => {
-    const tensors: Record<string, Tensor> = ann.stateDict();
-    if (calibration) {
-      for (const [k, t] of Object.entries(converted.snn.stateDict())) tensors[SNN_PREFIX + k] = t;
-      for (const [name, m] of converted.snn.namedModules()) {
-        if (!(m instanceof SpikingNeuron)) continue;
-        const v0 = m.v0, th = m.vTh;
-        if (v0 !== undefined) tensors[`${SNN_PREFIX}${name}.v0`] = typeof v0 === 'number' ? full([], v0) : v0;
-        if (typeof th !== 'number') tensors[`${SNN_PREFIX}${name}.vTh`] = th;
-      }
-    }
-    saveSafetensors(path, tensors, encodeMeta({ ...rest, snn }));
-  });
+  return { thresholds: converted.thresholds.map((t) => t.vTh), layers: converted.thresholds.map((t) => t.layer), samples: converted.samples, ...(signed ? { signed } : {}) };
+}
+
+/**
+ * The tensors of an SNN checkpoint: the ANN's weights, and with `snn` (a calibrated or fine-tuned network) its own
+ * tensors under `snn.`, including each neuron's initial potential (`snn.<layer>.v0`) and tensor threshold
+ * (`snn.<layer>.vTh`). New handles: dispose them, or call inside tidy().
+ * @param ann the source ANN
+ * @param snn the SNN whose own state is stored (omit for a plainly converted network: thresholds alone rebuild it)
+ * @returns name → tensor, as {@link loadSnn} reads them
+ * @example
+ * tidy(() => formats.saveSafetensors(path, models.snnTensors(ann, converted.snn), encodeMeta(meta)));
+ */
+export function snnTensors(ann: Module, snn?: Module): Record<string, Tensor> {
+  const tensors: Record<string, Tensor> = ann.stateDict();
+  if (!snn) return tensors;
+  for (const [k, t] of Object.entries(snn.stateDict())) tensors[SNN_PREFIX + k] = t;
+  for (const [name, m] of snn.namedModules()) {
+    if (!(m instanceof SpikingNeuron)) continue;
+    const v0 = m.v0, th = m.vTh;
+    if (v0 !== undefined) tensors[`${SNN_PREFIX}${name}.v0`] = typeof v0 === 'number' ? full([], v0) : v0.detach();
+    if (typeof th !== 'number') tensors[`${SNN_PREFIX}${name}.vTh`] = th.detach();
+  }
+  return tensors;
 }
 
 /**
@@ -232,15 +248,22 @@ export async function loadSnn(path: string, arch?: string): Promise<{ ann: Modul
     ann.loadStateDict(annWeights);
     const snnMeta = ck.meta['snn'] as SnnMeta;
     const converted = await convertToSnn(ann, { thresholds: snnMeta.thresholds, shift: snnMeta.shift, signed: snnMeta.signed === true });
-    if (snnMeta.calibration) restoreCalibrated(path, converted.snn, ck.weights);
+    if (snnMeta.calibration) restoreSnnTensors(path, converted.snn, ck.weights);
     return { ann, converted: { ...converted, samples: snnMeta.samples }, meta: ck.meta, snnMeta };
   } finally {
     ck.dispose();
   }
 }
 
-/** Puts a calibrated SNN's saved weights, initial potentials and threshold tensors back. */
-function restoreCalibrated(path: string, snn: Module, weights: Record<string, Tensor>): void {
+/**
+ * Puts an SNN's own tensors back (those {@link snnTensors} stored under `snn.`): weights, initial potentials,
+ * threshold tensors. Other entries (the ANN's) are ignored.
+ * @param path the file they came from, for messages
+ * @throws SnnkitError (STATE_DICT_MISMATCH) naming the file when they do not fit the network
+ * @example
+ * models.restoreSnnTensors('snn.safetensors', converted.snn, loadCheckpoint('snn.safetensors').weights);
+ */
+export function restoreSnnTensors(path: string, snn: Module, weights: Record<string, Tensor>): void {
   const own: Record<string, Tensor> = {};
   const neurons = new Map(snn.namedModules().filter(([, m]) => m instanceof SpikingNeuron) as [string, SpikingNeuron][]);
   for (const [k, t] of Object.entries(weights)) {
@@ -248,7 +271,7 @@ function restoreCalibrated(path: string, snn: Module, weights: Record<string, Te
     const key = k.slice(SNN_PREFIX.length), dot = key.lastIndexOf('.');
     const neuron = neurons.get(key.slice(0, dot)), field = key.slice(dot + 1);
     if (neuron && field === 'v0') neuron.setInitialPotential(t.ndim === 0 ? t.item() : t.clone());
-    else if (neuron && field === 'vTh') neuron.setThreshold(t.clone());
+    else if (neuron && field === 'vTh') neuron.setThreshold(t.clone().keep()); // the neuron owns it beyond any tidy() of the caller
     else own[key] = t;
   }
   try {

@@ -20,6 +20,22 @@ export type Encoding = 'direct' | 'poisson' | 'sequence';
 /** The valid encodings. */
 export const ENCODINGS: readonly Encoding[] = ['direct', 'poisson', 'sequence'];
 
+/**
+ * What a trainer needs of a spiking classifier: T steps from fresh membranes giving [T, N, C], their mean as
+ * `forward`, and its neuron layers. SpikingClassifier is one; a converted or calibrated network made trainable
+ * (train/hybrid.ts) is another.
+ */
+export interface StepClassifier extends Module {
+  /** Time steps per forward. */
+  readonly T: number;
+  /** Whether the outputs are spikes of an output neuron (rate losses) rather than currents. */
+  readonly spikingOutput: boolean;
+  /** @returns the output of every step [T, N, C] */
+  forwardSteps(x: Tensor): Tensor;
+  /** @returns every spiking neuron, with its qualified name */
+  neurons(): [string, SpikingNeuron][];
+}
+
 /** Options of SpikingClassifier. */
 export interface SpikingClassifierOptions {
   /** Time steps (> 0). */
@@ -44,7 +60,7 @@ export interface SpikingClassifierOptions {
  * const snn = new SpikingClassifier(cifarResNet, { T: 4 });  // cifarResNet built with folded neurons
  * const perStep = snn.forwardSteps(images);                  // [4, N, 10]
  */
-export class SpikingClassifier extends Module {
+export class SpikingClassifier extends Module implements StepClassifier {
   readonly T: number;
   readonly encoding: Encoding;
   private readonly body: Module;

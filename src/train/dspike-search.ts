@@ -12,7 +12,7 @@
 import { invalidArg, SnnkitError } from '../errors.js';
 import { snnLoss, type SnnLoss } from '../functional/snn-loss.js';
 import type { Parameter } from '../nn/parameter.js';
-import type { SpikingClassifier } from '../neurons/classifier.js';
+import type { SpikingClassifier, StepClassifier } from '../neurons/classifier.js';
 import { dspike } from '../surrogate/dspike.js';
 import type { Generator } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
@@ -75,7 +75,7 @@ export function firstLayerWeight(snn: SpikingClassifier): Parameter {
  * @param fn the caller, for the message
  * @throws SnnkitError naming the first neuron whose surrogate is not Dspike (the search has no temperature to set there)
  */
-export function checkDspikeNeurons(snn: SpikingClassifier, fn: string): void {
+export function checkDspikeNeurons(snn: StepClassifier, fn: string): void {
   const bad = snn.neurons().find(([, n]) => n.options.surrogate.name !== 'dspike');
   if (bad) throw new SnnkitError(`${fn}: neuron '${bad[0]}' uses ${bad[1].options.surrogate}, not dspike`, 'INVALID_ARGUMENT');
 }
@@ -84,7 +84,7 @@ export function checkDspikeNeurons(snn: SpikingClassifier, fn: string): void {
  * Sets Dspike with temperature b on every neuron.
  * @example setDspikeTemperature(snn, 2.5)  // every neuron now uses dspike({ b: 2.5 })
  */
-export function setDspikeTemperature(snn: SpikingClassifier, b: number): void {
+export function setDspikeTemperature(snn: StepClassifier, b: number): void {
   const s = dspike({ b });
   for (const [, n] of snn.neurons()) n.setSurrogate(s);
 }

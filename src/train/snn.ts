@@ -5,7 +5,9 @@
  */
 import { SnnkitError } from '../errors.js';
 import { snnLoss, type SnnLoss } from '../functional/snn-loss.js';
-import type { SpikingClassifier } from '../neurons/classifier.js';
+import { SpikingClassifier, type StepClassifier } from '../neurons/classifier.js';
+import type { Module } from '../nn/module.js';
+import { distillationLoss } from '../functional/loss.js';
 import { PLIF } from '../neurons/neuron.js';
 import { Generator } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -27,10 +29,18 @@ export interface SnnHyperParams extends LoopHyperParams {
   loss?: SnnLoss;
   /** The Dspike temperature search; needs neurons with the dspike surrogate. */
   fdg?: FdgSchedule;
+  /** Distillation from a teacher (the ANN): its weight λ and temperature τ (recorded; the teacher itself is in `teacher`). */
+  distill?: { weight: number; temperature: number };
 }
 
 /** Options of trainSnn (the validation split `val` is taken from the training data; `best` is chosen on it). */
-export interface TrainSnnOptions extends SnnHyperParams, TrainerIO<SpikingClassifier> {}
+export interface TrainSnnOptions extends SnnHyperParams, TrainerIO<StepClassifier> {
+  /**
+   * A teacher whose logits the SNN's mean output also learns (knowledge distillation, with `distill`): the loss is
+   * the SNN loss + λ · τ² · KL(softmax(teacher/τ) ‖ softmax(snn/τ)). Run in eval mode, without gradients.
+   */
+  teacher?: Module;
+}
 
 /** What trainSnn returns. */
 export type TrainSnnResult = LoopResult;
@@ -51,7 +61,7 @@ class FirstBatch {
   }
 }
 
-function dspikeState(model: SpikingClassifier) {
+function dspikeState(model: StepClassifier) {
   const first = model.neurons()[0]?.[1];
   const s = { b: first?.options.surrogate.param ?? NaN };
   return {
@@ -85,7 +95,9 @@ export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
   const fdg = opts.fdg;
   const every = fdg?.every ?? 1;
   if (fdg && !(Number.isInteger(every) && every >= 1)) throw new SnnkitError(`trainSnn: fdg.every must be a positive integer, got ${every}`, 'INVALID_ARGUMENT');
-  const hyper: SnnHyperParams = { ...loopHyper(opts), loss, ...(fdg ? { fdg } : {}) };
+  if (fdg && !(model instanceof SpikingClassifier)) throw new SnnkitError('trainSnn: the Dspike search (fdg) needs a SpikingClassifier', 'INVALID_ARGUMENT');
+  const distill = checkDistill(opts);
+  const hyper: SnnHyperParams = { ...loopHyper(opts), loss, ...(fdg ? { fdg } : {}), ...(distill ? { distill } : {}) };
   const batch = new FirstBatch();
   const { s, state } = dspikeState(model);
   if (fdg) checkDspikeNeurons(model, 'trainSnn: the Dspike search (fdg)');
@@ -95,14 +107,16 @@ export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
       meta: opts.meta, hyper, progress: opts.progress, onEpoch: opts.onEpoch, state,
       forward: (x, y) => {
         if (fdg) batch.take(x, y);
-        const out = model.forwardSteps(x);
-        return { loss: snnLoss(out, y, loss), logits: out.mean(0) };
+        const out = model.forwardSteps(x), logits = out.mean(0), l = snnLoss(out, y, loss);
+        if (!distill) return { loss: l, logits };
+        const t = noGrad(() => opts.teacher!.forward(x));
+        return { loss: l.add(distillationLoss(logits, t, { temperature: distill.temperature }).mul(distill.weight)), logits };
       },
       afterEpoch: (epoch) => {
         const extra: Record<string, number> = {};
         for (const [name, n] of model.neurons()) if (n instanceof PLIF) extra[`decay_${name}`] = n.decay;
         if (!fdg || (epoch + 1) % every !== 0 || !batch.x) return extra;
-        const r = searchDspikeTemperature(model, batch.x, batch.y!, loss, { ...fdg, b: s.b, generator: new Generator((opts.seed ?? 0) * 1000 + epoch) });
+        const r = searchDspikeTemperature(model as SpikingClassifier, batch.x, batch.y!, loss, { ...fdg, b: s.b, generator: new Generator((opts.seed ?? 0) * 1000 + epoch) });
         batch.clear();
         s.b = r.b;
         opts.progress?.log(`Dspike search: b ${r.candidates.map((c, k) => `${c.toFixed(3)} (cos ${r.cosines[k]!.toFixed(4)})`).join(', ')} -> ${r.b.toFixed(3)} ` +
@@ -115,6 +129,17 @@ export async function trainSnn(opts: TrainSnnOptions): Promise<TrainSnnResult> {
   }
 }
 
+
+/** Checks that a teacher and its distillation weights come together; puts the teacher in eval mode. */
+function checkDistill(opts: TrainSnnOptions): SnnHyperParams['distill'] {
+  if (!opts.teacher && !opts.distill) return undefined;
+  if (!opts.teacher || !opts.distill) throw new SnnkitError('trainSnn: give both teacher and distill ({ weight, temperature }), or neither', 'INVALID_ARGUMENT');
+  const { weight, temperature } = opts.distill;
+  if (!(Number.isFinite(weight) && weight >= 0)) throw new SnnkitError(`trainSnn: distill.weight must be a number >= 0, got ${weight}`, 'INVALID_ARGUMENT');
+  if (!(Number.isFinite(temperature) && temperature > 0)) throw new SnnkitError(`trainSnn: distill.temperature must be > 0, got ${temperature}`, 'INVALID_ARGUMENT');
+  opts.teacher.eval();
+  return { weight, temperature };
+}
 
 /** The conversion metadata of a checkpoint written by snnkit convert (thresholds of its IF layers in network order). */
 interface ConvertedMeta {

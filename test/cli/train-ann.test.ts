@@ -84,7 +84,7 @@ test('train-ann --download trains from a mirror, and eval of best.safetensors re
 test('train-ann rejects bad arguments with clear messages', async () => {
   const bad = await run(['train-ann', '--dataset', 'mnist', '--arch', 'resnet9000', '--epochs', '1', '--out', '/tmp/x']);
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /option '--arch <name>' argument 'resnet9000' is invalid\. expected one of mnist-cnn, cifar-vgg16, cifar-resnet20/);
+  assert.match(bad.stderr, /option '--arch <name>' argument 'resnet9000' is invalid\. expected one of mnist-cnn, nmnist-cnn, cifar-vgg16, cifar-resnet20/);
   assert.match((await run(['train-ann', '--dataset', 'mnist', '--arch', 'mnist-cnn', '--epochs', '0', '--out', '/tmp/x'])).stderr, /'--epochs <n>' argument '0' is invalid\. expected an integer >= 1/);
   assert.match((await run(['train-ann', '--dataset', 'mnist', '--arch', 'cifar-resnet20', '--epochs', '1', '--out', '/tmp/x'])).stderr, /cifar-resnet20 takes 3×32×32 inputs but mnist has 1×28×28 images \[SHAPE_MISMATCH\]/);
   assert.match((await run(['train-ann', '--dataset', 'mnist', '--arch', 'mnist-cnn', '--epochs', '1', '--out', '/tmp/x', '--augment', 'rotate'])).stderr, /--augment: unknown augmentation 'rotate'/);

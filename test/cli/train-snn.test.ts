@@ -93,3 +93,36 @@ test('hybrid start: snn-cifar-resnet20 from the network snnkit convert made of t
   assert.ok(converted[0]! > 0.5, `the converted network works at T = 16: ${converted[0]}`);
   assert.ok(Math.abs(r.accuracy - converted[0]!) <= 1 / 60 + 1e-9, `trainable SNN ${r.accuracy} vs converted ${converted[0]}`);
 });
+
+test('hybrid training from what calibrate wrote (no --arch): the SNN as it is, at its T, with the ANN as teacher; eval reads the result as an SNN', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'snnkit-hybrid-cli-'));
+  const a = run('train-ann', '--dataset', 'mnist', '--arch', 'mnist-cnn', '--epochs', '1', '--train-limit', '1024', '--test-limit', '200', '--lr', '0.05', '--out', join(dir, 'ann'));
+  assert.equal(a.status, 0, a.stderr);
+  const c = run('calibrate', '--model', join(dir, 'ann', 'last.safetensors'), '--dataset', 'mnist', '--T', '4', '--pipeline', 'light', '--samples', '128',
+    '--test-limit', '200', '--out', join(dir, 'cal'), '--json');
+  assert.equal(c.status, 0, c.stderr);
+  const calibrated = join(dir, 'cal', 'snn-T4-light.safetensors');
+  const t = run('train-snn', '--init', calibrated, '--dataset', 'mnist', '--epochs', '1', '--train-limit', '640', '--val-size', '64', '--test-limit', '200',
+    '--lr', '1e-4', '--weight-decay', '0', '--distill-weight', '1', '--distill-temperature', '2', '--out', join(dir, 'hybrid'), '--json');
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stderr, /teacher: the ANN of .*snn-T4-light\.safetensors/);
+  assert.match(t.stderr, /started from .*snn-T4-light\.safetensors: 3 IF layers, calibrated for T = 4 \(threshold, bias\); training at T = 4/);
+  const r = lastJson(t.stdout);
+  assert.deepEqual([r['hybrid'], r['T'], r['arch']], [true, 4, 'mnist-cnn']);
+  const e = run('eval', '--model', join(dir, 'hybrid', 'last.safetensors'), '--dataset', 'mnist', '--limit', '200', '--json');
+  assert.equal(e.status, 0, e.stderr);
+  const j = lastJson(e.stdout);
+  assert.deepEqual([j['kind'], j['T']], ['snn', [4]]);
+  assert.equal((j['accuracy'] as number[])[0], r['finalAccuracy'], 'eval simulates the fine-tuned SNN at its T and reproduces the final accuracy');
+  const bad: [string[], RegExp][] = [
+    [['--init', join(dir, 'ann', 'last.safetensors')], /^snnkit: give --arch \(a spiking zoo model\), or --init with an SNN checkpoint of snnkit convert or calibrate \(.*last\.safetensors is not one\)/],
+    [['--arch', 'snn-mnist-cnn', '--T', '2', '--distill-weight', '1'], /^snnkit: --teacher and --distill-weight go with hybrid training/],
+    [['--init', calibrated, '--teacher', join(dir, 'ann', 'last.safetensors')], /^snnkit: --teacher needs --distill-weight/],
+    [['--arch', 'snn-mnist-cnn'], /^snnkit: --T: the number of time steps is required with --arch/],
+  ];
+  for (const [args, msg] of bad) {
+    const b = run('train-snn', '--dataset', 'mnist', '--epochs', '1', ...args, '--out', join(dir, 'bad'));
+    assert.equal(b.status, 1, b.stderr);
+    assert.match(b.stderr.trim().split('\n')[0]!, msg);
+  }
+});

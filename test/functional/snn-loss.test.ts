@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, tensor, tidy } from '../../src/index.js';
-import { errorOf } from '../helpers.js';
+import { errorOf, gradcheck, leaf } from '../helpers.js';
 
 // Outputs of T = 2 steps for N = 2 samples and C = 3 classes, labels [2, 0].
 const O = [[[1, 2, 0.5], [0, -1, 3]], [[2, 0, 1], [1.5, 0.5, -0.5]]];
@@ -44,5 +44,25 @@ test('loss specs parse, and bad ones and bad shapes are refused by name', () => 
     assert.match(errorOf(() => F.tetLoss(tensor([[1, 2]]), tensor([0], { dtype: 'int64' }))).message, /tetLoss: outputs must be \[T, N, C\]/);
     assert.match(errorOf(() => F.tetLoss(tensor(O), tensor([0, 1, 2], { dtype: 'int64' }))).message, /target .* must be \[N\] class indices/);
     assert.match(errorOf(() => F.tetLoss(tensor(O), tensor(Y, { dtype: 'int64' }), { lambda: -1 })).message, /'lambda' must be a number in \[0, 1\]/);
+  });
+});
+
+test('distillation: τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) on a hand-made case, zero at agreement, gradient-checked, no gradient into the teacher', () => {
+  tidy(() => {
+    const S = [[1, 2, 0.5], [0, -1, 3]], Tt = [[2, 0, 1], [1.5, 0.5, -0.5]];
+    const sm = (v: number[], tau: number) => { const e = v.map((x) => Math.exp(x / tau)); const z = e.reduce((a, b) => a + b); return e.map((x) => x / z); };
+    for (const tau of [1, 4]) {
+      const want = tau * tau * S.map((s, n) => { const p = sm(Tt[n]!, tau), q = sm(s, tau); return p.reduce((acc, pi, c) => acc + pi * Math.log(pi / q[c]!), 0); })
+        .reduce((a, b) => a + b) / 2;
+      const got = F.distillationLoss(tensor(S, { dtype: 'float64' }), tensor(Tt, { dtype: 'float64' }), { temperature: tau }).item();
+      assert.ok(Math.abs(got - want) < 1e-12, `τ = ${tau}: ${got} vs ${want}`);
+    }
+    assert.ok(Math.abs(F.distillationLoss(tensor(S), tensor(S)).item()) < 1e-6);
+    const s = leaf([4, 5], 11), t = leaf([4, 5], 12);
+    gradcheck((x) => F.distillationLoss(x, t, { temperature: 2 }), [s], { name: 'distillationLoss' });
+    F.distillationLoss(s, t).backward();
+    assert.equal(t.grad, undefined, 'the teacher is a constant');
+    assert.match(errorOf(() => F.distillationLoss(tensor(S), tensor(S), { temperature: 0 })).message, /argument 'temperature' must be a positive number/);
+    assert.equal(errorOf(() => F.distillationLoss(tensor(S), tensor([[1, 2]]))).code, 'SHAPE_MISMATCH');
   });
 });
