@@ -134,7 +134,7 @@ export async function resolveData(dataset: string, data: string | undefined, dow
  * --json: what convert and calibrate share.
  */
 export function conversionOptions(cmd: Command, calibData: string): Command {
-  return eventOptions(cmd, true)
+  return eventOptions(cmd
     .requiredOption('--model <file>', 'the ANN: .safetensors (snnkit or --arch), .onnx, or a PyTorch .th/.pt/.pth (with --arch)')
     .option('--arch <name>', `architecture for weights-only files (default: the checkpoint's metadata): ${MODEL_NAMES.join(', ')}`)
     .requiredOption('--dataset <name>', 'mnist, fashion-mnist, cifar10, cifar10-jpeg or nmnist')
@@ -147,7 +147,7 @@ export function conversionOptions(cmd: Command, calibData: string): Command {
     .option('--test-limit <n>', 'simulate only the first n test samples', intAtLeast(1))
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
     .requiredOption('--out <dir>', 'output folder')
-    .option('--json', 'print one JSON object as the last line');
+    .option('--json', 'print one JSON object as the last line'), true);
 }
 
 /** The flags convert and calibrate share: the model, the data, normalisation, batching. */

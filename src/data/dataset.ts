@@ -139,6 +139,31 @@ export function pathKind(p: string): 'file' | 'dir' | null {
 }
 
 /**
+ * The order in which a data set stored class by class (an image folder, N-MNIST's `Train/<digit>/`) is held in
+ * memory: one sample of each class in turn (class 0's first, class 1's first, ..., class 0's second, ...), classes
+ * that run out dropping out. Then every prefix (`--train-limit`) and every suffix (the validation split) holds the
+ * classes in proportion, as they do in MNIST's and CIFAR-10's own files; sorted by class, the last 10 % would be one
+ * class.
+ * @param labels the class of each sample, in stored order
+ * @returns the stored indices in the new order
+ * @example
+ * roundRobinByClass([0, 0, 0, 1, 1, 2]); // [0, 3, 5, 1, 4, 2]
+ */
+export function roundRobinByClass(labels: ArrayLike<number>): number[] {
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    let list = byClass.get(l);
+    if (!list) byClass.set(l, (list = []));
+    list.push(i);
+  }
+  const lists = [...byClass.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  const out: number[] = [];
+  for (let k = 0; out.length < labels.length; k++) for (const list of lists) if (k < list.length) out.push(list[k]!);
+  return out;
+}
+
+/**
  * Checks that every label is a valid class index.
  * @param labels the labels
  * @param numClasses the number of classes

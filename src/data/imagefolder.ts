@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { x as tarExtract } from 'tar';
 import { SnnkitError, invalidArg } from '../errors.js';
-import { type ImageDataset, type Split, checkSplit, defaultCacheDir, fileError, ioError, pathKind, sharedBytes, sharedDataDir } from './dataset.js';
+import { type ImageDataset, type Split, checkSplit, defaultCacheDir, fileError, ioError, pathKind, roundRobinByClass, sharedBytes, sharedDataDir } from './dataset.js';
 import { CIFAR10_CLASSES } from './cifar.js';
 import { readSampleCache, writeSampleCache } from './sample-cache.js';
 
@@ -46,9 +46,11 @@ function listImageFolder(root: string, split: Split): Listing {
     .filter((d) => !d.name.startsWith('.') && pathKind(join(dir, d.name)) === 'dir').map((d) => d.name).sort(byCodePoint);
   if (classes.length === 0) throw fileError(dir, 'has no class folders (expected <class>/*.jpg|jpeg|png inside)');
   if (classes.length > 256) throw fileError(dir, `has ${classes.length} class folders; labels are uint8, at most 256 classes`);
-  const files: string[] = [];
-  const labels: number[] = [];
+  const sortedFiles: string[] = [];
+  const sortedLabels: number[] = [];
   const hash = createHash('sha256');
+  // The order in memory (and so in the cache) is round-robin by class, not the folders': part of the fingerprint.
+  hash.update('order: round-robin by class\n');
   classes.forEach((c, label) => {
     const names = readdirSync(join(dir, c))
       .filter((n) => !n.startsWith('.') && IMAGE_EXTENSIONS.some((e) => n.toLowerCase().endsWith(e))).sort(byCodePoint);
@@ -57,11 +59,12 @@ function listImageFolder(root: string, split: Split): Listing {
       const f = join(dir, c, n);
       const st = statSync(f);
       hash.update(`${c}/${n}\t${st.size}\t${st.mtimeMs}\n`);
-      files.push(f);
-      labels.push(label);
+      sortedFiles.push(f);
+      sortedLabels.push(label);
     }
   });
-  return { classes, files, labels: Uint8Array.from(labels), fingerprint: hash.digest('hex') };
+  const order = roundRobinByClass(sortedLabels);
+  return { classes, files: order.map((i) => sortedFiles[i]!), labels: Uint8Array.from(order, (i) => sortedLabels[i]!), fingerprint: hash.digest('hex') };
 }
 
 type Sharp = (typeof import('sharp'))['default'];
@@ -128,7 +131,8 @@ async function decodeAll(files: string[], channels: 1 | 3, concurrency: number):
 
 /**
  * Loads one split of an image folder (torchvision ImageFolder layout): classes are the sorted sub-folder names,
- * images their sorted `.jpg`/`.jpeg`/`.png` files. The first load decodes every image and writes a cache file
+ * images their sorted `.jpg`/`.jpeg`/`.png` files, held one class after the other in turn (roundRobinByClass: the
+ * first image of each class, then the second of each, ...), so that any prefix or suffix holds every class. The first load decodes every image and writes a cache file
  * `<cacheDir>/imagefolder/<name>-<split>-c<C>-<hash of root>.bin`; later loads read it while the fingerprint of the
  * folder (file names, sizes, mtimes) is unchanged.
  * @param root the folder holding `train/` and `test/`

@@ -4,7 +4,7 @@
  * (DataLoader and transforms live in `loader.ts` / `transforms.ts`.)
  */
 export {
-  type ImageDataset, type Split, SPLITS, checkSplit, labelCounts, channelMeans, defaultCacheDir, sharedDataDir,
+  type ImageDataset, type Split, SPLITS, checkSplit, labelCounts, roundRobinByClass, channelMeans, defaultCacheDir, sharedDataDir,
 } from './dataset.js';
 export {
   type IdxArray, type LoadIdxOptions, type MnistOptions, readIdx, loadIdx, loadMnist, loadFashionMnist, findIdxFiles,

@@ -3,7 +3,8 @@
  * optionally denoised first, held as uint8 event counts [2T, 34, 34] per sample (frame-major: channel 2f + p), and
  * cached on disk so the next load reads one file. Two folder layouts are read:
  *
- * - the original: `Train/<digit>/*.bin` and `Test/<digit>/*.bin` (as the N-MNIST archives and tonic's download hold);
+ * - the original: `Train/<digit>/*.bin` and `Test/<digit>/*.bin` (as the N-MNIST archives and tonic's download hold),
+ *   held one digit after the other in turn (roundRobinByClass), so that prefixes and the validation split are balanced;
  * - a list layout: event files `<sample>.bs2` (or `.bin`) in one folder with `train*.txt` and `test*.txt` listing
  *   "sample class" per line after a `#` header (as the project's `nmnist-small` archive holds).
  *
@@ -14,7 +15,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { invalidArg } from '../errors.js';
 import { NMNIST_SIZE, readNmnistFile } from '../formats/events.js';
-import { type ImageDataset, type Split, checkSplit, defaultCacheDir, fileError, pathKind, readFileChecked, sharedBytes } from './dataset.js';
+import { type ImageDataset, type Split, checkSplit, defaultCacheDir, fileError, pathKind, readFileChecked, roundRobinByClass, sharedBytes } from './dataset.js';
 import { denoiseEvents, eventsToFrames, type FrameOptions } from './events.js';
 import { extractTarGzOnce } from './imagefolder.js';
 import { readSampleCache, writeSampleCache } from './sample-cache.js';
@@ -59,7 +60,8 @@ function listClassFolders(dir: string, split: Split): Listing | null {
     for (const n of names) { files.push(join(root, c, n)); labels.push(Number(c)); }
   }
   if (files.length === 0) throw fileError(root, 'holds no event files (<digit>/*.bin)');
-  return { files, labels, root };
+  const order = roundRobinByClass(labels);
+  return { files: order.map((i) => files[i]!), labels: order.map((i) => labels[i]!), root };
 }
 
 /** The list layout: <dir>/<split>*.txt naming "sample class" pairs, the samples in <dir>/<sample>.bs2|.bin. */

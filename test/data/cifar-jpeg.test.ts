@@ -27,6 +27,9 @@ test('CIFAR-10 (JPEG): 50000/10000 images, 5000/1000 a class, sorted classes, me
   assert.deepEqual(train.classes, [...CIFAR10_CLASSES]);
   assert.deepEqual(labelCounts(train), new Array(10).fill(5000));
   assert.deepEqual(labelCounts(test), new Array(10).fill(1000));
+  // One class after the other in turn: the first 10 are one of each, and so is any 10 % at either end.
+  assert.deepEqual([...train.labels.subarray(0, 10)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(labelCounts({ ...train, labels: train.labels.subarray(45000), length: 5000 }), new Array(10).fill(500));
   const means = channelMeans(train);
   [0.4914, 0.4822, 0.4465].forEach((m, c) => assert.ok(Math.abs((means[c] as number) - m) < 0.01, `channel ${c}: ${means[c]} vs ${m}`));
 });
