@@ -62,7 +62,7 @@ function declareOptions(cmd: Command): Command {
     .option('--reset <mode>', 'soft or hard', oneOf(RESET_MODES), 'soft')
     .option('--detach-reset', 'cut the reset from the gradient')
     .option('--v-threshold <x>', 'firing threshold', numberAtLeast(0), 1)
-    .option('--learn-threshold', 'learn one threshold per layer')
+    .option('--learn-threshold', 'learn one threshold per layer (hybrid training: each neuron layer\'s calibrated threshold, a number or per channel)')
     .option('--spike-amplitude <a>', "what a spike carries: one, or threshold (default: threshold when --init is a converted network, else one)", oneOf(SPIKE_AMPLITUDES))
     .option('--surrogate <spec>', 'rectangle|triangle|exponential|sigmoid|atan|dspike, optionally :PARAM (e.g. atan:2, dspike:3)', 'atan:2')
     .option('--loss <spec>', 'mean-ce, rate-ce, rate-mse (spiking output layer), tet or tet:LAMBDA', 'mean-ce')
@@ -116,12 +116,12 @@ function zooModel(f: SnnFlags, surrogate: Surrogate, loss: SnnLoss, numClasses: 
 /** Hybrid training: the SNN checkpoint given as --init (convert, calibrate, or an earlier hybrid run) as it is. */
 async function hybridModel(f: SnnFlags, surrogate: Surrogate, loss: SnnLoss): Promise<Built> {
   const init = f.init!;
-  const { model, ann, meta, snnMeta } = await hybridFromCheckpoint(init, { T: f.T, surrogate, scaleSurrogate: f.scaleSurrogate });
+  const { model, ann, meta, snnMeta } = await hybridFromCheckpoint(init, { T: f.T, surrogate, scaleSurrogate: f.scaleSurrogate, learnThreshold: f.learnThreshold ?? false });
   const T = model.T;
   if (f.distillWeight !== undefined && !f.teacher) process.stderr.write(`teacher: the ANN of ${init}\n`);
   const teacher = f.teacher ? loadAnn(f.teacher, undefined).model : f.distillWeight !== undefined ? ann : undefined;
   process.stderr.write(`started from ${init}: ${model.neurons().length} IF layers, ${snnMeta.calibration ? `calibrated for T = ${snnMeta.calibration.T} (${snnMeta.calibration.steps.join(', ')})` : 'converted'}; training at T = ${T}\n`);
-  return { model, meta: { ...meta, snn_train: { T, hybrid: true, surrogate: surrogate.toString(), scale_surrogate: f.scaleSurrogate, loss, init } },
+  return { model, meta: { ...meta, snn_train: { T, hybrid: true, surrogate: surrogate.toString(), scale_surrogate: f.scaleSurrogate, learn_threshold: f.learnThreshold ?? false, loss, init } },
     encoding: 'direct', T, title: `${String(meta.arch)} (hybrid) on ${f.dataset}, T = ${T}`, ...(teacher ? { teacher } : {}) };
 }
 

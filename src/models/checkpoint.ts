@@ -209,7 +209,7 @@ export function snnTensors(ann: Module, snn?: Module): Record<string, Tensor> {
   for (const [k, t] of Object.entries(snn.stateDict())) tensors[SNN_PREFIX + k] = t;
   for (const [name, m] of snn.namedModules()) {
     if (!(m instanceof SpikingNeuron)) continue;
-    const v0 = m.v0, th = m.vTh;
+    const v0 = m.v0, th = m.thresholdParam ?? m.vTh;
     if (v0 !== undefined) tensors[`${SNN_PREFIX}${name}.v0`] = typeof v0 === 'number' ? full([], v0) : v0.detach();
     if (typeof th !== 'number') tensors[`${SNN_PREFIX}${name}.vTh`] = th.detach();
   }
@@ -271,7 +271,8 @@ export function restoreSnnTensors(path: string, snn: Module, weights: Record<str
     const key = k.slice(SNN_PREFIX.length), dot = key.lastIndexOf('.');
     const neuron = neurons.get(key.slice(0, dot)), field = key.slice(dot + 1);
     if (neuron && field === 'v0') neuron.setInitialPotential(t.ndim === 0 ? t.item() : t.clone());
-    else if (neuron && field === 'vTh') neuron.setThreshold(t.clone().keep()); // the neuron owns it beyond any tidy() of the caller
+    // A learnt threshold is a parameter (loaded below with the weights); a fixed one is set on the neuron, which owns it.
+    else if (neuron && field === 'vTh' && !neuron.thresholdParam) neuron.setThreshold(t.clone().keep());
     else own[key] = t;
   }
   try {

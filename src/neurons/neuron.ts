@@ -79,8 +79,23 @@ export abstract class SpikingNeuron extends Module {
     this.registerMemory('v');
   }
 
-  /** The learnt threshold, when learnThreshold. */
+  /** The learnt threshold, when learnThreshold (or after learnThresholdFromNow()). */
   readonly thresholdParam: Parameter | undefined;
+
+  /**
+   * Makes the present threshold, a number or a tensor (per channel, as calibration may set), a learnt parameter
+   * `vTh` from now on (hybrid training of a converted network). Idempotent.
+   * @returns the parameter
+   */
+  learnThresholdFromNow(): Parameter {
+    if (this.thresholdParam) return this.thresholdParam;
+    const th = this.opts.vTh;
+    const t = typeof th === 'number' ? full([], th) : th.detach().clone();
+    const p = this.registerParameter('vTh', new Parameter(t));
+    t.dispose();
+    (this as { thresholdParam: Parameter | undefined }).thresholdParam = p;
+    return p;
+  }
 
   /**
    * The options the step runs with: the fixed options, with learnt parameters (threshold, PLIF's decay) computed

@@ -87,6 +87,8 @@ export interface HybridOptions {
    * learn alike: a sharpness (atan, sigmoid) is divided by V_th, a width (rectangle, triangle) multiplied.
    */
   scaleSurrogate?: boolean;
+  /** Learn the thresholds too (each neuron's, a number or a per-channel tensor, from its calibrated value). Default false. */
+  learnThreshold?: boolean;
 }
 
 /** How a surrogate's parameter scales x → x / V_th: a sharpness is divided by V_th, a width multiplied. */
@@ -123,6 +125,7 @@ export async function hybridFromCheckpoint(path: string, opts: HybridOptions = {
   if (T === undefined) throw new SnnkitError(`--init: ${path} was converted for no particular T: give --T`, 'INVALID_ARGUMENT');
   const model = new HybridSnn(ann, converted.snn, T);
   setSurrogates(model, opts.surrogate ?? atan(), opts.scaleSurrogate ?? true);
+  if (opts.learnThreshold) for (const [, n] of model.neurons()) n.learnThresholdFromNow();
   const steps = [...(snnMeta.calibration?.steps ?? ['conversion']).filter((s) => s !== 'hybrid'), 'hybrid'];
   const { accuracy: _a, val_accuracy: _v, epoch: _e, history: _h, snn_train: _s, ...kept } = meta;
   return { model, ann, snnMeta, meta: { ...kept, snn: { ...snnMeta, calibration: { ...snnMeta.calibration, T, steps } } } };

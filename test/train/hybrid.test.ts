@@ -71,6 +71,23 @@ test('HybridSnn gives the simulated network\'s outputs, scales each surrogate to
   const fresh = (await hybridFromCheckpoint(path)).model;
   tidy(() => fresh.loadStateDict(model.stateDict()));
   tidy(() => assertClose(noGrad(() => fresh.forwardSteps(batch.x)), noGrad(() => model.forwardSteps(batch.x)), 0, 0));
+  // Learnt thresholds (a number or a tensor each) are parameters; they round-trip through the checkpoint too.
+  const learnt = (await hybridFromCheckpoint(path, { learnThreshold: true })).model;
+  const names = learnt.namedParameters().map(([k]) => k).filter((k) => k.endsWith('.vTh'));
+  assert.equal(names.length, learnt.neurons().length);
+  noGrad(() => { for (const [k, p] of learnt.namedParameters()) if (k.endsWith('.vTh')) p.mul_(0.8); });
+  const savedTh = join(dir, 'learnt.safetensors');
+  saveModel(savedTh, learnt, meta);
+  const backTh = await loadSnn(savedTh);
+  const resumed = (await hybridFromCheckpoint(path, { learnThreshold: true })).model;
+  tidy(() => resumed.loadStateDict(learnt.stateDict()));
+  tidy(() => {
+    const want = noGrad(() => learnt.forwardSteps(batch.x));
+    const before = noGrad(() => ref.converted.snn.forward(batch.x.unsqueeze(0).expand(3, ...batch.x.shape)));
+    assert.ok(want.sub(before).abs().max().item() > 0, 'lower thresholds change the outputs');
+    assertClose(noGrad(() => backTh.converted.snn.forward(batch.x.unsqueeze(0).expand(3, ...batch.x.shape))), want, 0, 0);
+    assertClose(noGrad(() => resumed.forwardSteps(batch.x)), want, 0, 0);
+  });
   batch.dispose();
   await loader.close();
 });
