@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Produces the numbers of docs/results/hybrid.md: the shared CIFAR-10 ResNet-20 (ANN 91.5 % on test_first1000.bin),
+# converted with binary IF neurons, calibrated, then fine-tuned through time (hybrid training) on the JPEG copy of the
+# CIFAR-10 training set and tested on the exact test_first1000.bin.
+#   calib:  calibration alone at T = 8 and 4: advanced (threshold, bias, potential), and quantize + advanced + weight
+#           calibration + distill (the best binary-IF pipeline of docs/results/calibration.md);
+#   select: hyper-parameters chosen on a validation split of the JPEG training images (the last 500 of the first 5000,
+#           which hold every class alike), 1 epoch from the advanced calibration at T = 8: Adam 1e-4; 1e-3; 3e-4 with
+#           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1);
+#   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
+# Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
+# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|final ...]   (after npm run setup)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?output folder}; shift
+parts=${*:-calib select final}
+S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
+rec=docs/results/hybrid
+shared=../shared
+model=$shared/models/cifar10-resnet20/cifar10-resnet20.safetensors
+exact=$shared/data/cifar10-exact-subset
+calib() { # name, T list, calibrate args...
+  local name=$1 T=$2; shift 2
+  [ -f "$rec/$name.json" ] && return 0
+  $S calibrate --model "$model" --dataset cifar10 --data "$exact" --T "$T" "$@" --out "$out/$name" --json | tail -1 > "$rec/$name.json"
+  cp "$out/$name/report.md" "$rec/$name.md"
+}
+hybrid() { # name, init checkpoint, train-snn args...
+  local name=$1 init=$2; shift 2
+  [ -f "$rec/$name.json" ] && return 0
+  local t0; t0=$(date +%s)
+  $S train-snn --init "$init" --dataset cifar10-jpeg --test-data "$exact/test_first1000.bin" --batch-size 64 --weight-decay 0 \
+    --distill-weight 1 "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
+  cp "$out/$name/log.csv" "$rec/$name.csv"
+  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
+    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
+  tail -1 "$rec/$name.json"
+}
+mkdir -p "$rec"
+for p in $parts; do case $p in
+  calib)
+    calib calib-advanced 8,4 --pipeline advanced
+    calib calib-qwd-T8 8 --pipeline custom --steps quantize,threshold,weight,bias,potential,distill ;;
+  select)
+    sel=(--epochs 1 --train-limit 5000 --val-size 500)
+    hybrid select-exp1 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-4
+    hybrid select-exp2 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-3
+    hybrid select-exp3 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
+  final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
+  *) echo "unknown part $p" >&2; exit 2 ;;
+esac; done
