@@ -2,11 +2,12 @@
 # Produces the numbers of docs/results/hybrid.md: the shared CIFAR-10 ResNet-20 (ANN 91.5 % on test_first1000.bin),
 # converted with binary IF neurons, calibrated, then fine-tuned through time (hybrid training) on the JPEG copy of the
 # CIFAR-10 training set and tested on the exact test_first1000.bin.
-#   calib:  calibration alone at T = 8 and 4: advanced (threshold, bias, potential), and quantize + advanced + weight
-#           calibration + distill (the best binary-IF pipeline of docs/results/calibration.md);
+#   calib:  calibration alone at T = 8 and 4: advanced (threshold, bias, potential), and quantize + advanced + distill
+#           (the best binary-IF pipeline of docs/results/calibration.md without weight calibration, whose 5000
+#           iterations a layer took about 4 minutes a layer on 2 shared cores: over an hour for ResNet-20's 19);
 #   select: hyper-parameters chosen on a validation split of the JPEG training images (the last 500 of the first 5000,
 #           which hold every class alike), 1 epoch from the advanced calibration at T = 8: Adam 1e-4; 1e-3; 3e-4 with
-#           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1);
+#           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1); the last also at T = 4;
 #   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
 # usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|final ...]   (after npm run setup)
@@ -40,12 +41,13 @@ mkdir -p "$rec"
 for p in $parts; do case $p in
   calib)
     calib calib-advanced 8,4 --pipeline advanced
-    calib calib-qwd-T8 8 --pipeline custom --steps quantize,threshold,weight,bias,potential,distill ;;
+    calib calib-qd 8,4 --pipeline custom --steps quantize,threshold,bias,potential,distill ;;
   select)
     sel=(--epochs 1 --train-limit 5000 --val-size 500)
     hybrid select-exp1 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-4
     hybrid select-exp2 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-3
-    hybrid select-exp3 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
+    hybrid select-exp3 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold
+    hybrid select-T4-exp3 "$out/calib-advanced/snn-T4-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
   final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done

@@ -67,10 +67,8 @@ export class HybridSnn extends Module implements StepClassifier {
   }
 
   /** Reads the layout {@link stateDict} writes; the ANN's entries are not loaded (they do not change). */
-  override loadStateDict(sd: StateDict | Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadResult {
-    const all = sd instanceof Map ? Object.fromEntries(sd) : sd;
-    restoreSnnTensors('the state dict', this.snn, all);
-    void opts;
+  override loadStateDict(sd: StateDict | Map<string, Tensor>): LoadResult {
+    restoreSnnTensors('the state dict', this.snn, sd instanceof Map ? Object.fromEntries(sd) : sd);
     return { missingKeys: [], unexpectedKeys: [] };
   }
 }

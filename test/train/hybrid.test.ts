@@ -101,6 +101,13 @@ test('hybrid training with the ANN as teacher lowers the loss; signed networks a
     teacher: ann, distill: { weight: 1, temperature: 2 }, progress: silentProgress, meta });
   assert.ok(r.history[2]!.trainLoss < r.history[0]!.trainLoss, `loss ${r.history.map((h) => h.trainLoss.toFixed(3)).join(' → ')}`);
   assert.equal((await loadSnn(r.lastPath)).snnMeta.calibration?.T, 2, 'the checkpoint is an SNN checkpoint for T = 2');
+  // The same run again resumes from last.safetensors (weights and optimizer state into a freshly built HybridSnn), done.
+  const again = await hybridFromCheckpoint(path, { T: 2 });
+  const r4 = await trainSnn({ model: again.model, train: loader, test: loader, epochs: 3, optimizer: 'adam', lr: 1e-3, weightDecay: 0, seed: 1,
+    outDir: join(dir, 'run'), teacher: again.ann, distill: { weight: 1, temperature: 2 }, progress: silentProgress, meta });
+  assert.equal(r4.resumedFrom, 3);
+  assert.deepEqual(r4.history.map((h) => h.testAccuracy), r.history.map((h) => h.testAccuracy));
+  tidy(() => assertClose(again.model.stateDict()['snn.features.0.module.weight'], loadCheckpoint(r.lastPath).weights['snn.features.0.module.weight'], 0, 0));
   const { surrogate } = await import('../../src/index.js');
   await assert.rejects(hybridFromCheckpoint(path, { surrogate: surrogate.dspike({ b: 3 }) }), /the dspike\(b=3\) surrogate cannot be scaled to the thresholds/);
   await assert.rejects(trainSnn({ model, train: loader, test: loader, epochs: 1, outDir: join(dir, 'x'), teacher: ann, meta }), /give both teacher and distill/);
