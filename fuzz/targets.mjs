@@ -173,6 +173,22 @@ function nmnistStructured(bytes, d, _ctx, mb) {
   }
 }
 
+/** The list layout of nmnist-small: "sample class" lines naming event files beside the list. */
+function nmnistListSeeds() {
+  return { seeds: [new TextEncoder().encode('#sample #class\n1\t3\n2\t7\n1 0\r\n')] };
+}
+/** Rewrites a label (out of range, not a number), a sample name (missing, a path), or the line structure. */
+function nmnistListStructured(bytes, d, _ctx, mb) {
+  const lines = new TextDecoder().decode(bytes).split('\n'), at = d.int(lines.length);
+  switch (d.int(4)) {
+    case 0: lines[at] = `1\t${d.pick(['10', '255', '-1', 'x', '1e3', '3.5', ''])}`; break;
+    case 1: lines[at] = `${d.pick(['3', '../1', '/etc/passwd', '1 2 3', '', '1.bs2'])}\t1`; break;
+    case 2: lines.splice(at, 0, ...Array.from({ length: d.int(50) }, () => '2\t7')); break;
+    default: return mb(bytes, d);
+  }
+  return new TextEncoder().encode(lines.join('\n'));
+}
+
 async function imageSeeds() {
   const sharp = (await import('sharp')).default;
   const rgb = Buffer.from(new Uint8Array(8 * 8 * 3).map((_, i) => (i * 13) & 0xff));
@@ -220,6 +236,16 @@ export const TARGETS = {
     async parse(bytes, dir) { (await data()).loadCifar10Binary(put(dir, 'test_batch.bin', bytes), 'test'); } },
   nmnist: { seeds: nmnistSeeds, structured: nmnistStructured,
     async parse(bytes, dir) { (await data()).eventsToFrames((await io()).readNmnistFile(put(dir, 'f.bin', bytes)), { T: 4 }); } },
+  'nmnist-list': { seeds: nmnistListSeeds, structured: nmnistListStructured,
+    async parse(bytes, dir) {
+      const root = join(dir, 'nmnist-list');
+      rmSync(root, { recursive: true, force: true });
+      mkdirSync(root, { recursive: true });
+      put(root, '1.bs2', Uint8Array.of(1, 2, 0x80, 0, 5, 3, 4, 0, 0, 9));
+      put(root, '2.bs2', Uint8Array.of(5, 6, 0, 0, 1));
+      put(root, 'train.txt', bytes);
+      await (await data()).loadNmnist(root, 'train', { frames: 2, cache: false });
+    } },
   image: { seeds: imageSeeds, structured: imageStructured,
     async parse(bytes, dir) {
       const cls = join(dir, 'images/test/a');
