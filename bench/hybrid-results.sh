@@ -7,7 +7,8 @@
 #           iterations a layer took about 4 minutes a layer on 2 shared cores: over an hour for ResNet-20's 19);
 #   select: hyper-parameters chosen on a validation split of the JPEG training images (the last 500 of the first 5000,
 #           which hold every class alike), 1 epoch from the advanced calibration at T = 8: Adam 1e-4; 1e-3; 3e-4 with
-#           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1); the last also at T = 4;
+#           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1); the last also at T = 4, and from
+#           quantize + advanced + distill at T = 8;
 #   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
 # usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|final ...]   (after npm run setup)
@@ -47,7 +48,8 @@ for p in $parts; do case $p in
     hybrid select-exp1 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-4
     hybrid select-exp2 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-3
     hybrid select-exp3 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold
-    hybrid select-T4-exp3 "$out/calib-advanced/snn-T4-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
+    hybrid select-T4-exp3 "$out/calib-advanced/snn-T4-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold
+    hybrid select-qd-exp3 "$out/calib-qd/snn-T8-quantize+threshold+bias+potential+distill.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
   final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
