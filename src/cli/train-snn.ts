@@ -125,8 +125,14 @@ async function hybridModel(f: SnnFlags, surrogate: Surrogate, loss: SnnLoss): Pr
     encoding: 'direct', T, title: `${String(meta.arch)} (hybrid) on ${f.dataset}, T = ${T}`, ...(teacher ? { teacher } : {}) };
 }
 
-async function run(f: SnnFlags): Promise<void> {
+/** The zoo-only flags: hybrid training uses the network's own neurons and encoding. */
+const ZOO_ONLY = ['neuron', 'tau', 'reset', 'detachReset', 'vThreshold', 'spikeAmplitude', 'encoding', 'spikingOutput'] as const;
+
+async function run(f: SnnFlags, cmd: Command): Promise<void> {
   const t0 = performance.now();
+  const given = ZOO_ONLY.filter((k) => cmd.getOptionValueSource(k) === 'cli');
+  if (!f.arch && given.length)
+    throw new SnnkitError(`--${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}: hybrid training (--init SNN, no --arch) keeps the network's own IF neurons and direct encoding`, 'INVALID_ARGUMENT');
   const surrogate = parseSurrogate(f.surrogate), loss: SnnLoss = parseSnnLoss(f.loss);
   if (f.fdg && surrogate.name !== 'dspike') throw new SnnkitError(`--fdg searches Dspike's temperature: give --surrogate dspike[:B0], not '${f.surrogate}'`, 'INVALID_ARGUMENT');
   const hybrid = !f.arch;

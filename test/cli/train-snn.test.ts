@@ -119,6 +119,7 @@ test('hybrid training from what calibrate wrote (no --arch): the SNN as it is, a
     [['--arch', 'snn-mnist-cnn', '--T', '2', '--distill-weight', '1'], /^snnkit: --teacher and --distill-weight go with hybrid training/],
     [['--init', calibrated, '--teacher', join(dir, 'ann', 'last.safetensors')], /^snnkit: --teacher needs --distill-weight/],
     [['--arch', 'snn-mnist-cnn'], /^snnkit: --T: the number of time steps is required with --arch/],
+    [['--init', calibrated, '--neuron', 'lif', '--tau', '3'], /^snnkit: --neuron, --tau: hybrid training \(--init SNN, no --arch\) keeps the network's own IF neurons/],
   ];
   for (const [args, msg] of bad) {
     const b = run('train-snn', '--dataset', 'mnist', '--epochs', '1', ...args, '--out', join(dir, 'bad'));
