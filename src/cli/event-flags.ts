@@ -8,6 +8,7 @@ import { SnnkitError } from '../errors.js';
 import { DATASETS } from '../data/registry.js';
 import type { EventFrameOptions } from '../data/nmnist.js';
 import type { CheckpointMeta } from '../models/checkpoint.js';
+import { flagList } from './flags.js';
 
 /** The event-data flags a command parsed. */
 export interface EventFlags { frames?: number; framesBy?: 'count' | 'time'; denoise?: number }
@@ -45,7 +46,7 @@ export function eventSettings(dataset: string, f: EventFlags, frames?: number, m
   const recorded = meta?.['events'] as EventMeta | undefined;
   if (!DATASETS[dataset]?.events) {
     const given = (['frames', 'framesBy', 'denoise'] as const).filter((k) => f[k] !== undefined);
-    if (given.length) throw new SnnkitError(`--${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}: '${dataset}' is not event data`, 'INVALID_ARGUMENT');
+    if (given.length) throw new SnnkitError(`${flagList(given)}: '${dataset}' is not event data`, 'INVALID_ARGUMENT');
     return null;
   }
   return { frames: frames ?? f.frames ?? recorded?.frames ?? 1, by: f.framesBy ?? recorded?.by ?? 'count', denoise: f.denoise ?? recorded?.denoise ?? null };

@@ -12,6 +12,7 @@ import type { CheckpointMeta } from '../models/checkpoint.js';
 import type { Surrogate } from '../surrogate/surrogate.js';
 import { hybridFromCheckpoint } from '../train/hybrid.js';
 import { loadAnn } from './model.js';
+import { flagList } from './flags.js';
 import { createSpikingModel, NEURON_KINDS, SPIKING_MODEL_NAMES, SPIKING_ZOO, type NeuronKind } from '../neurons/zoo.js';
 import { writeDspikePlot, writeTrainingCurves } from '../report/plot.js';
 import { TerminalProgress } from '../report/progress.js';
@@ -132,7 +133,7 @@ async function run(f: SnnFlags, cmd: Command): Promise<void> {
   const t0 = performance.now();
   const given = ZOO_ONLY.filter((k) => cmd.getOptionValueSource(k) === 'cli');
   if (!f.arch && given.length)
-    throw new SnnkitError(`--${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}: hybrid training (--init SNN, no --arch) keeps the network's own IF neurons and direct encoding`, 'INVALID_ARGUMENT');
+    throw new SnnkitError(`${flagList(given)}: hybrid training (--init SNN, no --arch) keeps the network's own IF neurons and direct encoding`, 'INVALID_ARGUMENT');
   const surrogate = parseSurrogate(f.surrogate), loss: SnnLoss = parseSnnLoss(f.loss);
   if (f.fdg && surrogate.name !== 'dspike') throw new SnnkitError(`--fdg searches Dspike's temperature: give --surrogate dspike[:B0], not '${f.surrogate}'`, 'INVALID_ARGUMENT');
   const hybrid = !f.arch;
