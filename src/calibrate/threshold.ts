@@ -10,7 +10,7 @@ import { ReLU } from '../nn/layers.js';
 import { ClippedReLU } from '../nn/activation.js';
 import { foldNetwork } from '../convert/converter.js';
 import { noGrad } from '../tensor/autograd.js';
-import { cat, tensor } from '../tensor/creation.js';
+import { arange, cat, Generator, randint, tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -91,10 +91,23 @@ export function searchRows(t: Tensor, perChannel: boolean): Tensor {
   return perChannel ? t.transpose(0, 1).flatten(1) : t.flatten().unsqueeze(0);
 }
 
-/** A strided subsample of the rows' columns, at most `budget` elements in all. */
+/**
+ * A subsample of the rows' columns, at most `budget` elements in all: one column at a random place in each window of
+ * `step` columns (stratified), the same places for every call with the same shape, so that two tensors of one shape
+ * (a layer's currents and its targets) are sampled alike. A plain stride would alias with the layout: the columns of
+ * [N, C, H, W] flattened taken with a stride equal to W keep only column 0 of every map, the border.
+ * @example
+ * subsampleRows(randn([1, 1 << 21]), 65536).shape; // [1, 65536]
+ */
 export function subsampleRows(rows: Tensor, budget: number): Tensor {
-  const step = Math.max(1, Math.ceil((rows.shape[0]! * rows.shape[1]!) / budget));
-  return rows.slice(1, 0, undefined, step).contiguous();
+  const cols = rows.shape[1]!;
+  const step = Math.max(1, Math.ceil((rows.shape[0]! * cols) / budget));
+  if (step === 1) return rows.contiguous();
+  return tidy(() => {
+    const n = Math.floor(cols / step);
+    const at = arange(0, n * step, step).add(randint(0, step, [n], { generator: new Generator(0) }));
+    return rows.indexSelect(1, at);
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nn, data, convert, calibrate, optim, F, models, tidy, noGrad, Generator, neurons, randn, rand, tensor, type Tensor } from '../../src/index.js';
 import { loadCheckpoint } from '../../src/models/checkpoint.js';
+import { subsampleRows } from '../../src/calibrate/threshold.js';
 import { assertClose, errorOf } from '../helpers.js';
 
 /** MNIST CNN trained for one short epoch on 3200 images: enough to have real activations to calibrate. */
@@ -294,6 +295,24 @@ test("the threshold search's EMA aggregate is the authors': a search per batch, 
   const got = r.thresholds[0] as number;
   assert.ok(Math.abs(got - ema!) <= 1e-5 * ema!, `EMA aggregate ${got} vs by hand ${ema}`);
   assert.notEqual(got, all.thresholds[0], 'differs from the search over all samples');
+});
+
+test('the threshold search samples every column of a feature map alike, where a plain stride would keep only the border', () => {
+  // [N, C, H, W] = [128, 16, 32, 32] flattened: 2^21 values, each its column w; a budget of 65536 is one in 32, and a
+  // stride of 32 would pick w = 0 every time.
+  const W = 32, n = 1 << 21;
+  const cols = Float32Array.from({ length: n }, (_, i) => i % W);
+  tidy(() => {
+    const x = tensor(cols, [1, n]);
+    const a = subsampleRows(x, 65536), b = subsampleRows(x.mul(2), 65536);
+    assert.deepEqual(a.shape, [1, 65536]);
+    const picked = a.toTypedArray() as Float32Array, counts = new Array<number>(W).fill(0);
+    for (const w of picked) counts[w]! += 1;
+    // one place drawn uniformly in each window of 32: each column about 2048 times (binomial sd about 44)
+    for (const [w, c] of counts.entries()) assert.ok(Math.abs(c - 2048) < 300, `column ${w} drawn ${c} times of 65536`);
+    assertClose(b, a.mul(2), 0, 0, 'two tensors of one shape are sampled at the same places');
+    assert.deepEqual([...subsampleRows(x, 1e9).shape], [1, n], 'within the budget: everything');
+  });
 });
 
 test('a fine-tuning step whose loss or gradient is not finite stops before the optimizer step, naming the group', () => {
