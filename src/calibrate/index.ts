@@ -6,5 +6,5 @@ export {
 export { neuronContext, type CalibrationStep, type NeuronContext } from './step.js';
 export { Walk, type BatchValues } from './walk.js';
 export { augmentImages, AUGMENTS, finetune, type Augment, type DistillOptions, type FinetuneOptions, type QuantizeOptions, type TrainedGroup } from './finetune.js';
-export { gridFractions, gridSearch, searchThresholds, THRESHOLD_GRIDS, type GridOptions, type ThresholdGrid, type ThresholdSearchOptions } from './threshold.js';
+export { gridFractions, gridSearch, searchThresholds, simulatedSearch, THRESHOLD_GRIDS, type GridOptions, type ThresholdGrid, type ThresholdSearchOptions } from './threshold.js';
 export { biasLayerOf, checkAligned, lower, segmentOf, type Program, type ProgramNode } from './program.js';

@@ -87,8 +87,12 @@ export interface WeightCalibrationOptions {
   seed?: number;
 }
 
-/** What the search of the threshold step looks at: the ANN's pre-activation, or the calibrated SNN's input current. */
-export type ThresholdSource = 'ann' | 'snn';
+/**
+ * What the search of the threshold step looks at: the ANN's pre-activation, the calibrated SNN's mean input current
+ * (both scored through the clipfloor model), or the SNN's input currents step by step with the neuron simulated for
+ * each candidate ('spikes': the model's timing error included; per layer, IF neurons).
+ */
+export type ThresholdSource = 'ann' | 'snn' | 'spikes';
 
 /** Options of calibrateSnn. */
 export interface CalibrateOptions {
@@ -181,7 +185,8 @@ export function checkOptions(o: CalibrateOptions): void {
   if (!(Number.isInteger(o.T) && o.T >= 1)) throw invalidArg('calibrate', 'T', 'a positive integer', o.T);
   for (const k of ['samples', 'correctionSamples', 'maxSampleSteps'] as const)
     if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k]! >= 1)) throw invalidArg('calibrate', k, 'a positive integer', o[k]);
-  if (o.thresholdSource !== undefined && !['ann', 'snn'].includes(o.thresholdSource)) throw invalidArg('calibrate', 'thresholdSource', "'ann' or 'snn'", o.thresholdSource);
+  if (o.thresholdSource !== undefined && !['ann', 'snn', 'spikes'].includes(o.thresholdSource)) throw invalidArg('calibrate', 'thresholdSource', "'ann', 'snn' or 'spikes'", o.thresholdSource);
+  if (o.thresholdSource === 'spikes' && (o.perChannel === true || o.signed === true)) throw invalidArg('calibrate', 'thresholdSource', "'ann' or 'snn' with per-channel thresholds or signed neurons ('spikes' searches one threshold a layer for IF neurons)", o.thresholdSource);
   if (o.thresholdAggregate !== undefined && !['all', 'ema'].includes(o.thresholdAggregate)) throw invalidArg('calibrate', 'thresholdAggregate', "'all' or 'ema'", o.thresholdAggregate);
   if (o.shiftForm !== undefined && !['potential', 'bias'].includes(o.shiftForm)) throw invalidArg('calibrate', 'shiftForm', "'potential' or 'bias'", o.shiftForm);
   if (typeof o.shift === 'boolean') deprecated('calibrateSnn', `shift: ${o.shift}`, o.shift ? "shift: 'potential' (the default) or 'bias'" : "shift: 'none'");

@@ -102,12 +102,60 @@ export function searchRows(t: Tensor, perChannel: boolean): Tensor {
 export function subsampleRows(rows: Tensor, budget: number): Tensor {
   const cols = rows.shape[1]!;
   const step = Math.max(1, Math.ceil((rows.shape[0]! * cols) / budget));
-  if (step === 1) return rows.contiguous();
-  return tidy(() => {
-    const n = Math.floor(cols / step);
-    const at = arange(0, n * step, step).add(randint(0, step, [n], { generator: new Generator(0) }));
-    return rows.indexSelect(1, at);
+  return step === 1 ? rows.contiguous() : tidy(() => rows.indexSelect(1, sampleColumns(cols, step)));
+}
+
+/** One index at a random place in each whole window of `step` of `cols` columns (fixed seed: the same for the same arguments). */
+export function sampleColumns(cols: number, step: number): Tensor {
+  const n = Math.floor(cols / step);
+  return tidy(() => arange(0, n * step, step).add(randint(0, step, [n], { generator: new Generator(0) })));
+}
+
+/**
+ * Grid search by simulation, one threshold for the layer: each candidate V runs the IF neuron (soft reset, T steps)
+ * on the input currents the calibrated SNN really gives it, and is scored by the squared error between the rate
+ * (spikes · V / T) and the target activation. Unlike the clipfloor model, this sees the timing error (spikes fired
+ * early that later negative input cannot take back), which grows with depth.
+ * @param currents per batch, the neuron's input currents [T, N, ...]
+ * @param targets per batch, the activations to match [N, ...]
+ * @param max the grid's top (the layer's maximum activation)
+ * @param start the membrane at t = 0 as a fraction of V (0.5 with the shift as the initial potential)
+ * @param stepBias the per-step bias as a fraction of V/T (0.5 with the shift as a bias)
+ * @example
+ * const I = randn([8, 4096]).add(0.5), a = I.mean(0).relu();
+ * const V = calibrate.simulatedSearch([I], [a], a.amax().item(), { T: 8, start: 0.5, stepBias: 0 });
+ */
+export function simulatedSearch(currents: readonly Tensor[], targets: readonly Tensor[], max: number, o: { T: number; start: number; stepBias: number; grid?: ThresholdGrid; points?: number; budget?: number }): number {
+  if (!(max > 0)) return 1e-6;
+  const perBatch = Math.max(1, Math.floor((o.budget ?? 65536) / currents.length));
+  const [I, a] = tidy(() => {
+    const parts = currents.map((c, i) => {
+      const flat = c.flatten(1), cols = flat.shape[1]!, idx = sampleColumns(cols, Math.max(1, Math.ceil(cols / perBatch)));
+      return [flat.indexSelect(1, idx), targets[i]!.flatten().indexSelect(0, idx)] as const;
+    });
+    return [cat(parts.map((q) => q[0]), 1).keep(), cat(parts.map((q) => q[1])).keep()];
   });
+  let best = Infinity, bestV = max;
+  try {
+    for (const f of gridFractions(o.grid, o.points)) {
+      const V = max * f;
+      const err = tidy(() => {
+        let v = I.select(0, 0).mul(0).add(o.start * V), n = v.mul(0);
+        for (let t = 0; t < o.T; t++) {
+          v = v.add(I.select(0, t)).add(o.stepBias * V / o.T);
+          const s = v.ge(V).to('float32');
+          v = v.sub(s.mul(V));
+          n = n.add(s);
+        }
+        return n.mul(V / o.T).sub(a).square().sum().item();
+      });
+      if (err < best) [best, bestV] = [err, V];
+    }
+  } finally {
+    I.dispose();
+    a.dispose();
+  }
+  return bestV;
 }
 
 /**

@@ -19,7 +19,7 @@ import { removeStaleTempFiles } from '../formats/atomic.js';
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; samples: number; calibSamples?: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn' | 'spikes'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -72,7 +72,7 @@ export function calibrateCommand(program: Command): void {
     .option('--per-channel', 'one threshold per channel instead of per layer')
     .option('--grid <kind>', `threshold candidates: ${THRESHOLD_GRIDS.join(' | ')} (ref: max·(1 − 0.01 i))`, oneOf(THRESHOLD_GRIDS), 'ref')
     .option('--grid-points <n>', 'points of the linear grid', intAtLeast(1), 100)
-    .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann) or the calibrated SNN\'s input current (snn)', oneOf(['ann', 'snn'] as const), 'ann')
+    .option('--threshold-source <src>', 'search on the ANN\'s pre-activation (ann), the calibrated SNN\'s mean input current (snn), or its currents step by step, the neuron simulated for each candidate (spikes)', oneOf(['ann', 'snn', 'spikes'] as const), 'ann')
     .option('--threshold-aggregate <how>', 'ANN-side search over all samples at once (all) or per batch, averaged with an EMA (ema, the authors\' code)', oneOf(['all', 'ema'] as const), 'all')
     .option('--initial-threshold <stat>', 'thresholds before calibration (and of "none"): ema (of batch maxima, the authors\') | max | a percentile', 'ema')
     .option('--shift <mode>', 'the V_th/2 shift: potential (v(0) = V_th/2) | bias (V_th/2T added to the current every step, as the authors\' code) | none', oneOf(CALIBRATION_SHIFTS), 'potential')

@@ -73,7 +73,7 @@ test('each calibration step lowers the error it targets, measured on held-out sa
   assert.ok(Object.values(acc).every((a) => a > 0.1), 'every pipeline still classifies');
 });
 
-test('per-channel thresholds and the SNN-side search: one threshold per channel, each layer error not above the per-layer one', async () => {
+test('per-channel thresholds and the SNN-side searches: one threshold per channel, each layer error not above the per-layer one', async () => {
   const { ann, calib, heldOut } = await setup();
   const T = 4;
   const layer = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { threshold: true } });
@@ -93,8 +93,15 @@ test('per-channel thresholds and the SNN-side search: one threshold per channel,
   // quantize learns per-channel thresholds too: they keep the per-channel shape
   const quant = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { quantize: true, threshold: true }, perChannel: true, quantize: { epochs: 1, augment: 'none' } });
   assert.deepEqual((neuronsOf(quant.snn)[0]!.vTh as Tensor).shape, [convs[0], 1, 1]);
-  for (const c of [chan, snnSide, quant]) assert.ok((await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]! > 0.5);
-  for (const c of [layer, chan, snnSide, quant]) c.snn.dispose();
+  // The simulated search: the first layer's current is constant over time, so it lands where the clipfloor search on
+  // the SNN's mean current does (up to the two searches' different subsamples: a grid point or two).
+  const snnLayer = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { threshold: true }, thresholdSource: 'snn' });
+  const sim = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { threshold: true }, thresholdSource: 'spikes' });
+  const [v0, s0] = [sim.layers[0]!, snnLayer.layers[0]!];
+  assert.ok(Math.abs((v0.vTh as number) - (s0.vTh as number)) <= 0.021 * v0.max, `first layer: simulated ${v0.vTh} vs clipfloor ${s0.vTh}`);
+  assert.ok(v0.errors[1]!.mse <= v0.errors[0]!.mse + 1e-9);
+  for (const c of [chan, snnSide, quant, sim]) assert.ok((await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]! > 0.5);
+  for (const c of [layer, chan, snnSide, quant, snnLayer, sim]) c.snn.dispose();
 });
 
 test('gridSearch returns, per row, the grid value with the smallest clipfloor error (checked by brute force)', () => {
@@ -121,6 +128,7 @@ test('calibration options and steps are checked, naming what is wrong', async ()
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 0, calibration: calib, steps: {} }), /T/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { lr: -1 } }), /weight\.lr/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdSource: 'both' as never }), /thresholdSource/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { threshold: true }, thresholdSource: 'spikes', perChannel: true }), /argument 'thresholdSource' must be 'ann' or 'snn' with per-channel thresholds or signed neurons/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { objective: 'fast' as never } }), /argument 'weight.objective' must be 'rate', 'spikes' or 'rate\+spikes', got 'fast'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { iterations: 0 } }), /weight\.iterations/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { augment: 'rotate' as never } }), /argument 'quantize.augment' must be 'none', 'crop', 'crop\+flip', got 'rotate'/);
@@ -312,6 +320,34 @@ test('the threshold search samples every column of a feature map alike, where a 
     for (const [w, c] of counts.entries()) assert.ok(Math.abs(c - 2048) < 300, `column ${w} drawn ${c} times of 65536`);
     assertClose(b, a.mul(2), 0, 0, 'two tensors of one shape are sampled at the same places');
     assert.deepEqual([...subsampleRows(x, 1e9).shape], [1, n], 'within the budget: everything');
+  });
+});
+
+test('the simulated threshold search: the clipfloor search when the current is constant, the brute-force argmin when it is not', () => {
+  tidy(() => {
+    const g = new Generator(3), T = 8;
+    // constant current: the IF neuron starting at V/2 fires round(T·x/V) times, clipped: exactly clipfloor with the shift
+    const x = randn([1, 3000], { generator: g }).add(0.3);
+    const max = x.relu().amax().item();
+    const viaModel = calibrate.gridSearch(x, x.relu(), [max], { T, shift: true })[0]!;
+    const viaSim = calibrate.simulatedSearch([x.expand(T, 3000)], [x.relu().squeeze(0)], max, { T, start: 0.5, stepBias: 0 });
+    assert.ok(Math.abs(viaSim - viaModel) < 1e-6 * max, `constant current: ${viaSim} vs clipfloor ${viaModel}`);
+    // varying current: every candidate simulated by hand in plain numbers
+    const I = randn([T, 400], { generator: g }).mul(0.8).add(0.2), a = I.mean(0).relu();
+    const top = a.amax().item(), cur = I.toArray() as number[][], target = a.toArray() as number[];
+    let best = Infinity, bestV = 0;
+    for (const f of calibrate.gridFractions('linear', 40)) {
+      const V = top * f;
+      let err = 0;
+      for (let j = 0; j < 400; j++) {
+        let v = 0, n = 0;
+        for (let t = 0; t < T; t++) { v += cur[t]![j]! + 0.5 * V / T; if (v >= V) { v -= V; n++; } }
+        err += (n * V / T - target[j]!) ** 2;
+      }
+      if (err < best) [best, bestV] = [err, V];
+    }
+    const got = calibrate.simulatedSearch([I], [a], top, { T, start: 0, stepBias: 0.5, grid: 'linear', points: 40 });
+    assert.ok(Math.abs(got - bestV) < 1e-5 * top, `simulated search ${got} vs brute force ${bestV}`);
   });
 });
 
