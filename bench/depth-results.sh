@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Produces the depth numbers of docs/results/hybrid.md: the shared CIFAR-10 ResNet-56 (ANN 92.6 % on test_first1000.bin),
+# imported from ONNX, converted with binary IF neurons and calibrated with snnkit's defaults (the same as for ResNet-20),
+# beside the authors' own code (github.com/yhhhli/SNN_Calibration) on the same network and data.
+#   snnkit:    none, light, advanced at T = 32 (the reference defaults); ResNet-20 light and advanced at T = 32 and 8 for comparison;
+#   authors:   their threshold search alone at T = 32 through bench/authors_calibration.py (needs AUTHORS=<checkout of
+#              SNN_Calibration> and Debian's python3-torch), and snnkit's threshold step alone with their settings
+#              (EMA over batches, the shift as a per-step bias), the pair that shows whether the two searches agree;
+#   spikes:    light and advanced with the threshold searched by simulating each neuron (--threshold-source spikes),
+#              on ResNet-56 at T = 32 and ResNet-20 at T = 8 and 32;
+#   distill:   advanced + distill at T = 32 (the end-to-end step of calibrate, 8 epochs on the 1024 samples);
+#   lowT:      advanced at T = 8 and 16.
+# Every run records its JSON in docs/results/depth/<name>.json and its report in docs/results/depth/<name>.md; a
+# recorded run is skipped. OUT keeps the checkpoints and plots.
+# usage: AUTHORS=/path/to/SNN_Calibration bash bench/depth-results.sh OUT_DIR [snnkit|authors|spikes|distill|lowT ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?output folder}; shift
+parts=${*:-snnkit authors spikes distill lowT}
+S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
+rec=docs/results/depth
+m=../shared/models/cifar10-resnet56
+exact=../shared/data/cifar10-exact-subset
+common=(--dataset cifar10 --data $exact/test_first1000.bin --calib-data $exact/train_first4000.bin
+  --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --json)
+mkdir -p "$rec"
+run() { # name, calibrate args... (the model: $M, default ResNet-56)
+  local name=$1; shift
+  [ -f "$rec/$name.json" ] && return 0
+  $S calibrate --model "${M:-$m/cifar10-resnet56.onnx}" "${common[@]}" "$@" --out "$out/$name" | tail -1 > "$rec/$name.json"
+  cp "$out/$name/report.md" "$rec/$name.md"
+  tail -c 300 "$rec/$name.json"; echo
+}
+for p in $parts; do case $p in
+  snnkit)
+    run r56-T32 --T 32 --pipeline none,light,advanced
+    M=../shared/models/cifar10-resnet20/cifar10-resnet20.onnx run r20-T32 --T 32 --pipeline light,advanced
+    M=../shared/models/cifar10-resnet20/cifar10-resnet20.onnx run r20-T8 --T 8 --pipeline light,advanced ;;
+  authors)
+    run r56-T32-thr-authorslike --T 32 --pipeline custom --steps threshold --threshold-aggregate ema --shift bias
+    [ -f "$rec/authors-r56-T32-thr.json" ] || /usr/bin/python3 bench/authors_calibration.py "${AUTHORS:?checkout of SNN_Calibration}" \
+      $m/resnet56-4bfd9763.th --depth 56 --T 32 --calib threshold --seed 0 --json "$rec/authors-r56-T32-thr.json" | grep -v Empirical ;;
+  spikes)
+    run r56-T32-spikes --T 32 --pipeline light,advanced --threshold-source spikes
+    M=../shared/models/cifar10-resnet20/cifar10-resnet20.onnx run r20-spikes --T 8,32 --pipeline light,advanced --threshold-source spikes ;;
+  distill) run r56-T32-distill --T 32 --pipeline custom --steps threshold,bias,potential,distill ;;
+  lowT) run r56-lowT --T 8,16 --pipeline advanced ;;
+  *) echo "unknown part $p" >&2; exit 2 ;;
+esac; done
+node bench/depth-plot.mjs docs/results/img/depth-errors.svg "R56 before its step=$out/r56-T32:advanced:converted" "R56 advanced=$out/r56-T32:advanced" \
+  "R56 adv., spikes=$out/r56-T32-spikes:advanced" "R20 advanced=$out/r20-T32:advanced"
