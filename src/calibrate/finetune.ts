@@ -31,6 +31,8 @@ export interface FinetuneOptions {
    */
   augment?: Augment;
   seed?: number;
+  /** Called after each optimizer step: steps done (from 1), steps in all, that minibatch's loss (for a progress bar). */
+  onStep?: (done: number, total: number, loss: number) => void;
 }
 
 /**
@@ -146,6 +148,7 @@ export function finetune(teacher: Module, student: (x: Tensor) => Tensor, x: Ten
             for (const opt of opts) opt.zeroGrad();
             loss.backward();
             checkFiniteStep('finetune', `epoch ${e + 1}, step ${s0 / bs + 1}`, loss, named);
+            if (f.onStep) f.onStep(e * perEpoch + s0 / bs + 1, epochs * perEpoch, loss.item());
           });
           opts.forEach((opt, i) => { opt.step(); scheds[i]!.step(); });
           noGrad(() => groups.forEach((g) => { if (g.min !== undefined) for (const p of g.params) p.clamp_(g.min); }));

@@ -112,8 +112,8 @@ export function calibrateCommand(program: Command): void {
             T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
-            quantize: { epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed },
-            distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed },
+            quantize: { epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`) },
+            distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `distill T=${T} ${p.name}`) },
             onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
           });
           progress.stop();
@@ -156,4 +156,13 @@ export function calibrateCommand(program: Command): void {
         `${join(f.out, 'report.md')} (${seconds.toFixed(0)} s)`,
       ]);
     });
+}
+
+/** A fine-tuning step's progress (quantize, distill: minutes on a deep network) on the command's bar, with the loss. */
+function finetuneProgress(progress: TerminalProgress, label: string): (done: number, total: number, loss: number) => void {
+  return (done, total, loss) => {
+    if (done === 1) progress.start(label, total);
+    progress.update(done, { loss: loss.toPrecision(4) });
+    if (done === total) progress.stop();
+  };
 }

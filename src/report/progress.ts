@@ -34,6 +34,7 @@ export class TerminalProgress implements ProgressSink {
   }
 
   start(label: string, total: number): void {
+    this.stop(); // a bar still running (a loop left early) ends here rather than under the new one
     this.label = label;
     this.total = total;
     this.lastLine = performance.now();

@@ -50,7 +50,16 @@ test('each calibration step lowers the error it targets, measured on held-out sa
     ['threshold+weight', { threshold: true, weight: true }], ['threshold+weight(spikes)', { threshold: true, weight: true }, spikeWeight],
     ['advanced+distill', { threshold: true, bias: true, potential: true, distill: true }],
     ['quantize+advanced', { quantize: true, threshold: true, bias: true, potential: true }]] as const) {
-    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 512, steps, weight: w ?? weight, distill: { epochs: 2, lr: 1e-3, augment: 'crop' }, quantize: { epochs: 4, lr: 1e-3, augment: 'crop' } });
+    const calls: Record<string, [number, number, number][]> = { distill: [], quantize: [] };
+    const c = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 512, steps, weight: w ?? weight,
+      distill: { epochs: 2, lr: 1e-3, augment: 'crop', onStep: (...a) => calls['distill']!.push(a) },
+      quantize: { epochs: 4, lr: 1e-3, augment: 'crop', onStep: (...a) => calls['quantize']!.push(a) } });
+    // Fine-tuning reports each step (the CLI's progress bar): steps 1..total, epochs × 512/32 minibatches, finite losses.
+    for (const [step, epochs] of [['distill', 2], ['quantize', 4]] as const) {
+      const expected = (steps as calibrate.CalibrationSteps)[step] ? epochs * (512 / (step === 'distill' ? 32 : 64)) : 0;
+      assert.deepEqual(calls[step]!.map(([d, t]) => [d, t]), Array.from({ length: expected }, (_, i) => [i + 1, expected]), `${name}: ${step} progress`);
+      assert.ok(calls[step]!.every(([, , l]) => Number.isFinite(l) && l >= 0));
+    }
     errs[name] = await outputError(c.snn, ann, heldOut, T);
     acc[name] = (await convert.simulate(c.snn, heldOut, { T: [T] })).accuracy[0]!;
     isolated[name] = (await convert.analyzeConversion(ann, c, heldOut, [T], { shift: true })).layers.map((l) => l.totalRms[T]!);
