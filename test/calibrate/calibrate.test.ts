@@ -204,9 +204,10 @@ test('an imported ONNX ResNet-20 calibrates exactly like the zoo model (residual
   assert.equal(a.layers.length, 19);
   a.layers.forEach((l, i) => {
     assert.ok(Math.abs((l.vTh as number) - (b.layers[i]!.vTh as number)) <= 1e-4 * (l.vTh as number), `layer ${i}: ${l.vTh} vs ${b.layers[i]!.vTh}`);
-    // Spikes near threshold may flip between the two (float rounding differs, and with it the CPU's kernels), so the
-    // errors agree to 5%: the largest gap measured is 2.4% (the last layer, before calibration, on 2 AVX2 cores).
-    l.errors.forEach((e, j) => assert.ok(Math.abs(e.mse - b.layers[i]!.errors[j]!.mse) <= 5e-2 * b.layers[i]!.errors[j]!.mse + 1e-7, `layer ${i} ${e.step}: ${e.mse} vs ${b.layers[i]!.errors[j]!.mse}`));
+    // Spikes near threshold may flip between the two (float rounding differs, and with it the CPU's kernels), and the
+    // flips add up over the layers, so the errors agree to 10%: the largest gaps measured are in the last layer, 2.4%
+    // with the thresholds searched on the maps' borders (before af478d5) and 5.5% since, on 2 AVX2 cores.
+    l.errors.forEach((e, j) => assert.ok(Math.abs(e.mse - b.layers[i]!.errors[j]!.mse) <= 1e-1 * b.layers[i]!.errors[j]!.mse + 1e-7, `layer ${i} ${e.step}: ${e.mse} vs ${b.layers[i]!.errors[j]!.mse}`));
     assert.ok(l.errors[l.errors.length - 1]!.mse < l.errors[0]!.mse, `layer ${i}: calibration lowers its error`);
   });
   // Thresholds equal to float rounding still flip the odd spike, which 19 layers at T = 4 amplify: the two SNNs'
