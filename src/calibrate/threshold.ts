@@ -119,8 +119,9 @@ export function sampleColumns(cols: number, step: number): Tensor {
  * @param currents per batch, the neuron's input currents [T, N, ...]
  * @param targets per batch, the activations to match [N, ...]
  * @param max the grid's top (the layer's maximum activation)
- * @param start the membrane at t = 0 as a fraction of V (0.5 with the shift as the initial potential)
- * @param stepBias the per-step bias as a fraction of V/T (0.5 with the shift as a bias)
+ * @param o T; `start`, the membrane at t = 0 as a fraction of V (0.5 with the shift as the initial potential);
+ *   `stepBias`, a bias added each step as a fraction of V/T (0.5 with the shift as a bias); the grid; `budget`, the
+ *   elements kept over all batches (default 65536)
  * @example
  * const I = randn([8, 4096]).add(0.5), a = I.mean(0).relu();
  * const V = calibrate.simulatedSearch([I], [a], a.amax().item(), { T: 8, start: 0.5, stepBias: 0 });
