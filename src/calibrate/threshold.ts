@@ -9,6 +9,7 @@ import type { Module } from '../nn/module.js';
 import { ReLU } from '../nn/layers.js';
 import { ClippedReLU } from '../nn/activation.js';
 import { foldNetwork } from '../convert/converter.js';
+import { neuronMultiStep } from '../functional/neuron.js';
 import { noGrad } from '../tensor/autograd.js';
 import { arange, cat, Generator, randint, tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
@@ -141,14 +142,8 @@ export function simulatedSearch(currents: readonly Tensor[], targets: readonly T
     for (const f of gridFractions(o.grid, o.points)) {
       const V = max * f;
       const err = tidy(() => {
-        let v = I.select(0, 0).mul(0).add(o.start * V), n = v.mul(0);
-        for (let t = 0; t < o.T; t++) {
-          v = v.add(I.select(0, t)).add(o.stepBias * V / o.T);
-          const s = v.ge(V).to('float32');
-          v = v.sub(s.mul(V));
-          n = n.add(s);
-        }
-        return n.mul(V / o.T).sub(a).square().sum().item();
+        const { spikes } = neuronMultiStep(o.stepBias ? I.add(o.stepBias * V / o.T) : I, o.start * V, { vTh: V });
+        return spikes.sum(0).mul(V / o.T).sub(a).square().sum().item();
       });
       if (err < best) [best, bestV] = [err, V];
     }

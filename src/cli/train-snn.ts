@@ -131,12 +131,12 @@ const ZOO_ONLY = ['neuron', 'tau', 'reset', 'detachReset', 'vThreshold', 'spikeA
 
 async function run(f: SnnFlags, cmd: Command): Promise<void> {
   const t0 = performance.now();
+  const hybrid = !f.arch;
   const given = ZOO_ONLY.filter((k) => cmd.getOptionValueSource(k) === 'cli');
-  if (!f.arch && given.length)
+  if (hybrid && given.length)
     throw new SnnkitError(`${flagList(given)}: hybrid training (--init SNN, no --arch) keeps the network's own IF neurons and direct encoding`, 'INVALID_ARGUMENT');
   const surrogate = parseSurrogate(f.surrogate), loss: SnnLoss = parseSnnLoss(f.loss);
   if (f.fdg && surrogate.name !== 'dspike') throw new SnnkitError(`--fdg searches Dspike's temperature: give --surrogate dspike[:B0], not '${f.surrogate}'`, 'INVALID_ARGUMENT');
-  const hybrid = !f.arch;
   if (hybrid && !(f.init && isConvertedCheckpoint(f.init)))
     throw new SnnkitError(`give --arch (a spiking zoo model), or --init with an SNN checkpoint of snnkit convert or calibrate${f.init ? ` (${f.init} is not one)` : ''}`, 'INVALID_ARGUMENT');
   if (!hybrid && f.T === undefined) throw new SnnkitError('--T: the number of time steps is required with --arch', 'INVALID_ARGUMENT');
