@@ -71,12 +71,17 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
   const t0 = performance.now();
   const walk = await Walk.start(ann, o);
   const { steps } = o;
-  // The fine-tuning steps train on the calibration samples themselves (the first `samples` of epoch 0, as the walk).
-  let samples: Tensor | undefined;
+  // The fine-tuning steps train on the calibration samples themselves (the first `samples` of epoch 0, as the walk);
+  // quantize may draw on more of them (quantize.samples), distill on those only.
+  let pool: Tensor | undefined, samples: Tensor | undefined;
   const layers: LayerCalibration[] = [];
   try {
-    samples = steps.quantize || steps.distill ? await collectSamples(o.calibration, o.samples ?? 1024) : undefined;
-    if (steps.quantize) walk.timed('quantize', () => quantize(walk, samples!));
+    const n = o.samples ?? 1024, nq = steps.quantize ? Math.max(n, o.quantize?.samples ?? n) : n;
+    pool = steps.quantize || steps.distill ? await collectSamples(o.calibration, nq) : undefined;
+    samples = pool && pool.shape[0]! > n ? pool.narrow(0, 0, n).clone().keep() : pool;
+    if (steps.quantize) walk.timed('quantize', () => quantize(walk, pool!));
+    if (pool !== samples) pool!.dispose();
+    pool = undefined;
     await walk.loadBatches();
     const perNeuron = neuronSteps(walk), lastNeuron = walk.neurons[walk.neurons.length - 1] ?? -1;
     for (let k = 0; k <= lastNeuron; k++) {
@@ -88,6 +93,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
       walk.free(k);
     }
   } catch (e) {
+    if (pool !== samples) pool?.dispose();
     samples?.dispose();
     throw e;
   } finally {

@@ -53,6 +53,12 @@ export interface QuantizeOptions extends FinetuneOptions {
   thresholdLr?: number;
   /** Default 64. */
   batchSize?: number;
+  /**
+   * Training samples the step draws from (default: the calibration samples, `samples`): the first n of the
+   * calibration loader's epoch 0, so the walk's samples are among them. Quantize costs an ANN's training step per
+   * sample, whatever T, so it can use a whole training set where the layer-wise steps use a thousand images.
+   */
+  samples?: number;
 }
 
 /**

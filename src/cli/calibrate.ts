@@ -19,7 +19,7 @@ import { removeStaleTempFiles } from '../formats/atomic.js';
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; samples: number; calibSamples?: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn' | 'spikes'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn' | 'spikes'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeSamples?: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -85,6 +85,7 @@ export function calibrateCommand(program: Command): void {
     .option('--wc-lr <lr>', 'weight calibration learning rate (cosine to 0)', numberAtLeast(0), 4e-5)
     .option('--wc-iterations <n>', 'weight calibration iterations per layer', intAtLeast(1), 5000)
     .option('--wc-batch <n>', 'weight calibration batch size', intAtLeast(1), 32)
+    .option('--quantize-samples <n>', 'quantize step: training samples it draws on (default: --samples); the first n of the calibration data, in the calibration order', intAtLeast(1))
     .option('--quantize-epochs <n>', 'quantize step (snnkit\'s, before the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 20)
     .option('--quantize-lr <lr>', 'quantize step: Adam learning rate of the weights (cosine to 0)', numberAtLeast(0), 5e-4)
     .option('--quantize-threshold-lr <lr>', 'quantize step: Adam learning rate of the thresholds', numberAtLeast(0), 1e-3)
@@ -112,7 +113,7 @@ export function calibrateCommand(program: Command): void {
             T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
-            quantize: { epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`) },
+            quantize: { samples: f.quantizeSamples, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`) },
             distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `distill T=${T} ${p.name}`) },
             onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
           });
@@ -138,7 +139,7 @@ export function calibrateCommand(program: Command): void {
       const settings = {
         model: f.model, arch, dataset: f.dataset, 'calibration samples': samples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
         'threshold source': f.thresholdSource, 'threshold aggregate': f.thresholdAggregate, 'per-channel thresholds': f.perChannel ?? false, shift, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
-        quantize: `${f.quantizeEpochs} epochs, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
+        quantize: `${f.quantizeEpochs} epochs of ${f.quantizeSamples ?? samples} samples, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
         distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr ?? '4e-3/T'}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,
       };

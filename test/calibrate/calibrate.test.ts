@@ -100,7 +100,12 @@ test('per-channel thresholds and the SNN-side searches: one threshold per channe
   // what the max threshold gives (the first layer's input is the same in the ANN and the SNN).
   for (const c of [layer, chan, snnSide]) assert.ok(c.layers[0]!.errors[1]!.mse <= c.layers[0]!.errors[0]!.mse + 1e-9);
   // quantize learns per-channel thresholds too: they keep the per-channel shape
-  const quant = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { quantize: true, threshold: true }, perChannel: true, quantize: { epochs: 1, augment: 'none' } });
+  // It draws on quantize.samples of the calibration data (384 of 512: 6 minibatches of 64) while distill keeps to the
+  // walk's 256 (8 of 32).
+  const seen = { quantize: 0, distill: 0 };
+  const quant = await calibrate.calibrateSnn(ann, { T, calibration: calib, samples: 256, steps: { quantize: true, threshold: true, distill: true }, perChannel: true,
+    quantize: { samples: 384, epochs: 1, augment: 'none', onStep: (_, t) => { seen.quantize = t; } }, distill: { epochs: 1, onStep: (_, t) => { seen.distill = t; } } });
+  assert.deepEqual(seen, { quantize: 6, distill: 8 });
   assert.deepEqual((neuronsOf(quant.snn)[0]!.vTh as Tensor).shape, [convs[0], 1, 1]);
   // The simulated search: the first layer's current is constant over time, so it lands where the clipfloor search on
   // the SNN's mean current does (up to the two searches' different subsamples: a grid point or two).
@@ -142,6 +147,7 @@ test('calibration options and steps are checked, naming what is wrong', async ()
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { weight: true }, weight: { iterations: 0 } }), /weight\.iterations/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { augment: 'rotate' as never } }), /argument 'quantize.augment' must be 'none', 'crop', 'crop\+flip', got 'rotate'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { thresholdLr: 0 } }), /quantize\.thresholdLr/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { samples: 0 } }), /argument 'quantize.samples' must be a positive integer, got 0/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { distill: true }, distill: { epochs: 1.5 } }), /distill\.epochs/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdAggregate: 'median' as never }), /argument 'thresholdAggregate' must be 'all' or 'ema', got 'median'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, shift: 'late' as never }), /argument 'shift' must be 'none', 'potential', 'bias', got 'late'/);
