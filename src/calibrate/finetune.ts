@@ -59,6 +59,11 @@ export interface QuantizeOptions extends FinetuneOptions {
    * sample, whatever T, so it can use a whole training set where the layer-wise steps use a thousand images.
    */
   samples?: number;
+  /**
+   * The clip-floor levels L of the quantized ANN (default T). QCFS (Bu et al., ICLR 2022) trains at L and simulates
+   * at T ≥ L: the SNN then averages over T/L steps a level, which shrinks the error of uneven input.
+   */
+  levels?: number;
 }
 
 /**

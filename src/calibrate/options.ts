@@ -203,7 +203,8 @@ export function checkOptions(o: CalibrateOptions): void {
     if (d.augment !== undefined && !AUGMENTS.includes(d.augment)) throw invalidArg('calibrate', `${name}.augment`, AUGMENTS.map((a) => `'${a}'`).join(', '), d.augment);
   }
   const q = o.quantize ?? {};
-  if (q.samples !== undefined && !(Number.isInteger(q.samples) && q.samples >= 1)) throw invalidArg('calibrate', 'quantize.samples', 'a positive integer', q.samples);
+  for (const k of ['samples', 'levels'] as const)
+    if (q[k] !== undefined && !(Number.isInteger(q[k]) && q[k]! >= 1)) throw invalidArg('calibrate', `quantize.${k}`, 'a positive integer', q[k]);
   if (q.thresholdLr !== undefined && !(Number.isFinite(q.thresholdLr) && q.thresholdLr > 0)) throw invalidArg('calibrate', 'quantize.thresholdLr', 'a positive number', q.thresholdLr);
   for (const k of ['iterations', 'batchSize', 'spikeIterations'] as const)
     if (w[k] !== undefined && !(Number.isInteger(w[k]) && w[k]! >= 1)) throw invalidArg('calibrate', `weight.${k}`, 'a positive integer', w[k]);

@@ -197,8 +197,13 @@ export class Walk {
     neuron.setInitialPotential(this.potentialShift ? (typeof vTh === 'number' ? vTh / 2 : tidy(() => vTh.div(2))) : undefined);
   }
 
+  /** The quantized ANN's clip-floor levels (quantize.levels, default T). */
+  get levels(): number {
+    return this.o.quantize?.levels ?? this.T;
+  }
+
   /** The reference activation of the neuron layer at node k: the ANN's ReLU, or the quantized ANN's clipfloor. */
   reference(k: number, x: Tensor): Tensor {
-    return this.tuned ? clipFloorSte(x, this.T, (this.snnP.nodes[k]!.module as SpikingNeuron).vTh, this.sh) : this.annP.nodes[k]!.run([x]);
+    return this.tuned ? clipFloorSte(x, this.levels, (this.snnP.nodes[k]!.module as SpikingNeuron).vTh, this.sh) : this.annP.nodes[k]!.run([x]);
   }
 }

@@ -19,7 +19,7 @@ import { removeStaleTempFiles } from '../formats/atomic.js';
 interface CalibrateFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; samples: number; calibSamples?: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
-  thresholdSource: 'ann' | 'snn' | 'spikes'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeSamples?: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
+  thresholdSource: 'ann' | 'snn' | 'spikes'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeSamples?: number; quantizeLevels?: number; valSize?: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
   testLimit?: number; batchSize: number; workers: number; seed: number; out: string; json?: boolean;
 }
 
@@ -86,6 +86,7 @@ export function calibrateCommand(program: Command): void {
     .option('--wc-iterations <n>', 'weight calibration iterations per layer', intAtLeast(1), 5000)
     .option('--wc-batch <n>', 'weight calibration batch size', intAtLeast(1), 32)
     .option('--quantize-samples <n>', 'quantize step: training samples it draws on (default: --samples); the first n of the calibration data, in the calibration order', intAtLeast(1))
+    .option('--quantize-levels <L>', 'quantize step: clip-floor levels of the quantized ANN (default: T; QCFS trains at L and simulates at T ≥ L)', intAtLeast(1))
     .option('--quantize-epochs <n>', 'quantize step (snnkit\'s, before the layer-wise ones): epochs over the calibration samples', intAtLeast(1), 20)
     .option('--quantize-lr <lr>', 'quantize step: Adam learning rate of the weights (cosine to 0)', numberAtLeast(0), 5e-4)
     .option('--quantize-threshold-lr <lr>', 'quantize step: Adam learning rate of the thresholds', numberAtLeast(0), 1e-3)
@@ -96,11 +97,12 @@ export function calibrateCommand(program: Command): void {
     .option('--augment <kind>', `quantize and distill steps: what each image drawn gets, ${AUGMENTS.join(' | ')} (shifts of up to 4 pixels; mirror images)`, oneOf(AUGMENTS), 'crop+flip')
     .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
     .option('--seed <n>', 'seed of the calibration sample order and weight calibration', intAtLeast(0), 0)
+    .option('--val-size <n>', 'hold the last n calibration samples out of calibration and report each SNN\'s accuracy on them (choose pipelines and settings there, not on the test set)', intAtLeast(1))
     .action(async (f: CalibrateFlags) => {
       const t0 = performance.now();
       prepareOut(f.out);
       const pipelines = pipelinesOf(f), shift = shiftOf(f), samples = samplesOf(f);
-      const { ann, arch, norm, calib, test, snnMeta } = await prepareConversion(f, f.seed);
+      const { ann, arch, norm, calib, test, val, snnMeta } = await prepareConversion(f, f.seed);
       mkdirSync(f.out, { recursive: true });
       removeStaleTempFiles(f.out); // what a killed earlier run's writes left
       const progress = new TerminalProgress();
@@ -113,7 +115,7 @@ export function calibrateCommand(program: Command): void {
             T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
-            quantize: { samples: f.quantizeSamples, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`) },
+            quantize: { samples: f.quantizeSamples, levels: f.quantizeLevels, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`) },
             distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `distill T=${T} ${p.name}`) },
             onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
           });
@@ -123,23 +125,29 @@ export function calibrateCommand(program: Command): void {
           const sim = await simulate(c.snn, test, { T: [T], ann, onBatch: (d) => progress.update(d) });
           progress.stop();
           const r2 = performance.now();
+          let validation: number | undefined;
+          if (val) {
+            progress.start(`validate T=${T} ${p.name}`, f.valSize!);
+            validation = (await simulate(c.snn, val, { T: [T], onBatch: (d) => progress.update(d) })).accuracy[0]!;
+            progress.stop();
+          }
           annAccuracy = sim.annAccuracy;
           count = sim.count;
           const steps = STEP_NAMES.filter((s: StepName) => p.steps[s]);
           const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
           saveSnn(checkpoint, ann, c, { ...snnMeta, shift: shift === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
           const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
-          runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
-          progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%), ${seconds.total.toFixed(1)} s`);
+          runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(validation !== undefined ? { validation } : {}), ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
+          progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%${validation !== undefined ? `; validation ${(100 * validation).toFixed(2)}%` : ''}), ${seconds.total.toFixed(1)} s`);
           c.snn.dispose();
         }
       } finally {
-        await Promise.all([calib.close(), test.close()]);
+        await Promise.all([calib.close(), test.close(), val?.close()]);
       }
       const settings = {
-        model: f.model, arch, dataset: f.dataset, 'calibration samples': samples, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
+        model: f.model, arch, dataset: f.dataset, 'calibration samples': samples, 'validation samples': f.valSize ?? 0, 'correction samples': f.correctionSamples, 'threshold grid': f.grid,
         'threshold source': f.thresholdSource, 'threshold aggregate': f.thresholdAggregate, 'per-channel thresholds': f.perChannel ?? false, shift, neurons: f.signed ? 'signed IF' : 'IF', 'initial threshold': f.initialThreshold,
-        quantize: `${f.quantizeEpochs} epochs of ${f.quantizeSamples ?? samples} samples, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
+        quantize: `${f.quantizeLevels ?? 'T'} levels, ${f.quantizeEpochs} epochs of ${f.quantizeSamples ?? samples} samples, Adam lr ${f.quantizeLr} (thresholds ${f.quantizeThresholdLr}), batch ${f.quantizeBatch}, cosine, augment ${f.augment}`,
         distill: `${f.distillEpochs} epochs, Adam lr ${f.distillLr ?? '4e-3/T'}, batch ${f.distillBatch}, cosine, augment ${f.augment}`,
         'weight calibration': `${f.wcObjective} objective, ${f.wcOptimizer}, lr ${f.wcLr}, ${f.wcIterations} iterations of ${f.wcBatch}, cosine`, normalisation: `${norm.source}: mean ${norm.mean.join(',')}, std ${norm.std.join(',')}`,
       };
@@ -149,11 +157,11 @@ export function calibrateCommand(program: Command): void {
       report(f.json, {
         command: 'calibrate', arch, dataset: f.dataset, count, annAccuracy,
         accuracy: only ? only.accuracy : Object.fromEntries(runs.map((r) => [`${r.pipeline}@T=${r.T}`, r.accuracy])),
-        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, agreement: r.agreement, seconds: r.seconds, checkpoint: r.checkpoint })),
+        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, validation: r.validation, agreement: r.agreement, seconds: r.seconds, checkpoint: r.checkpoint })),
         report: join(f.out, 'report.md'), files, seconds,
       }, [
         `${arch} calibrated on ${f.dataset} (${count} test images), ANN ${((annAccuracy ?? 0) * 100).toFixed(2)}%`,
-        ...runs.map((r) => `  T=${r.T} ${r.pipeline}: ${(100 * r.accuracy).toFixed(2)}%  (${r.seconds['total']!.toFixed(1)} s)`),
+        ...runs.map((r) => `  T=${r.T} ${r.pipeline}: ${(100 * r.accuracy).toFixed(2)}%${r.validation !== undefined ? ` (validation ${(100 * r.validation).toFixed(2)}%)` : ''}  (${r.seconds['total']!.toFixed(1)} s)`),
         `${join(f.out, 'report.md')} (${seconds.toFixed(0)} s)`,
       ]);
     });

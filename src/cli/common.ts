@@ -107,6 +107,19 @@ export function subset(ds: ImageDataset, n: number | undefined): ImageDataset {
   return { ...ds, images: ds.images.subarray(0, n * per), labels: ds.labels.subarray(0, n), length: n };
 }
 
+/**
+ * Splits off the last `n` training samples as the validation split (views, no copy).
+ * @returns [train, val]; val is undefined when n is 0
+ * @throws SnnkitError when n leaves no training sample
+ */
+export function splitValidation(ds: ImageDataset, n: number): [ImageDataset, ImageDataset | undefined] {
+  if (n === 0) return [ds, undefined];
+  if (n >= ds.length) throw new SnnkitError(`--val-size ${n} leaves no training sample (${ds.name} has ${ds.length})`, 'INVALID_ARGUMENT');
+  const per = ds.shape[0] * ds.shape[1] * ds.shape[2], k = ds.length - n;
+  const part = (from: number, to: number): ImageDataset => ({ ...ds, images: ds.images.subarray(from * per, to * per), labels: ds.labels.subarray(from, to), length: to - from });
+  return [part(0, k), part(k, ds.length)];
+}
+
 /** Prints the command's result: a JSON object as the last stdout line with --json, else readable lines. */
 export function report(json: boolean | undefined, result: Record<string, unknown>, lines: string[]): void {
   if (json) console.log(JSON.stringify(result));
@@ -158,10 +171,11 @@ export interface ConversionFlags extends EventFlags {
 
 /**
  * Loads the ANN (any format loadAnn takes), chooses the normalisation, and makes the calibration loader (train split,
- * shuffled) and the test loader (test split, first --test-limit samples).
+ * shuffled), the test loader (test split, first --test-limit samples) and, with `valSize`, a validation loader over the
+ * last valSize calibration samples, which the calibration loader then leaves out.
  * @returns them, plus the checkpoint metadata an SNN made from this ANN should carry
  */
-export async function prepareConversion(f: ConversionFlags, seed = 0) {
+export async function prepareConversion(f: ConversionFlags & { valSize?: number }, seed = 0) {
   const { model: ann, arch, meta, format } = loadAnn(f.model, f.arch, { maxpoolAsAvg: f.maxpoolAsAvg ?? false });
   const clip = meta['clip_relu'] as { max: number; learnable?: boolean } | undefined;
   const norm = chooseNormalization(f.dataset, f, meta);
@@ -169,10 +183,12 @@ export async function prepareConversion(f: ConversionFlags, seed = 0) {
   const [calibSet, testSet] = await Promise.all([
     loadDataset(f.dataset, { data: f.calibData ?? f.data, split: 'train', ...ev }), loadDataset(f.dataset, { data: f.data, split: 'test', ...ev })]);
   const common = { batchSize: f.batchSize, seed, workers: f.workers };
-  const calib = makeLoader(calibSet, norm, { ...common, shuffle: true });
+  const [calibPart, valSet] = splitValidation(calibSet, f.valSize ?? 0);
+  const calib = makeLoader(calibPart, norm, { ...common, shuffle: true });
   const test = makeLoader(subset(testSet, f.testLimit), norm, { ...common, shuffle: false });
+  const val = valSet && makeLoader(valSet, norm, { ...common, shuffle: false });
   const snnMeta = { arch, dataset: f.dataset, mean: norm.mean, std: norm.std, ...(events ? { events } : {}), ...(clip ? { clip_relu: clip } : {}), ...(format === 'onnx' ? { onnx_path: resolve(f.model), ...(f.maxpoolAsAvg ? { maxpool_as_avg: true } : {}) } : {}) };
-  return { ann, arch, meta, norm, testSet, calib, test, snnMeta };
+  return { ann, arch, meta, norm, testSet, calib, test, val, snnMeta };
 }
 
 /** The optimizer and schedule flags train-ann and train-snn share. */

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { SnnkitError } from '../errors.js';
-import type { ImageDataset } from '../data/dataset.js';
 import { DATASETS, loadDataset } from '../data/registry.js';
 import { parseSnnLoss, type SnnLoss } from '../functional/snn-loss.js';
 import { RESET_MODES, SPIKE_AMPLITUDES, type ResetMode, type SpikeAmplitude } from '../functional/neuron.js';
@@ -19,7 +18,7 @@ import { TerminalProgress } from '../report/progress.js';
 import { parseSurrogate } from '../surrogate/parse.js';
 import { Generator } from '../tensor/creation.js';
 import { isConvertedCheckpoint, loadInitWeights, trainSnn, type FdgSchedule } from '../train/snn.js';
-import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags, dataSettings , prepareOut } from './common.js';
+import { chooseNormalization, intAtLeast, makeLoader, numberAtLeast, oneOf, optimizerOptions, optimizerSettings, report, runOptions, resolveData, subset, type OptimizerFlags, dataSettings, prepareOut, splitValidation } from './common.js';
 import { parseAugment } from './train-ann.js';
 import { eventLoadOptions, eventOptions, eventSettings, type EventFlags } from './event-flags.js';
 
@@ -30,19 +29,6 @@ interface SnnFlags extends OptimizerFlags, EventFlags {
   augment: string; seed: number; workers: number; resume: boolean; trainLimit?: number; testLimit?: number; testData?: string; valSize?: number;
   fdg?: boolean; fdgEps: number; fdgStep: number; fdgEvery: number; fdgWeights: number; fdgChunk: number; fdgDtype: 'float32' | 'float64';
   download?: boolean; mirror?: string; json?: boolean;
-}
-
-/**
- * Splits off the last `n` training samples as the validation split (views, no copy).
- * @returns [train, val]; val is undefined when n is 0
- * @throws SnnkitError when n leaves no training sample
- */
-export function splitValidation(ds: ImageDataset, n: number): [ImageDataset, ImageDataset | undefined] {
-  if (n === 0) return [ds, undefined];
-  if (n >= ds.length) throw new SnnkitError(`--val-size ${n} leaves no training sample (${ds.name} has ${ds.length})`, 'INVALID_ARGUMENT');
-  const per = ds.shape[0] * ds.shape[1] * ds.shape[2], k = ds.length - n;
-  const part = (from: number, to: number): ImageDataset => ({ ...ds, images: ds.images.subarray(from * per, to * per), labels: ds.labels.subarray(from, to), length: to - from });
-  return [part(0, k), part(k, ds.length)];
 }
 
 function fdgSchedule(f: SnnFlags): FdgSchedule | undefined {

@@ -10,6 +10,8 @@ export interface CalibrationRun {
   pipeline: string;
   steps: string[];
   accuracy: number;
+  /** Accuracy on the calibration data's held-out validation samples (calibrate --val-size), when asked for. */
+  validation?: number;
   agreement?: number;
   /** Seconds: calibration phases, the simulation, and the whole run. */
   seconds: Record<string, number>;
@@ -31,6 +33,14 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 const sci = (x: number): string => x.toExponential(2);
 const th = (v: number | number[]): string => (typeof v === 'number' ? v.toFixed(4) : `${v.length} channels, ${Math.min(...v).toFixed(3)}–${Math.max(...v).toFixed(3)}`);
 
+/** The validation accuracies (held-out calibration samples) as a table like the test one; none when not measured. */
+function validationTable(runs: CalibrationRun[], pipelines: string[], Ts: number[], at: (p: string, T: number) => CalibrationRun | undefined): string[] {
+  if (!runs.some((x) => x.validation !== undefined)) return [];
+  return ['Validation accuracy (calibration samples held out of calibration, `--val-size`):', '',
+    `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
+    ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const v = at(p, T)?.validation; return v !== undefined ? pct(v) : '—'; }).join(' | ')} |`), ''];
+}
+
 /**
  * Writes report.md, report.json, accuracy.svg and one errors-T<T>-<pipeline>.svg per run into `dir`.
  * @returns the paths written
@@ -50,6 +60,7 @@ export async function writeCalibrationReport(dir: string, r: CalibrationReport):
   md.push(`## Accuracy (${r.count} test samples${r.annAccuracy !== undefined ? `, ANN ${pct(r.annAccuracy)}` : ''})`, '',
     `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
     ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const x = at(p, T); return x ? pct(x.accuracy) : '—'; }).join(' | ')} |`), '',
+    ...validationTable(r.runs, pipelines, Ts, at),
     '![accuracy vs T](accuracy.svg)', '', '## Wall time (seconds: calibration, simulation of the test set, whole run)', '',
     `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
     ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const x = at(p, T); return x ? `${x.seconds['calibration']!.toFixed(1)} + ${x.seconds['simulation']!.toFixed(1)} = ${x.seconds['total']!.toFixed(1)}` : '—'; }).join(' | ')} |`), '');

@@ -148,6 +148,7 @@ test('calibration options and steps are checked, naming what is wrong', async ()
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { augment: 'rotate' as never } }), /argument 'quantize.augment' must be 'none', 'crop', 'crop\+flip', got 'rotate'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { thresholdLr: 0 } }), /quantize\.thresholdLr/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { samples: 0 } }), /argument 'quantize.samples' must be a positive integer, got 0/);
+  await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { quantize: true }, quantize: { levels: 2.5 } }), /argument 'quantize.levels' must be a positive integer, got 2.5/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: { distill: true }, distill: { epochs: 1.5 } }), /distill\.epochs/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, thresholdAggregate: 'median' as never }), /argument 'thresholdAggregate' must be 'all' or 'ema', got 'median'/);
   await assert.rejects(calibrate.calibrateSnn(ann, { T: 4, calibration: calib, steps: {}, shift: 'late' as never }), /argument 'shift' must be 'none', 'potential', 'bias', got 'late'/);

@@ -60,6 +60,7 @@ test('snnkit calibrate --signed with the quantize step: signed-neuron checkpoint
   try {
     const r = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
       ...norm, '--T', '8', '--signed', '--pipeline', 'custom', '--steps', 'quantize,threshold,bias,potential', '--quantize-epochs', '1', '--calib-samples', '128',
+      '--quantize-samples', '256', '--quantize-levels', '4', '--val-size', '100',
       '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /DeprecationWarning: snnkit calibrate: '--calib-samples' is deprecated and goes in snnkit 0\.3: use '--samples'/, 'the former spelling still works, with a warning');
@@ -70,7 +71,17 @@ test('snnkit calibrate --signed with the quantize step: signed-neuron checkpoint
     const e = run('eval', '--model', runs[0]!.checkpoint, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--limit', '128', '--json');
     assert.equal(e.status, 0, e.stderr);
     assert.deepEqual(lastJson(e.stdout)['accuracy'], [j['accuracy']]);
-    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /signed IF/);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(md, /signed IF/);
+    assert.match(md, /\| quantize \| 4 levels, 1 epochs of 256 samples,/);
+    // --val-size: the last 100 calibration images are held out, and the SNN's accuracy on them reported
+    const v = (j['runs'] as { validation: number }[])[0]!.validation;
+    assert.ok(v > 0.5 && v <= 1 && Number.isInteger(v * 100), `validation accuracy ${v} of 100 images`);
+    assert.match(md, /Validation accuracy[^\n]*\n\n\| pipeline \| T=8 \|\n\|---\|---:\|\n\| quantize\+threshold\+bias\+potential \| \d+\.00 % \|/);
+    const big = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
+      ...norm, '--T', '8', '--val-size', '4000', '--out', join(out, 'big'));
+    assert.equal(big.status, 1);
+    assert.match(big.stderr, /--val-size 4000 leaves no training sample \(cifar10 has 4000\)/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

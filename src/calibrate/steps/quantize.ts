@@ -33,7 +33,7 @@ export function quantize(walk: Walk, x: Tensor): void {
         const ins = n.inputs.map((i) => vals.get(i)!);
         const i = at.get(k);
         if (i !== undefined) views[i] ??= channelShape(ins[0]!);
-        vals.set(n.name, i === undefined ? n.rate(ins) : clipFloorSte(ins[0]!, walk.T, perChannelView(V[i]!, ins[0]!), walk.sh));
+        vals.set(n.name, i === undefined ? n.rate(ins) : clipFloorSte(ins[0]!, walk.levels, perChannelView(V[i]!, ins[0]!), walk.sh));
       });
       return vals.get(snnP.output)!;
     }, x, q, { epochs: 20, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4, name: 'weights' }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6, name: 'thresholds' }]);
