@@ -9,24 +9,32 @@
 #           which hold every class alike), 1 epoch from the advanced calibration at T = 8: Adam 1e-4; 1e-3; 3e-4 with
 #           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1); the last also at T = 4, and from
 #           quantize + advanced + distill at T = 8;
+#   qcfs:   the quantize step on the whole JPEG training set (48 000 images, the last 2 000 held out for validation;
+#           6 epochs, no labels: the ANN's logits as targets), then threshold, bias, potential and distill, at T = 8 with
+#           the quantized ANN at L = 8 or 4 levels (QCFS trains at L and simulates at T >= L); L chosen on validation;
 #   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
-# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|final ...]   (after npm run setup)
+# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|final ...]   (after npm run setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
-parts=${*:-calib select final}
+parts=${*:-calib select qcfs final}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 rec=docs/results/hybrid
 shared=../shared
 model=$shared/models/cifar10-resnet20/cifar10-resnet20.safetensors
 exact=$shared/data/cifar10-exact-subset
+jpeg=$shared/data/cifar10-jpg/CIFAR-10-images-jpg.tar.gz
 calib() { # name, T list, calibrate args...
   local name=$1 T=$2; shift 2
   [ -f "$rec/$name.json" ] && return 0
-  $S calibrate --model "$model" --dataset cifar10 --data "$exact" --T "$T" "$@" --out "$out/$name" --json | tail -1 > "$rec/$name.json"
+  local t0; t0=$(date +%s)
+  $S calibrate --model "$model" --dataset cifar10 --data "$exact" --T "$T" "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
+  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
+    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
   cp "$out/$name/report.md" "$rec/$name.md"
 }
+qcfs=(--calib-data "$jpeg" --pipeline custom --steps quantize,threshold,bias,potential,distill --quantize-samples 48000 --quantize-epochs 6 --val-size 2000)
 hybrid() { # name, init checkpoint, train-snn args...
   local name=$1 init=$2; shift 2
   [ -f "$rec/$name.json" ] && return 0
@@ -50,6 +58,9 @@ for p in $parts; do case $p in
     hybrid select-exp3 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold
     hybrid select-T4-exp3 "$out/calib-advanced/snn-T4-advanced.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold
     hybrid select-qd-exp3 "$out/calib-qd/snn-T8-quantize+threshold+bias+potential+distill.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
+  qcfs)
+    calib qcfs-L8-T8 8 "${qcfs[@]}" --quantize-levels 8
+    calib qcfs-L4-T8 8 "${qcfs[@]}" --quantize-levels 4 ;;
   final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
