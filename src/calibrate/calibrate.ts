@@ -80,6 +80,7 @@ export async function calibrateSnn(ann: Module, o: CalibrateOptions): Promise<Ca
     pool = steps.quantize || steps.distill ? await collectSamples(o.calibration, nq) : undefined;
     samples = pool && pool.shape[0]! > n ? pool.narrow(0, 0, n).clone().keep() : pool;
     if (steps.quantize) walk.timed('quantize', () => quantize(walk, pool!));
+    if (steps.quantize && o.quantize?.evaluate) await o.quantize.evaluate((x) => walk.quantizedAnn(x));
     if (pool !== samples) pool!.dispose();
     pool = undefined;
     await walk.loadBatches();

@@ -64,6 +64,11 @@ export interface QuantizeOptions extends FinetuneOptions {
    * at T ≥ L: the SNN then averages over T/L steps a level, which shrinks the error of uneven input.
    */
   levels?: number;
+  /**
+   * Called once the quantized ANN is trained, with its forward pass (logits of normalized images, no gradient), e.g.
+   * to measure its accuracy on a validation split: the ceiling the SNN calibrated against it approaches.
+   */
+  evaluate?: (qann: (x: Tensor) => Tensor) => Promise<void>;
 }
 
 /**

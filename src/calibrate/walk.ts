@@ -202,6 +202,21 @@ export class Walk {
     return this.o.quantize?.levels ?? this.T;
   }
 
+  /**
+   * The quantized ANN's logits for x ([N, ...], normalized as the calibration samples), without gradient: the SNN's
+   * layers run as an ANN with each neuron's clip-floor at its current threshold (after quantize: what it trained).
+   */
+  quantizedAnn(x: Tensor): Tensor {
+    return noGrad(() => tidy(() => {
+      const vals = new Map<string, Tensor>([[this.snnP.input, x]]);
+      this.snnP.nodes.forEach((n, k) => {
+        const ins = n.inputs.map((i) => vals.get(i)!);
+        vals.set(n.name, n.kind === 'neuron' ? clipFloorSte(ins[0]!, this.levels, (n.module as SpikingNeuron).vTh, this.sh) : n.rate(ins));
+      });
+      return vals.get(this.snnP.output)!;
+    }));
+  }
+
   /** The reference activation of the neuron layer at node k: the ANN's ReLU, or the quantized ANN's clipfloor. */
   reference(k: number, x: Tensor): Tensor {
     return this.tuned ? clipFloorSte(x, this.levels, (this.snnP.nodes[k]!.module as SpikingNeuron).vTh, this.sh) : this.annP.nodes[k]!.run([x]);

@@ -11,6 +11,8 @@ import { AUGMENTS, type Augment } from '../calibrate/finetune.js';
 import { THRESHOLD_GRIDS, type ThresholdGrid } from '../calibrate/threshold.js';
 import { saveSnn } from '../models/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
+import { evaluate } from '../train/evaluate.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { writeCalibrationReport, type CalibrationRun } from '../report/calibration.js';
 import { TerminalProgress } from '../report/progress.js';
 import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report , prepareOut } from './common.js';
@@ -111,11 +113,20 @@ export function calibrateCommand(program: Command): void {
       try {
         for (const T of f.T) for (const p of pipelines) {
           const r0 = performance.now();
+          let quantizedAnn: CalibrationRun['quantizedAnn'];
+          const evaluateQuantized = async (qann: (x: Tensor) => Tensor): Promise<void> => {
+            progress.start(`quantized ANN T=${T} ${p.name}`, test.length + (val?.length ?? 0));
+            const t = await evaluate(qann, test, (d) => progress.update(d));
+            const v = val && await evaluate(qann, val, (d) => progress.update(test.length + d));
+            progress.stop();
+            quantizedAnn = { test: t.accuracy, ...(v ? { validation: v.accuracy } : {}) };
+            progress.log(`T=${T} ${p.name}: quantized ANN ${(100 * t.accuracy).toFixed(2)}%${v ? `; validation ${(100 * v.accuracy).toFixed(2)}%` : ''}`);
+          };
           const c = await calibrateSnn(ann, {
             T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
             initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
             weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
-            quantize: { samples: f.quantizeSamples, levels: f.quantizeLevels, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`) },
+            quantize: { samples: f.quantizeSamples, levels: f.quantizeLevels, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`), evaluate: evaluateQuantized },
             distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `distill T=${T} ${p.name}`) },
             onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
           });
@@ -127,7 +138,7 @@ export function calibrateCommand(program: Command): void {
           const r2 = performance.now();
           let validation: number | undefined;
           if (val) {
-            progress.start(`validate T=${T} ${p.name}`, f.valSize!);
+            progress.start(`validate T=${T} ${p.name}`, val.length);
             validation = (await simulate(c.snn, val, { T: [T], onBatch: (d) => progress.update(d) })).accuracy[0]!;
             progress.stop();
           }
@@ -137,7 +148,7 @@ export function calibrateCommand(program: Command): void {
           const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
           saveSnn(checkpoint, ann, c, { ...snnMeta, shift: shift === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
           const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
-          runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(validation !== undefined ? { validation } : {}), ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
+          runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(validation !== undefined ? { validation } : {}), ...(quantizedAnn ? { quantizedAnn } : {}), ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
           progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%${validation !== undefined ? `; validation ${(100 * validation).toFixed(2)}%` : ''}), ${seconds.total.toFixed(1)} s`);
           c.snn.dispose();
         }
@@ -157,7 +168,7 @@ export function calibrateCommand(program: Command): void {
       report(f.json, {
         command: 'calibrate', arch, dataset: f.dataset, count, annAccuracy,
         accuracy: only ? only.accuracy : Object.fromEntries(runs.map((r) => [`${r.pipeline}@T=${r.T}`, r.accuracy])),
-        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, validation: r.validation, agreement: r.agreement, seconds: r.seconds, checkpoint: r.checkpoint })),
+        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, validation: r.validation, quantizedAnn: r.quantizedAnn, agreement: r.agreement, seconds: r.seconds, checkpoint: r.checkpoint })),
         report: join(f.out, 'report.md'), files, seconds,
       }, [
         `${arch} calibrated on ${f.dataset} (${count} test images), ANN ${((annAccuracy ?? 0) * 100).toFixed(2)}%`,

@@ -12,6 +12,8 @@ export interface CalibrationRun {
   accuracy: number;
   /** Accuracy on the calibration data's held-out validation samples (calibrate --val-size), when asked for. */
   validation?: number;
+  /** The quantized ANN's accuracy (after the quantize step) on the test samples and on the validation samples. */
+  quantizedAnn?: { test: number; validation?: number };
   agreement?: number;
   /** Seconds: calibration phases, the simulation, and the whole run. */
   seconds: Record<string, number>;
@@ -41,6 +43,15 @@ function validationTable(runs: CalibrationRun[], pipelines: string[], Ts: number
     ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const v = at(p, T)?.validation; return v !== undefined ? pct(v) : '—'; }).join(' | ')} |`), ''];
 }
 
+/** The quantized ANNs' accuracies (test, and validation when measured) as a table; none without a quantize step. */
+function quantizedTable(runs: CalibrationRun[], pipelines: string[], Ts: number[], at: (p: string, T: number) => CalibrationRun | undefined): string[] {
+  if (!runs.some((x) => x.quantizedAnn)) return [];
+  const cell = (q: CalibrationRun['quantizedAnn']): string => (q ? `${pct(q.test)}${q.validation !== undefined ? ` (validation ${pct(q.validation)})` : ''}` : '—');
+  return ['The quantized ANN after the quantize step (the clip-floor network the SNN is calibrated against: its ceiling):', '',
+    `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
+    ...pipelines.filter((p) => Ts.some((T) => at(p, T)?.quantizedAnn)).map((p) => `| ${p} | ${Ts.map((T) => cell(at(p, T)?.quantizedAnn)).join(' | ')} |`), ''];
+}
+
 /**
  * Writes report.md, report.json, accuracy.svg and one errors-T<T>-<pipeline>.svg per run into `dir`.
  * @returns the paths written
@@ -60,7 +71,7 @@ export async function writeCalibrationReport(dir: string, r: CalibrationReport):
   md.push(`## Accuracy (${r.count} test samples${r.annAccuracy !== undefined ? `, ANN ${pct(r.annAccuracy)}` : ''})`, '',
     `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
     ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const x = at(p, T); return x ? pct(x.accuracy) : '—'; }).join(' | ')} |`), '',
-    ...validationTable(r.runs, pipelines, Ts, at),
+    ...validationTable(r.runs, pipelines, Ts, at), ...quantizedTable(r.runs, pipelines, Ts, at),
     '![accuracy vs T](accuracy.svg)', '', '## Wall time (seconds: calibration, simulation of the test set, whole run)', '',
     `| pipeline | ${Ts.map((T) => `T=${T}`).join(' | ')} |`, `|---|${Ts.map(() => '---:').join('|')}|`,
     ...pipelines.map((p) => `| ${p} | ${Ts.map((T) => { const x = at(p, T); return x ? `${x.seconds['calibration']!.toFixed(1)} + ${x.seconds['simulation']!.toFixed(1)} = ${x.seconds['total']!.toFixed(1)}` : '—'; }).join(' | ')} |`), '');

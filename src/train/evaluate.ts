@@ -2,6 +2,7 @@
 import { crossEntropy } from '../functional/loss.js';
 import type { DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
 
@@ -17,19 +18,21 @@ export interface EvalResult {
 
 /**
  * Runs `model` in eval mode over one pass of `loader`, without gradients, and restores the model's training flag.
+ * @param model a module, or a forward function (logits of a batch)
  * @param onBatch called after each batch with (batches done, batches in all)
  * @returns accuracy, loss and count
  * @example
  * const { accuracy } = await evaluate(model, testLoader);
  */
-export async function evaluate(model: Module, loader: DataLoader, onBatch?: (done: number, total: number) => void): Promise<EvalResult> {
-  const wasTraining = model.training;
-  model.eval();
+export async function evaluate(model: Module | ((x: Tensor) => Tensor), loader: DataLoader, onBatch?: (done: number, total: number) => void): Promise<EvalResult> {
+  const forward = typeof model === 'function' ? model : (x: Tensor) => model.forward(x);
+  const wasTraining = typeof model === 'function' ? undefined : model.training;
+  if (typeof model !== 'function') model.eval();
   let correct = 0, lossSum = 0, count = 0;
   try {
     for await (const b of loader.epoch(0)) {
       const [c, l] = tidy(() => noGrad(() => {
-        const logits = model.forward(b.x);
+        const logits = forward(b.x);
         return [logits.argmax(1).eq(b.y).sum().item(), crossEntropy(logits, b.y, { reduction: 'sum' }).item()];
       }));
       correct += c!;
@@ -39,7 +42,7 @@ export async function evaluate(model: Module, loader: DataLoader, onBatch?: (don
       onBatch?.(b.index + 1, loader.length);
     }
   } finally {
-    model.train(wasTraining);
+    if (typeof model !== 'function') model.train(wasTraining);
   }
   return { accuracy: count ? correct / count : 0, loss: count ? lossSum / count : 0, count };
 }

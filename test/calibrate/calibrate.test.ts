@@ -416,3 +416,30 @@ test('a calibration step of your own runs at each neuron after the built-in ones
   assert.ok(own.layers.some((l) => l.errors.length === 3), 'the step acted somewhere');
   for (const c of [base, own]) c.snn.dispose();
 });
+
+test('quantize.evaluate gets the quantized ANN: with one neuron layer and a constant input its logits are the SNN\'s mean output', async () => {
+  const g = new Generator(5);
+  const net = new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 32, { generator: g }), new nn.ReLU(), new nn.Linear(32, 10, { generator: g }));
+  const ds = { ...data.loadMnist({ split: 'test' }) };
+  const loader = new data.DataLoader({ ...ds, images: ds.images.subarray(0, 128 * 784), labels: ds.labels.subarray(0, 128), length: 128 }, { batchSize: 64, workers: 0 });
+  const T = 8, x = rand([16, 1, 28, 28], { generator: new Generator(6) }).keep();
+  let qannOut: Tensor | undefined, calls = 0;
+  const c = await calibrate.calibrateSnn(net, { T, calibration: loader, samples: 128, steps: { quantize: true, threshold: true },
+    quantize: { epochs: 1, augment: 'none', evaluate: async (qann) => { calls++; qannOut = qann(x).keep(); } } });
+  try {
+    assert.equal(calls, 1);
+    assert.deepEqual(qannOut!.shape, [16, 10]);
+    assert.equal(qannOut!.requiresGrad, false);
+    // One IF layer fed the same current at every step, starting at V_th/2, fires exactly clipfloor(x, T, V_th, 1/2) · T
+    // times; the linear readout of the rate is then the quantized ANN's output.
+    const snnOut = tidy(() => noGrad(() => { c.snn.resetMemories(); return c.snn.forward(new neurons.DirectEncoder(T).forward(x)).mean(0).keep(); }));
+    assertClose(snnOut, qannOut!, 1e-4);
+    // and it is not the original ANN's output (the clip-floor changes it)
+    assert.ok(tidy(() => noGrad(() => net.forward(x).sub(qannOut!).abs().amax().item())) > 1e-3);
+    snnOut.dispose();
+  } finally {
+    x.dispose();
+    qannOut?.dispose();
+    c.snn.dispose();
+  }
+});

@@ -79,6 +79,11 @@ test('snnkit calibrate --signed with the quantize step: signed-neuron checkpoint
     const v = (j['runs'] as { validation: number }[])[0]!.validation;
     assert.ok(v > 0.5 && v <= 1 && Number.isInteger(v * 100), `validation accuracy ${v} of 100 images`);
     assert.match(md, /Validation accuracy[^\n]*\n\n\| pipeline \| T=8 \|\n\|---\|---:\|\n\| quantize\+threshold\+bias\+potential \| \d+\.00 % \|/);
+    // the quantized ANN's own accuracy, on the test and the validation images: the SNN's ceiling
+    const q = (j['runs'] as { quantizedAnn: { test: number; validation: number } }[])[0]!.quantizedAnn;
+    assert.ok(q.test > 0.5 && q.test <= 1 && Number.isInteger(q.test * 128), `quantized ANN test accuracy ${q.test}`);
+    assert.ok(q.validation > 0.5 && Number.isInteger(q.validation * 100), `quantized ANN validation accuracy ${q.validation}`);
+    assert.match(md, /The quantized ANN after the quantize step[^\n]*\n\n\| pipeline \| T=8 \|\n\|---\|---:\|\n\| quantize\+threshold\+bias\+potential \| \d+\.\d\d % \(validation \d+\.00 %\) \|/);
     const big = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
       ...norm, '--T', '8', '--val-size', '4000', '--out', join(out, 'big'));
     assert.equal(big.status, 1);
