@@ -9,14 +9,18 @@
 #   spikes:    light and advanced with the threshold searched by simulating each neuron (--threshold-source spikes),
 #              on ResNet-56 at T = 32 and ResNet-20 at T = 8 and 32;
 #   distill:   advanced + distill at T = 32 (the end-to-end step of calibrate, 8 epochs on the 1024 samples);
-#   lowT:      advanced at T = 8 and 16.
-# Every run records its JSON in docs/results/depth/<name>.json and its report in docs/results/depth/<name>.md; a
+#   lowT:      advanced at T = 8 and 16;
+#   qcfs:      the quantize step on the JPEG training set (48 000 images, 2 epochs, the last 500 held out for
+#              validation) at L = 8 or 16 levels, then threshold, bias and potential, at T = 32 (no distill: a step
+#              through 32 steps of 55 layers costs 10 s); L chosen on validation.
+# Every run records its JSON (with commit and wall time) in docs/results/depth/<name>.json and its report in docs/results/depth/<name>.md; a
 # recorded run is skipped. OUT keeps the checkpoints and plots.
-# usage: AUTHORS=/path/to/SNN_Calibration bash bench/depth-results.sh OUT_DIR [snnkit|authors|spikes|distill|lowT ...]
+# usage: AUTHORS=/path/to/SNN_Calibration bash bench/depth-results.sh OUT_DIR [snnkit|authors|spikes|distill|lowT|qcfs ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
-parts=${*:-snnkit authors spikes distill lowT}
+mkdir -p "$out"
+parts=${*:-snnkit authors spikes distill lowT qcfs}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 rec=docs/results/depth
 m=../shared/models/cifar10-resnet56
@@ -27,7 +31,10 @@ mkdir -p "$rec"
 run() { # name, calibrate args... (the model: $M, default ResNet-56)
   local name=$1; shift
   [ -f "$rec/$name.json" ] && return 0
-  $S calibrate --model "${M:-$m/cifar10-resnet56.onnx}" "${common[@]}" "$@" --out "$out/$name" | tail -1 > "$rec/$name.json"
+  local t0; t0=$(date +%s)
+  $S calibrate --model "${M:-$m/cifar10-resnet56.onnx}" "${common[@]}" "$@" --out "$out/$name" | tail -1 > "$out/$name.last"
+  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
+    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
   cp "$out/$name/report.md" "$rec/$name.md"
   tail -c 300 "$rec/$name.json"; echo
 }
@@ -45,6 +52,11 @@ for p in $parts; do case $p in
     M=../shared/models/cifar10-resnet20/cifar10-resnet20.onnx run r20-spikes --T 8,32 --pipeline light,advanced --threshold-source spikes ;;
   distill) run r56-T32-distill --T 32 --pipeline custom --steps threshold,bias,potential,distill ;;
   lowT) run r56-lowT --T 8,16 --pipeline advanced ;;
+  qcfs)
+    q=(--T 32 --calib-data ../shared/data/cifar10-jpg/CIFAR-10-images-jpg.tar.gz --pipeline custom --steps quantize,threshold,bias,potential
+      --quantize-samples 48000 --quantize-epochs 2 --val-size 500)
+    run r56-qcfs-L8-T32 "${q[@]}" --quantize-levels 8
+    run r56-qcfs-L16-T32 "${q[@]}" --quantize-levels 16 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
 node bench/depth-plot.mjs docs/results/img/depth-errors.svg "R56 before its step=$out/r56-T32:advanced:converted" "R56 advanced=$out/r56-T32:advanced" \

@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
+mkdir -p "$out"
 parts=${*:-select final}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 rec=docs/results/events

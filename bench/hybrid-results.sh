@@ -12,12 +12,15 @@
 #   qcfs:   the quantize step on the whole JPEG training set (48 000 images, the last 2 000 held out for validation;
 #           6 epochs, no labels: the ANN's logits as targets), then threshold, bias, potential and distill, at T = 8 with
 #           the quantized ANN at L = 8 or 4 levels (QCFS trains at L and simulates at T >= L); L chosen on validation;
+#           then hybrid fine-tuning from it (Adam 3e-4, learnt thresholds, ANN teacher): on 10 000 images, and one epoch
+#           of the 48 000 (the same 2 000 held out); at T = 4 the same with L = 4 or 2;
 #   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
 # usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|final ...]   (after npm run setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
+mkdir -p "$out"
 parts=${*:-calib select qcfs final}
 S="node ${SNNKIT_DIST:-dist}/src/cli/main.js"
 rec=docs/results/hybrid
@@ -60,7 +63,13 @@ for p in $parts; do case $p in
     hybrid select-qd-exp3 "$out/calib-qd/snn-T8-quantize+threshold+bias+potential+distill.safetensors" "${sel[@]}" --lr 3e-4 --learn-threshold ;;
   qcfs)
     calib qcfs-L8-T8 8 "${qcfs[@]}" --quantize-levels 8
-    calib qcfs-L4-T8 8 "${qcfs[@]}" --quantize-levels 4 ;;
+    calib qcfs-L4-T8 8 "${qcfs[@]}" --quantize-levels 4
+    q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
+    hybrid select-qcfs-exp3 "$q8" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold
+    hybrid qcfs-hybrid-L4-T8 "$q8" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold
+    calib qcfs-L4-T4 4 "${qcfs[@]}" --quantize-levels 4
+    calib qcfs-L2-T4 4 "${qcfs[@]}" --quantize-levels 2
+    hybrid qcfs-hybrid-L4-T4 "$out/qcfs-L4-T4/snn-T4-quantize+threshold+bias+potential+distill.safetensors" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
   final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
