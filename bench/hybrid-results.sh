@@ -4,7 +4,8 @@
 # CIFAR-10 training set and tested on the exact test_first1000.bin.
 #   calib:  calibration alone at T = 8 and 4: advanced (threshold, bias, potential), and quantize + advanced + distill
 #           (the best binary-IF pipeline of docs/results/calibration.md without weight calibration, whose 5000
-#           iterations a layer took about 4 minutes a layer on 2 shared cores: over an hour for ResNet-20's 19);
+#           iterations a layer took about 4 minutes a layer on 2 shared cores: over an hour for ResNet-20's 19); none and
+#           light; signed IF neurons with the advanced pipeline (the comparison for neurons that may fire -1);
 #   select: hyper-parameters chosen on a validation split of the JPEG training images (the last 500 of the first 5000,
 #           which hold every class alike), 1 epoch from the advanced calibration at T = 8: Adam 1e-4; 1e-3; 3e-4 with
 #           learnt thresholds; each with the ANN as teacher (λ = 1, τ = 1); the last also at T = 4, and from
@@ -53,7 +54,9 @@ mkdir -p "$rec"
 for p in $parts; do case $p in
   calib)
     calib calib-advanced 8,4 --pipeline advanced
-    calib calib-qd 8,4 --pipeline custom --steps quantize,threshold,bias,potential,distill ;;
+    calib calib-qd 8,4 --pipeline custom --steps quantize,threshold,bias,potential,distill
+    calib calib-none-light 8,4 --pipeline none,light
+    calib calib-signed 8,4 --pipeline advanced --signed ;;
   select)
     sel=(--epochs 1 --train-limit 5000 --val-size 500)
     hybrid select-exp1 "$out/calib-advanced/snn-T8-advanced.safetensors" "${sel[@]}" --lr 1e-4
