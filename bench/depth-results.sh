@@ -33,8 +33,7 @@ run() { # name, calibrate args... (the model: $M, default ResNet-56)
   [ -f "$rec/$name.json" ] && return 0
   local t0; t0=$(date +%s)
   $S calibrate --model "${M:-$m/cifar10-resnet56.onnx}" "${common[@]}" "$@" --out "$out/$name" | tail -1 > "$out/$name.last"
-  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
-    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   cp "$out/$name/report.md" "$rec/$name.md"
   tail -c 300 "$rec/$name.json"; echo
 }

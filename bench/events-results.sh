@@ -26,8 +26,7 @@ one() { # name, extra args...
   local t0; t0=$(date +%s)
   $S train-snn "${base[@]}" "$@" --out "$out/$name" | tail -1 > "$out/$name.last"
   mkdir -p "$rec" && cp "$out/$name/log.csv" "$rec/$name.csv"
-  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
-    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   tail -1 "$rec/$name.json"
 }
 for p in $parts; do case $p in

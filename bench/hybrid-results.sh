@@ -34,8 +34,7 @@ calib() { # name, T list, calibrate args...
   [ -f "$rec/$name.json" ] && return 0
   local t0; t0=$(date +%s)
   $S calibrate --model "$model" --dataset cifar10 --data "$exact" --T "$T" "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
-  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
-    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   cp "$out/$name/report.md" "$rec/$name.md"
 }
 qcfs=(--calib-data "$jpeg" --pipeline custom --steps quantize,threshold,bias,potential,distill --quantize-samples 48000 --quantize-epochs 6 --val-size 2000)
@@ -46,8 +45,7 @@ hybrid() { # name, init checkpoint, train-snn args...
   $S train-snn --init "$init" --dataset cifar10-jpeg --test-data "$exact/test_first1000.bin" --batch-size 64 --weight-decay 0 \
     --distill-weight 1 "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
   cp "$out/$name/log.csv" "$rec/$name.csv"
-  node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
-    console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$rec/$name.json"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   tail -1 "$rec/$name.json"
 }
 mkdir -p "$rec"

@@ -35,8 +35,7 @@ for p in $parts; do case $p in
          t0=$(date +%s)
          $S train-snn --dataset $ds --surrogate "${s%:fdg}" "${fdg[@]}" --seed $seed "${compare[@]}" --out "$out/$name" | tail -1 > "$out/$name.last"
          mkdir -p "$cmp" && cp "$out/$name/log.csv" "$cmp/$name.csv"
-         node -e 'const [f, c, s] = process.argv.slice(1); const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
-           console.log(JSON.stringify({ ...r, commit: c, wall_seconds: Number(s) }))' "$out/$name.last" "$(git rev-parse --short HEAD)" $(( $(date +%s) - t0 )) > "$cmp/$name.json"
+         node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$cmp/$name.json"
          tail -1 "$cmp/$name.json"
        done
      done; done ;;
