@@ -207,14 +207,20 @@ export class Walk {
    * layers run as an ANN with each neuron's clip-floor at its current threshold (after quantize: what it trained).
    */
   quantizedAnn(x: Tensor): Tensor {
-    return noGrad(() => tidy(() => {
-      const vals = new Map<string, Tensor>([[this.snnP.input, x]]);
-      this.snnP.nodes.forEach((n, k) => {
-        const ins = n.inputs.map((i) => vals.get(i)!);
-        vals.set(n.name, n.kind === 'neuron' ? clipFloorSte(ins[0]!, this.levels, (n.module as SpikingNeuron).vTh, this.sh) : n.rate(ins));
-      });
-      return vals.get(this.snnP.output)!;
-    }));
+    return noGrad(() => tidy(() => this.runQuantized(x, (k) => (this.snnP.nodes[k]!.module as SpikingNeuron).vTh)));
+  }
+
+  /**
+   * The SNN's layers run as an ANN on x: each neuron node k a clip-floor at `levels` with the threshold thresholdOf(k,
+   * its input) (straight-through, so trainable), every other node its rate function. The quantize step trains this.
+   */
+  runQuantized(x: Tensor, thresholdOf: (k: number, input: Tensor) => number | Tensor): Tensor {
+    const vals = new Map<string, Tensor>([[this.snnP.input, x]]);
+    this.snnP.nodes.forEach((n, k) => {
+      const ins = n.inputs.map((i) => vals.get(i)!);
+      vals.set(n.name, n.kind === 'neuron' ? clipFloorSte(ins[0]!, this.levels, thresholdOf(k, ins[0]!), this.sh) : n.rate(ins));
+    });
+    return vals.get(this.snnP.output)!;
   }
 
   /** The reference activation of the neuron layer at node k: the ANN's ReLU, or the quantized ANN's clipfloor. */

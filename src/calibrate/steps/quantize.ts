@@ -10,7 +10,7 @@ import { tensor } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { finetune } from '../finetune.js';
-import { channelShape, clipFloorSte, type Walk } from '../walk.js';
+import { channelShape, type Walk } from '../walk.js';
 
 /** A threshold of one value or one per channel, viewed to broadcast over x ([N, C, ...]). */
 const perChannelView = (V: Tensor, x: Tensor): Tensor => (V.size === 1 ? V : V.view(...channelShape(x)));
@@ -27,16 +27,11 @@ export function quantize(walk: Walk, x: Tensor): void {
   const params = converted.snn.parameters();
   const teacher = foldNetwork(walk.ann);
   try {
-    finetune(teacher, (v) => {
-      const vals = new Map<string, Tensor>([[snnP.input, v]]);
-      snnP.nodes.forEach((n, k) => {
-        const ins = n.inputs.map((i) => vals.get(i)!);
-        const i = at.get(k);
-        if (i !== undefined) views[i] ??= channelShape(ins[0]!);
-        vals.set(n.name, i === undefined ? n.rate(ins) : clipFloorSte(ins[0]!, walk.levels, perChannelView(V[i]!, ins[0]!), walk.sh));
-      });
-      return vals.get(snnP.output)!;
-    }, x, q, { epochs: 20, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4, name: 'weights' }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6, name: 'thresholds' }]);
+    finetune(teacher, (v) => walk.runQuantized(v, (k, input) => {
+      const i = at.get(k)!;
+      views[i] ??= channelShape(input);
+      return perChannelView(V[i]!, input);
+    }), x, q, { epochs: 20, batchSize: 64 }, [{ params, lr: q.lr ?? 5e-4, name: 'weights' }, { params: V, lr: q.thresholdLr ?? 1e-3, min: 1e-6, name: 'thresholds' }]);
   } catch (e) {
     for (const v of V) v.dispose();
     throw e;
