@@ -6,7 +6,7 @@
 #           of the mean output, with or without random crops (4 pixels of padding), and TET with crops, 20 epochs each;
 #   select-long: crops for 40 epochs instead of 20 (the 20-epoch runs were still improving on training and validation
 #           loss at their end), on the same validation split;
-#   final:  the chosen recipe (SELECT=name, default crop) trained on all 1000, tested on the 100, seeds 1-3.
+#   final:  the chosen recipe (SELECT=name, default crop-e40, chosen in select-long) trained on all 1000, tested on the 100, seeds 1-3.
 # Every run records its log and result in docs/results/events/<name>.{csv,json} (commit them); a recorded run is
 # skipped, so the runs can span sessions. OUT keeps the checkpoints (an unfinished run resumes).
 # usage: bash bench/events-results.sh OUT_DIR [select|select-long|final ...]   (after npm run setup)
@@ -32,6 +32,6 @@ one() { # name, extra args...
 for p in $parts; do case $p in
   select) for r in ce crop tet-crop; do one "select-$r" ${recipe[$r]} --val-size 100 --seed 0; done ;;
   select-long) one select-crop-e40 ${recipe[crop-e40]} --val-size 100 --seed 0 ;;
-  final) r=${SELECT:-crop}; for seed in 1 2 3; do one "final-$r-s$seed" ${recipe[$r]} --val-size 0 --seed $seed; done ;;
+  final) r=${SELECT:-crop-e40}; for seed in 1 2 3; do one "final-$r-s$seed" ${recipe[$r]} --val-size 0 --seed $seed; done ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
