@@ -15,9 +15,16 @@
 #           the quantized ANN at L = 8 or 4 levels (QCFS trains at L and simulates at T >= L); L chosen on validation;
 #           then hybrid fine-tuning from it (Adam 3e-4, learnt thresholds, ANN teacher): on 10 000 images, and one epoch
 #           of the 48 000 (the same 2 000 held out); at T = 4 the same with L = 4 or 2;
+#   domain: the JPEG copies cost the ANN 10 points (81 % on JPEG test images, 91.5 % on the exact ones): the quantize
+#           step on the 4000 exact training images instead (3500, 82 epochs: the same number of samples as 6 of 48 000),
+#           L = 4, T = 8, the last 500 held out;
+#   channel: the quantize step as in qcfs at L = 4, T = 8, with one threshold per channel (--per-channel);
+#   exact:  hybrid fine-tuning from qcfs-L4-T8 on the exact training images (3 epochs of 3500) against one epoch of
+#           10 000 JPEG images, both also tested on the 500 exact images held out (exact-val500.bin); and the same
+#           SNN simulated at T = 4 to 32 (its gap to the quantized ANN that is spike timing);
 #   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
-# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|final ...]   (after npm run setup)
+# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|domain|channel|exact|final ...]   (after npm run setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
@@ -48,6 +55,16 @@ hybrid() { # name, init checkpoint, train-snn args...
   node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   tail -1 "$rec/$name.json"
 }
+# The exact-image validation split: the last 500 of the 4000 exact training images (what --val-size 500 holds out of
+# them), for comparing SNNs trained on JPEG images with those trained on exact ones.
+val500="$out/exact-val500.bin"
+[ -f "$val500" ] || tail -c $((500 * 3073)) "$exact/train_first4000.bin" > "$val500"
+valexact() { # name, SNN checkpoint: its accuracy on the exact validation split, recorded as <name>-val500.json
+  [ -f "$rec/$1-val500.json" ] && return 0
+  local t0; t0=$(date +%s)
+  $S eval --model "$2" --dataset cifar10 --data "$val500" --json | tail -1 > "$out/$1-val500.last"
+  node bench/stamp-result.mjs "$out/$1-val500.last" "$t0" > "$rec/$1-val500.json"
+}
 mkdir -p "$rec"
 for p in $parts; do case $p in
   calib)
@@ -71,6 +88,20 @@ for p in $parts; do case $p in
     calib qcfs-L4-T4 4 "${qcfs[@]}" --quantize-levels 4
     calib qcfs-L2-T4 4 "${qcfs[@]}" --quantize-levels 2
     hybrid qcfs-hybrid-L4-T4 "$out/qcfs-L4-T4/snn-T4-quantize+threshold+bias+potential+distill.safetensors" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
+  domain)
+    calib qcfs-exact-L4-T8 8 --calib-data "$exact/train_first4000.bin" --pipeline custom --steps quantize,threshold,bias,potential,distill \
+      --quantize-samples 3500 --quantize-epochs 82 --val-size 500 --quantize-levels 4 ;;
+  channel) calib qcfs-pc-L4-T8 8 "${qcfs[@]}" --quantize-levels 4 --per-channel ;;
+  exact)
+    q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
+    valexact qcfs-L4-T8 "$q8"
+    hybrid exact-q8-e3 "$q8" --dataset cifar10 --data "$exact" --val-size 500 --epochs 3 --lr 3e-4 --learn-threshold
+    hybrid jpeg10k-q8 "$q8" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold
+    valexact jpeg10k-q8 "$out/jpeg10k-q8/last.safetensors"
+    # the same SNN simulated longer than it was made for: what of its gap to the quantized ANN is spike timing
+    [ -f "$rec/qcfs-L4-T8-sweep.json" ] || { t0=$(date +%s)
+      $S eval --model "$q8" --dataset cifar10 --data "$exact" --T 4,8,16,32 --json | tail -1 > "$out/qcfs-L4-T8-sweep.last"
+      node bench/stamp-result.mjs "$out/qcfs-L4-T8-sweep.last" "$t0" > "$rec/qcfs-L4-T8-sweep.json"; } ;;
   final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
