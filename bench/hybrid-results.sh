@@ -89,6 +89,9 @@ for p in $parts; do case $p in
     calib qcfs-L2-T4 4 "${qcfs[@]}" --quantize-levels 2
     hybrid qcfs-hybrid-L4-T4 "$out/qcfs-L4-T4/snn-T4-quantize+threshold+bias+potential+distill.safetensors" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
   domain)
+    [ -f "$rec/ann-jpeg-test.json" ] || { t0=$(date +%s) # the ANN on the first 2000 JPEG test images
+      $S eval --model "$model" --dataset cifar10-jpeg --data "$jpeg" --limit 2000 --json | tail -1 > "$out/ann-jpeg-test.last"
+      node bench/stamp-result.mjs "$out/ann-jpeg-test.last" "$t0" > "$rec/ann-jpeg-test.json"; }
     calib qcfs-exact-L4-T8 8 --calib-data "$exact/train_first4000.bin" --pipeline custom --steps quantize,threshold,bias,potential,distill \
       --quantize-samples 3500 --quantize-epochs 82 --val-size 500 --quantize-levels 4 ;;
   channel) calib qcfs-pc-L4-T8 8 "${qcfs[@]}" --quantize-levels 4 --per-channel ;;
