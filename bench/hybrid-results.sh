@@ -20,7 +20,7 @@
 #           L = 4, T = 8, the last 500 held out;
 #   select2: hybrid fine-tuning from qcfs-L4-T8 on 10 000 JPEG images with Adam 1e-4, or with the teacher at λ = 4;
 #   channel: the quantize step as in qcfs at L = 4, T = 8, with one threshold per channel (--per-channel), one
-#           epoch of 10 000 JPEG images from it as jpeg10k-q8, and (chosen on validation) one epoch of the 48 000;
+#           epoch of 10 000 JPEG images from it (as jpeg10k-q8 from qcfs-L4-T8), and (chosen on validation) one epoch of the 48 000;
 #   exact:  hybrid fine-tuning from qcfs-L4-T8 on the exact training images (3 epochs of 3500) against one epoch of
 #           10 000 JPEG images, both also tested on the 500 exact images held out (exact-val500.bin); and the same
 #           SNN simulated at T = 4 to 32 (its gap to the quantized ANN that is spike timing);
@@ -61,12 +61,17 @@ hybrid() { # name, init checkpoint, train-snn args...
 # them), for comparing SNNs trained on JPEG images with those trained on exact ones.
 val500="$out/exact-val500.bin"
 [ -f "$val500" ] || tail -c $((500 * 3073)) "$exact/train_first4000.bin" > "$val500"
-valexact() { # name, SNN checkpoint: its accuracy on the exact validation split, recorded as <name>-val500.json
-  [ -f "$rec/$1-val500.json" ] && return 0
+evaluated() { # name, snnkit eval args...: the evaluation recorded as <name>.json
+  local name=$1; shift
+  [ -f "$rec/$name.json" ] && return 0
   local t0; t0=$(date +%s)
-  $S eval --model "$2" --dataset cifar10 --data "$val500" --json | tail -1 > "$out/$1-val500.last"
-  node bench/stamp-result.mjs "$out/$1-val500.last" "$t0" > "$rec/$1-val500.json"
+  $S eval "$@" --json | tail -1 > "$out/$name.last"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
 }
+valexact() { evaluated "$1-val500" --model "$2" --dataset cifar10 --data "$val500"; } # name, SNN checkpoint
+# the calibrated SNNs the later parts start from
+q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
+pc="$out/qcfs-pc-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
 mkdir -p "$rec"
 for p in $parts; do case $p in
   calib)
@@ -84,7 +89,6 @@ for p in $parts; do case $p in
   qcfs)
     calib qcfs-L8-T8 8 "${qcfs[@]}" --quantize-levels 8
     calib qcfs-L4-T8 8 "${qcfs[@]}" --quantize-levels 4
-    q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
     hybrid select-qcfs-exp3 "$q8" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold
     hybrid qcfs-hybrid-L4-T8 "$q8" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold
     calib qcfs-L4-T4 4 "${qcfs[@]}" --quantize-levels 4
@@ -92,31 +96,24 @@ for p in $parts; do case $p in
     # L = 2 won on validation at T = 4 (76.15 % against 69.7 % for L = 4)
     hybrid qcfs-hybrid-L2-T4 "$out/qcfs-L2-T4/snn-T4-quantize+threshold+bias+potential+distill.safetensors" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
   domain)
-    [ -f "$rec/ann-jpeg-test.json" ] || { t0=$(date +%s) # the ANN on the first 2000 JPEG test images
-      $S eval --model "$model" --dataset cifar10-jpeg --data "$jpeg" --limit 2000 --json | tail -1 > "$out/ann-jpeg-test.last"
-      node bench/stamp-result.mjs "$out/ann-jpeg-test.last" "$t0" > "$rec/ann-jpeg-test.json"; }
+    evaluated ann-jpeg-test --model "$model" --dataset cifar10-jpeg --data "$jpeg" --limit 2000 # the first 2000 JPEG test images
     calib qcfs-exact-L4-T8 8 --calib-data "$exact/train_first4000.bin" --pipeline custom --steps quantize,threshold,bias,potential,distill \
       --quantize-samples 3500 --quantize-epochs 82 --val-size 500 --quantize-levels 4 ;;
   select2) # from qcfs-L4-T8, 10 000 JPEG images as jpeg10k-q8 (Adam 3e-4, λ = 1): a smaller step, and a heavier teacher
-    q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
     hybrid select2-lr1e-4 "$q8" --epochs 1 --train-limit 12000 --val-size 2000 --lr 1e-4 --learn-threshold
     hybrid select2-kd4 "$q8" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold --distill-weight 4 ;;
   channel)
     calib qcfs-pc-L4-T8 8 "${qcfs[@]}" --quantize-levels 4 --per-channel
-    pc="$out/qcfs-pc-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
     hybrid jpeg10k-pc "$pc" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold
     # per-channel won on validation (SNN 80.2 against 78.75 %; after 10 000 images 83.2 against 82.75 %)
     hybrid qcfs-hybrid-pc-L4-T8 "$pc" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
   exact)
-    q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
     valexact qcfs-L4-T8 "$q8"
     hybrid exact-q8-e3 "$q8" --dataset cifar10 --data "$exact" --val-size 500 --epochs 3 --lr 3e-4 --learn-threshold
     hybrid jpeg10k-q8 "$q8" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold
     valexact jpeg10k-q8 "$out/jpeg10k-q8/last.safetensors"
     # the same SNN simulated longer than it was made for: what of its gap to the quantized ANN is spike timing
-    [ -f "$rec/qcfs-L4-T8-sweep.json" ] || { t0=$(date +%s)
-      $S eval --model "$q8" --dataset cifar10 --data "$exact" --T 4,8,16,32 --json | tail -1 > "$out/qcfs-L4-T8-sweep.last"
-      node bench/stamp-result.mjs "$out/qcfs-L4-T8-sweep.last" "$t0" > "$rec/qcfs-L4-T8-sweep.json"; } ;;
+    evaluated qcfs-L4-T8-sweep --model "$q8" --dataset cifar10 --data "$exact" --T 4,8,16,32 ;;
   final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
