@@ -21,12 +21,13 @@
 #   select2: hybrid fine-tuning from qcfs-L4-T8 on 10 000 JPEG images with Adam 1e-4, or with the teacher at λ = 4;
 #   channel: the quantize step as in qcfs at L = 4, T = 8, with one threshold per channel (--per-channel), one
 #           epoch of 10 000 JPEG images from it (as jpeg10k-q8 from qcfs-L4-T8), and (chosen on validation) one epoch of the 48 000;
+#   more:   a second hybrid epoch from qcfs-hybrid-pc-L4-T8;
 #   exact:  hybrid fine-tuning from qcfs-L4-T8 on the exact training images (3 epochs of 3500) against one epoch of
 #           10 000 JPEG images, both also tested on the 500 exact images held out (exact-val500.bin); and the same
 #           SNN simulated at T = 4 to 32 (its gap to the quantized ANN that is spike timing);
 #   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
-# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|domain|select2|channel|exact|final ...]   (after npm run setup)
+# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|domain|select2|channel|more|exact|final ...]   (after npm run setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
@@ -107,6 +108,8 @@ for p in $parts; do case $p in
     hybrid jpeg10k-pc "$pc" --epochs 1 --train-limit 12000 --val-size 2000 --lr 3e-4 --learn-threshold
     # per-channel won on validation (SNN 80.2 against 78.75 %; after 10 000 images 83.2 against 82.75 %)
     hybrid qcfs-hybrid-pc-L4-T8 "$pc" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
+  more) # a second epoch of the 48 000 from the chosen T = 8 run (its schedule restarts at 3e-4)
+    hybrid qcfs-hybrid-pc-L4-T8-e2 "$out/qcfs-hybrid-pc-L4-T8/last.safetensors" --epochs 1 --val-size 2000 --lr 3e-4 --learn-threshold ;;
   exact)
     valexact qcfs-L4-T8 "$q8"
     hybrid exact-q8-e3 "$q8" --dataset cifar10 --data "$exact" --val-size 500 --epochs 3 --lr 3e-4 --learn-threshold
