@@ -61,7 +61,6 @@ hybrid() { # name, init checkpoint, train-snn args...
 # The exact-image validation split: the last 500 of the 4000 exact training images (what --val-size 500 holds out of
 # them), for comparing SNNs trained on JPEG images with those trained on exact ones.
 val500="$out/exact-val500.bin"
-[ -f "$val500" ] || tail -c $((500 * 3073)) "$exact/train_first4000.bin" > "$val500"
 evaluated() { # name, snnkit eval args...: the evaluation recorded as <name>.json
   local name=$1; shift
   [ -f "$rec/$name.json" ] && return 0
@@ -69,7 +68,10 @@ evaluated() { # name, snnkit eval args...: the evaluation recorded as <name>.jso
   $S eval "$@" --json | tail -1 > "$out/$name.last"
   node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
 }
-valexact() { evaluated "$1-val500" --model "$2" --dataset cifar10 --data "$val500"; } # name, SNN checkpoint
+valexact() { # name, SNN checkpoint
+  [ -f "$rec/$1-val500.json" ] || [ -f "$val500" ] || tail -c $((500 * 3073)) "$exact/train_first4000.bin" > "$val500"
+  evaluated "$1-val500" --model "$2" --dataset cifar10 --data "$val500"
+}
 # the calibrated SNNs the later parts start from
 q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
 pc="$out/qcfs-pc-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
