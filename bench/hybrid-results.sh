@@ -25,7 +25,10 @@
 #   exact:  hybrid fine-tuning from qcfs-L4-T8 on the exact training images (3 epochs of 3500) against one epoch of
 #           10 000 JPEG images, both also tested on the 500 exact images held out (exact-val500.bin); and the same
 #           SNN simulated at T = 4 to 32 (its gap to the quantized ANN that is spike timing);
-#   final:  the chosen settings from the best calibration, on the whole JPEG training set within the 60-minute budget.
+#   final:  the whole recipe as one timed run per T (wall time of both commands together in final-T<T>.json): the quantize
+#           step at L = T/2 with one threshold per channel as in channel, then hybrid epochs of the 48 000 on one cosine
+#           schedule, as many as the 60 minutes hold (2 at T = 8, 3 at T = 4); each taken only if its validation accuracy
+#           beats the runs above (T = 8: qcfs-hybrid-pc-L4-T8, 87.4 %; T = 4: qcfs-hybrid-L2-T4, 80.6 %).
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
 # usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|domain|select2|channel|more|exact|final ...]   (after npm run setup)
 set -euo pipefail
@@ -75,6 +78,18 @@ valexact() { # name, SNN checkpoint
 # the calibrated SNNs the later parts start from
 q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
 pc="$out/qcfs-pc-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
+final() { # T, hybrid epochs: calibrate, then train-snn, timed as one run (final-T<T>.json carries the wall time of both)
+  local T=$1 epochs=$2 name=final-T$1
+  [ -f "$rec/$name.json" ] && return 0
+  local t0; t0=$(date +%s)
+  calib "$name-calib" "$T" "${qcfs[@]}" --quantize-levels $((T / 2)) --per-channel
+  $S train-snn --init "$out/$name-calib/snn-T$T-quantize+threshold+bias+potential+distill.safetensors" \
+    --dataset cifar10-jpeg --test-data "$exact/test_first1000.bin" --batch-size 64 --weight-decay 0 --distill-weight 1 \
+    --epochs "$epochs" --val-size 2000 --lr 3e-4 --learn-threshold --out "$out/$name-hybrid" --json | tail -1 > "$out/$name.last"
+  cp "$out/$name-hybrid/log.csv" "$rec/$name.csv"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
+  tail -1 "$rec/$name.json"
+}
 mkdir -p "$rec"
 for p in $parts; do case $p in
   calib)
@@ -119,6 +134,8 @@ for p in $parts; do case $p in
     valexact jpeg10k-q8 "$out/jpeg10k-q8/last.safetensors"
     # the same SNN simulated longer than it was made for: what of its gap to the quantized ANN is spike timing
     evaluated qcfs-L4-T8-sweep --model "$q8" --dataset cifar10 --data "$exact" --T 4,8,16,32 ;;
-  final) echo "final: not settled yet (docs/results/hybrid.md)" >&2; exit 2 ;;
+  final)
+    final 8 2
+    final 4 3 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
