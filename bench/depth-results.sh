@@ -12,10 +12,13 @@
 #   lowT:      advanced at T = 8 and 16;
 #   qcfs:      the quantize step on the JPEG training set (48 000 images, 2 epochs, the last 500 held out for
 #              validation) at L = 8 or 16 levels, then threshold, bias and potential, at T = 32 (no distill: a step
-#              through 32 steps of 55 layers costs 10 s); L chosen on validation.
+#              through 32 steps of 55 layers costs 10 s); L chosen on validation;
+#   hybrid:    hybrid fine-tuning at T = 32 from the advanced calibration, with ResNet-20's settings unchanged (Adam 3e-4,
+#              learnt thresholds, the ANN as teacher at λ = 1, batch 64), on the first 10 000 JPEG training images (the
+#              next 1000 held out for validation), tested on the exact test_first1000.bin.
 # Every run records its JSON (with commit and wall time) in docs/results/depth/<name>.json and its report in docs/results/depth/<name>.md; a
 # recorded run is skipped. OUT keeps the checkpoints and plots.
-# usage: AUTHORS=/path/to/SNN_Calibration bash bench/depth-results.sh OUT_DIR [snnkit|authors|spikes|distill|lowT|qcfs ...]
+# usage: AUTHORS=/path/to/SNN_Calibration bash bench/depth-results.sh OUT_DIR [snnkit|authors|spikes|distill|lowT|qcfs|hybrid ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
@@ -37,6 +40,16 @@ run() { # name, calibrate args... (the model: $M, default ResNet-56)
   cp "$out/$name/report.md" "$rec/$name.md"
   tail -c 300 "$rec/$name.json"; echo
 }
+hybrid() { # name, init checkpoint, train-snn args...
+  local name=$1 init=$2; shift 2
+  [ -f "$rec/$name.json" ] && return 0
+  local t0; t0=$(date +%s)
+  $S train-snn --init "$init" --dataset cifar10-jpeg --test-data $exact/test_first1000.bin --batch-size 64 --weight-decay 0 \
+    --distill-weight 1 --lr 3e-4 --learn-threshold "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
+  cp "$out/$name/log.csv" "$rec/$name.csv"
+  node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
+  tail -c 300 "$rec/$name.json"; echo
+}
 for p in $parts; do case $p in
   snnkit)
     run r56-T32 --T 32 --pipeline none,light,advanced
@@ -56,7 +69,12 @@ for p in $parts; do case $p in
       --quantize-samples 48000 --quantize-epochs 2 --val-size 500)
     run r56-qcfs-L8-T32 "${q[@]}" --quantize-levels 8
     run r56-qcfs-L16-T32 "${q[@]}" --quantize-levels 16 ;;
+  hybrid)
+    run r56-T32-adv --T 32 --pipeline advanced
+    hybrid r56-hybrid-T32-10k "$out/r56-T32-adv/snn-T32-advanced.safetensors" --epochs 1 --train-limit 11000 --val-size 1000 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
+# the plot needs the reports of the parts snnkit and spikes (in OUT, not recorded)
+[ -f "$out/r56-T32/report.json" ] && [ -f "$out/r56-T32-spikes/report.json" ] && [ -f "$out/r20-T32/report.json" ] || exit 0
 node bench/depth-plot.mjs docs/results/img/depth-errors.svg "R56 before its step=$out/r56-T32:advanced:converted" "R56 advanced=$out/r56-T32:advanced" \
   "R56 adv., spikes=$out/r56-T32-spikes:advanced" "R20 advanced=$out/r20-T32:advanced"

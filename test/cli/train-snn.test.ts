@@ -127,3 +127,25 @@ test('hybrid training from what calibrate wrote (no --arch): the SNN as it is, a
     assert.match(b.stderr.trim().split('\n')[0]!, msg);
   }
 });
+
+const resnet20Onnx = join(shared, 'models/cifar10-resnet20/cifar10-resnet20.onnx');
+test('hybrid training takes an ONNX model as calibrate imported it: the same command, eval reads the result', { skip: !existsSync(resnet20Onnx) && 'no ../shared/models' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'snnkit-hybrid-onnx-'));
+  const data = join(shared, 'data/cifar10-exact-subset');
+  const c = run('calibrate', '--model', resnet20Onnx, '--dataset', 'cifar10', '--data', cifarTest, '--calib-data', join(data, 'train_first4000.bin'),
+    '--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225', '--T', '2', '--pipeline', 'light', '--samples', '64', '--test-limit', '40',
+    '--out', join(dir, 'cal'), '--json');
+  assert.equal(c.status, 0, c.stderr);
+  const t = run('train-snn', '--init', join(dir, 'cal', 'snn-T2-light.safetensors'), '--dataset', 'cifar10', '--data', data, '--epochs', '1',
+    '--train-limit', '96', '--val-size', '32', '--test-limit', '40', '--batch-size', '32', '--lr', '1e-4', '--weight-decay', '0',
+    '--learn-threshold', '--distill-weight', '1', '--out', join(dir, 'hybrid'), '--json');
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stderr, /started from .*snn-T2-light\.safetensors: 19 IF layers, calibrated for T = 2 \(threshold, bias\); training at T = 2/);
+  const r = lastJson(t.stdout);
+  assert.deepEqual([r['hybrid'], r['T'], r['arch']], [true, 2, 'onnx']);
+  const e = run('eval', '--model', join(dir, 'hybrid', 'last.safetensors'), '--dataset', 'cifar10', '--data', cifarTest, '--limit', '40', '--json');
+  assert.equal(e.status, 0, e.stderr);
+  const j = lastJson(e.stdout);
+  assert.deepEqual([j['kind'], j['T']], ['snn', [2]]);
+  assert.equal((j['accuracy'] as number[])[0], r['finalAccuracy'], 'eval simulates the fine-tuned ONNX SNN at its T (normalisation from the checkpoint) and reproduces the final accuracy');
+});
