@@ -18,7 +18,8 @@
         "native/src/ops/autograd.cc",
         "native/src/ops/system.cc",
         "native/src/ops/neuron.cc",
-        "native/src/ops/bn_neuron.cc"
+        "native/src/ops/bn_neuron.cc",
+        "native/src/ops/clipfloor.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

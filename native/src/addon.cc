@@ -41,6 +41,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSystem(env, exports);
   InitNeuron(env, exports);
   InitBnNeuron(env, exports);
+  InitClipFloor(env, exports);
   return exports;
 }
 

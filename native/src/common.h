@@ -117,6 +117,7 @@ void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitSystem(Napi::Env env, Napi::Object exports);
 void InitNeuron(Napi::Env env, Napi::Object exports);
 void InitBnNeuron(Napi::Env env, Napi::Object exports);
+void InitClipFloor(Napi::Env env, Napi::Object exports);
 
 // allocator.cc
 void InstallAllocator();

@@ -6,6 +6,7 @@
  * as soon as no later node reads it.
  */
 import { SnnkitError } from '../errors.js';
+import { clipFloorSte } from '../functional/clipfloor.js';
 import { convertToSnn, foldNetwork, type ConvertedSnn } from '../convert/converter.js';
 import { parseThresholdStat } from '../convert/stats.js';
 import type { Module } from '../nn/module.js';
@@ -30,12 +31,8 @@ export interface BatchValues {
  */
 export type Searched = { thresholds: (number | number[])[]; max: number[] };
 
-/** clipfloor with the floor passed straight through (its gradient taken as 1); V a number or a broadcastable tensor. */
-export function clipFloorSte(z: Tensor, T: number, V: number | Tensor, shift: number): Tensor {
-  const u = z.mul(T).div(V).add(shift);
-  const f = u.add(u.floor().sub(u).detach());
-  return f.clamp(0, T).mul(V).div(T);
-}
+/** clipfloor with the floor passed straight through (its gradient taken as 1): the fused op of `F.clipFloorSte`. */
+export { clipFloorSte };
 
 /** e reshaped per channel: [N, C, ...] → channel-first view shape [C, 1, ...] for broadcasting onto one step. */
 export const channelShape = (e: Tensor): number[] => [e.shape[1]!, ...new Array<number>(Math.max(0, e.ndim - 2)).fill(1)];

@@ -8,5 +8,5 @@ export {
   neuronStep, neuronMultiStep, batchNormNeuron, signedNeuronStep, signedMultiStep, spike, resolveNeuronOptions, RESET_MODES, SPIKE_AMPLITUDES,
   type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,
 } from './neuron.js';
-export { clipFloor } from './clipfloor.js';
+export { clipFloor, clipFloorSte } from './clipfloor.js';
 export { tetLoss, snnLoss, parseSnnLoss, SNN_LOSSES, type SnnLoss, type SnnLossKind } from './snn-loss.js';

@@ -140,6 +140,7 @@ export interface NativeBinding {
   conv2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[], dilation: number[], groups: number): H;
   avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean, divisor: number | undefined): H;
   maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
+  clipFloorSte(z: H, v: H, levels: number, shift: number): H;
   adaptiveAvgPool2d(x: H, out: number[]): H;
   batchNorm(x: H, w: H | undefined, b: H | undefined, rm: H | undefined, rv: H | undefined, training: boolean, momentum: number, eps: number): H;
   dropout(x: H, p: number, training: boolean, gen: G): H;
