@@ -8,12 +8,13 @@ import { eventLoadOptions, eventOptions, eventSettings, type EventFlags } from '
 import { loadCheckpoint } from '../models/checkpoint.js';
 import { isSnnMeta, loadSnn } from '../models/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
+import { layerErrors, type LayerError } from '../convert/analysis.js';
 import { evaluate } from '../train/evaluate.js';
 import { resolveData, chooseNormalization, intAtLeast, intList, makeLoader, numberList, oneOf, report, subset } from './common.js';
 
 interface EvalFlags extends EventFlags {
   model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
-  batchSize: number; T?: number[]; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
+  batchSize: number; T?: number[]; layerErrors?: number; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
 }
 
 /** Registers `eval`. */
@@ -31,6 +32,7 @@ export function evalCommand(program: Command): void {
     .option('--batch-size <n>', 'batch size', intAtLeast(1), 256)
     .option('--T <list>', 'for an SNN checkpoint (snnkit convert or calibrate): the time steps to simulate (default: the T it was calibrated for, else 8,16,32,64)', intList('--T'))
     .option('--limit <n>', 'evaluate only the first n samples', intAtLeast(1))
+    .option('--layer-errors <n>', 'for an SNN checkpoint: each spiking layer\'s RMS error against the ANN inside it, on the first n samples, at each T', intAtLeast(1))
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
     .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
     .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
@@ -48,14 +50,22 @@ export function evalCommand(program: Command): void {
         const loader = makeLoader(ds, norm, { batchSize: Math.min(f.batchSize, 100), shuffle: false, seed: 0, workers: f.workers });
         const sim = await simulate(converted.snn, loader, { T: f.T ?? (snnMeta.calibration ? [snnMeta.calibration.T] : [8, 16, 32, 64]), ann });
         await loader.close();
+        const errors: { T: number; samples: number; layers: LayerError[] }[] = [];
+        if (f.layerErrors) {
+          const first = makeLoader(subset(ds, f.layerErrors), norm, { batchSize: Math.min(f.batchSize, 100), shuffle: false, seed: 0, workers: f.workers });
+          for (const t of sim.T) errors.push(await layerErrors(ann, converted, first, t));
+          await first.close();
+        }
         const seconds = (performance.now() - t0) / 1000;
         report(f.json, { command: 'eval', model: f.model, kind: 'snn', arch: meta.arch, dataset: f.dataset, split: f.split, T: sim.T, accuracy: sim.accuracy,
-          annAccuracy: sim.annAccuracy, agreement: sim.agreement, count: sim.count, normalization: norm, seconds },
+          annAccuracy: sim.annAccuracy, agreement: sim.agreement, count: sim.count, normalization: norm, ...(f.layerErrors ? { layerErrors: errors } : {}), seconds },
         [`SNN ${String(meta.arch)} on ${f.dataset} ${f.split} (${sim.count} images; ANN ${(100 * (sim.annAccuracy ?? 0)).toFixed(2)}%):`,
-          ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`)]);
+          ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`),
+          ...errors.map((e) => `  RMS error against the ANN per spiking layer, T=${e.T}, first ${e.samples} images: ${e.layers.map((l) => l.rms.toFixed(3)).join(' ')}`)]);
         return;
       }
       ck?.dispose();
+      if (f.layerErrors) throw new SnnkitError(`--layer-errors: ${f.model} is not an SNN checkpoint (snnkit convert, calibrate or hybrid train-snn); the errors compare an SNN with the ANN inside it`, 'INVALID_ARGUMENT');
       const { model, arch, meta } = loadAnn(f.model, f.arch);
       const data = await resolveData(f.dataset, f.data, f.download, f.mirror, (l) => process.stderr.write(`${l}\n`));
       const ds = subset(await loadDataset(f.dataset, { data, split: f.split, ...eventLoadOptions(eventSettings(f.dataset, f, undefined, meta)) }), f.limit);

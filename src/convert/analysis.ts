@@ -80,7 +80,9 @@ function probeOf(ann: Module, layers: number): { probe: Module; relus: Recorded[
     if (!(m instanceof ReLU || m instanceof ClippedReLU)) continue;
     const slot = relus[k++]!;
     const fwd = m.forward.bind(m);
-    m.forward = (x: Tensor) => { const y = fwd(x); slot.z = x; slot.a = y; return y; };
+    // Views, not the tensors themselves: a graph module (ONNX) disposes each value after its last use, and a view
+    // keeps the storage alive without a copy.
+    m.forward = (x: Tensor) => { const y = fwd(x); slot.z = x.view(...x.shape); slot.a = y.view(...y.shape); return y; };
   }
   return { probe, relus };
 }
@@ -127,7 +129,7 @@ function synapsesOf(snn: Module, T: number[]): Synapses {
     s.forward = (x: Tensor) => {
       const y = fwd(x);
       if (syn.macs[i] === 0) syn.macs[i] = macsOf(s.module, y.shape.slice(1));
-      syn.inputs[i] = x;
+      syn.inputs[i] = x.view(...x.shape); // a view: a graph module disposes x after its last use
       return y;
     };
     return fwd;
@@ -247,4 +249,75 @@ export async function analyzeConversion(ann: Module, converted: ConvertedSnn, lo
     probe.dispose();
   }
   return summarize(T, res, syn, samples);
+}
+
+/** One spiking layer's distance from the ANN inside the full SNN (layerErrors). */
+export interface LayerError {
+  layer: string;
+  /** Root mean square of (ANN activation − SNN rate), in activation units, over every neuron of every sample. */
+  rms: number;
+  /** The mean ANN activation, for scale. */
+  annMean: number;
+  /** Spikes per neuron per time step. */
+  firingRate: number;
+}
+
+/**
+ * Where along its depth an SNN departs from its ANN: each IF layer's rate inside the full SNN (spikes × amplitude over
+ * T steps) against the ANN's activation for the same input, as a root mean square. Unlike analyzeConversion it takes
+ * any IF network snnkit makes (thresholds per layer or per channel, calibrated potentials and biases, weights changed
+ * by hybrid training: the ANN stays the reference), so the same measure compares a network before and after a step.
+ * @param ann the source ANN (inside an SNN checkpoint: loadSnn's `ann`)
+ * @param converted the SNN (loadSnn's `converted`)
+ * @param loader the samples (at most opts.limit of them)
+ * @param T time steps, simulated in chunks of opts.chunk (default 16) to bound memory
+ * @returns one entry per IF layer, input side first
+ * @throws SnnkitError for signed neurons (their rate is not comparable with a ReLU's)
+ * @example
+ * const { ann, converted } = await models.loadSnn('runs/hybrid/last.safetensors');
+ * const errs = await convert.layerErrors(ann, converted, loader, 8, { limit: 256 });
+ */
+export async function layerErrors(ann: Module, converted: ConvertedSnn, loader: DataLoader, T: number, opts: { limit?: number; chunk?: number } = {}): Promise<{ T: number; samples: number; layers: LayerError[] }> {
+  if (!(Number.isInteger(T) && T >= 1)) throw new SnnkitError(`layerErrors: T must be a positive integer, got ${T}`, 'INVALID_ARGUMENT');
+  const snn = converted.snn, chunk = opts.chunk ?? 16;
+  if (snn.modules().some((m) => m instanceof SignedIF)) throw new SnnkitError('layerErrors: the network has signed IF neurons; the measure compares IF rates with ReLU activations', 'INVALID_ARGUMENT');
+  const ifs = snn.namedModules().filter(([, m]) => m instanceof IF) as [string, IF][];
+  const { probe, relus } = probeOf(ann, ifs.length);
+  const acc = ifs.map(() => ({ sq: 0, ann: 0, spikes: 0 }));
+  let samples = 0;
+  try {
+    for await (const b of loader.epoch(0)) {
+      // Per layer: the spikes' sum (amplitudes) and count over the steps so far, kept across the chunks' scopes.
+      const sums: (Tensor | undefined)[][] = ifs.map(() => [undefined, undefined]);
+      const add = (l: number, i: number, x: Tensor): void => { const prev = sums[l]![i]; sums[l]![i] = (prev ? prev.add(x) : x).keep(); prev?.dispose(); };
+      const listeners: NeuronListener[] = ifs.map((_, l) => (_layer, rec) => { add(l, 0, rec.spikes.sum(0)); add(l, 1, rec.spikes.ne(0).to('float32').sum(0)); });
+      ifs.forEach(([, m], l) => m.listeners.add(listeners[l]!));
+      try {
+        noGrad(() => {
+          snn.resetMemories();
+          for (let s = 0; s < T; s += chunk) tidy(() => { snn.forward(b.x.unsqueeze(0).expand(Math.min(chunk, T - s), ...b.x.shape)); });
+        });
+        tidy(() => noGrad(() => {
+          const n = b.y.shape[0]!;
+          probe.forward(b.x);
+          relus.forEach((r, l) => {
+            const [total, count] = sums[l]! as [Tensor, Tensor], a = r.a!;
+            acc[l]!.sq += a.sub(total.div(T)).square().mean().item() * n;
+            acc[l]!.ann += a.mean().item() * n;
+            acc[l]!.spikes += (count.mean().item() / T) * n;
+          });
+          samples += n;
+        }));
+      } finally {
+        ifs.forEach(([, m], l) => m.listeners.delete(listeners[l]!));
+        sums.flat().forEach((t) => t?.dispose());
+      }
+      b.dispose();
+      if (opts.limit && samples >= opts.limit) break;
+    }
+  } finally {
+    snn.resetMemories();
+    probe.dispose();
+  }
+  return { T, samples, layers: ifs.map(([layer], l) => ({ layer, rms: Math.sqrt(acc[l]!.sq / samples), annMean: acc[l]!.ann / samples, firingRate: acc[l]!.spikes / samples })) };
 }

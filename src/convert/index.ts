@@ -4,4 +4,4 @@ export { foldBatchNorm } from './fold.js';
 export { ActivationRecorder, parseThresholdStat, type ThresholdStat } from './stats.js';
 export { ResidualBlock } from './blocks.js';
 export { simulate, type SimulateOptions, type SimulationResult } from './simulate.js';
-export { analyzeConversion, ENERGY_PJ, type ConversionAnalysis, type LayerAnalysis } from './analysis.js';
+export { analyzeConversion, layerErrors, ENERGY_PJ, type ConversionAnalysis, type LayerAnalysis, type LayerError } from './analysis.js';

@@ -143,9 +143,14 @@ test('hybrid training takes an ONNX model as calibrate imported it: the same com
   assert.match(t.stderr, /started from .*snn-T2-light\.safetensors: 19 IF layers, calibrated for T = 2 \(threshold, bias\); training at T = 2/);
   const r = lastJson(t.stdout);
   assert.deepEqual([r['hybrid'], r['T'], r['arch']], [true, 2, 'onnx']);
-  const e = run('eval', '--model', join(dir, 'hybrid', 'last.safetensors'), '--dataset', 'cifar10', '--data', cifarTest, '--limit', '40', '--json');
+  const e = run('eval', '--model', join(dir, 'hybrid', 'last.safetensors'), '--dataset', 'cifar10', '--data', cifarTest, '--limit', '40', '--layer-errors', '20', '--json');
   assert.equal(e.status, 0, e.stderr);
   const j = lastJson(e.stdout);
   assert.deepEqual([j['kind'], j['T']], ['snn', [2]]);
+  const errs = j['layerErrors'] as { T: number; samples: number; layers: { rms: number; firingRate: number }[] }[];
+  assert.deepEqual([errs.length, errs[0]!.T, errs[0]!.samples, errs[0]!.layers.length], [1, 2, 20, 19], 'one RMS error per spiking layer of the ONNX ResNet-20');
+  assert.ok(errs[0]!.layers.every((l) => l.rms > 0 && l.firingRate >= 0 && l.firingRate <= 1), JSON.stringify(errs[0]!.layers));
+  const ann = run('eval', '--model', resnet20Onnx, '--dataset', 'cifar10', '--data', cifarTest, '--limit', '10', '--layer-errors', '5');
+  assert.match(ann.stderr, /--layer-errors: .*cifar10-resnet20\.onnx is not an SNN checkpoint/);
   assert.equal((j['accuracy'] as number[])[0], r['finalAccuracy'], 'eval simulates the fine-tuned ONNX SNN at its T (normalisation from the checkpoint) and reproduces the final accuracy');
 });

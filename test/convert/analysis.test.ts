@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nn, convert, data, F, randn, tensor, tidy, noGrad, Generator } from '../../src/index.js';
+import { nn, convert, data, neurons, F, randn, tensor, tidy, noGrad, Generator } from '../../src/index.js';
 import { syntheticDataset } from '../data/synthetic.js';
 import { assertClose } from '../helpers.js';
 
@@ -55,4 +55,38 @@ test('isolated errors of the hand-computed tiny network', async () => {
   // z = [0.5, 1], V_th = 1: rates at T = 3 are [1/3, 1] (flooring 0.5 - 1/3 on the first neuron), at T = 6 exact.
   assertClose([a.layers[0]!.flooring[3]!, a.layers[0]!.flooring[6]!, a.layers[0]!.clipping], [(0.5 - 1 / 3) / 2, 0, 0], 1e-6);
   assertClose([a.layers[0]!.firingRate[6]!], [(0.5 + 1) / 2], 1e-6);
+});
+
+test('layerErrors: the first layer against the closed form clipfloor(z, T, V) with per-channel thresholds and initial potentials; error shrinks with T', async () => {
+  const g = new Generator(5);
+  const ann = new nn.Sequential(new nn.Conv2d(1, 3, 3, { padding: 1, generator: g }), new nn.ReLU(), new nn.Flatten(), new nn.Linear(3 * 6 * 6, 4, { generator: g }), new nn.ReLU(), new nn.Linear(4, 2, { generator: g }));
+  const ds = syntheticDataset(40, [1, 6, 6], 2);
+  const loader = new data.DataLoader(ds, { batchSize: 16, workers: 0 });
+  const converted = await convert.convertToSnn(ann, { calibration: loader });
+  const [first] = converted.snn.modules().filter((m) => m instanceof neurons.IF) as neurons.IF[];
+  const V = tensor([0.4, 0.9, 1.5]).reshape(3, 1, 1);
+  first!.setThreshold(V.clone().keep());
+  first!.setInitialPotential(V.mul(0.5).keep());
+  const T = 6;
+  const e = await convert.layerErrors(ann, converted, loader, T, { chunk: 4 });
+  assert.equal(e.samples, 40);
+  assert.deepEqual(e.layers.map((l) => l.layer), converted.thresholds.map((t) => t.layer));
+  // The first layer sees the analog input: its rate is clipfloor(z, T, V, 0.5) exactly; recompute it from the ANN.
+  const want = tidy(() => noGrad(() => {
+    let sq = 0, fired = 0, act = 0;
+    for (let i = 0; i < 40; i += 16) {
+      const x = ds.images.subarray(i * 36, Math.min(40, i + 16) * 36);
+      const xb = tensor(Float32Array.from(x, (v) => v / 255)).reshape(-1, 1, 6, 6);
+      const z = (ann.at(0) as nn.Conv2d).forward(xb), a = z.relu(), rate = F.clipFloorSte(z, T, V, 0.5);
+      const n = xb.shape[0]!;
+      sq += a.sub(rate).square().mean().item() * n;
+      fired += rate.div(V).mean().item() * n;
+      act += a.mean().item() * n;
+    }
+    return [Math.sqrt(sq / 40), fired / 40, act / 40];
+  }));
+  assertClose([e.layers[0]!.rms, e.layers[0]!.firingRate, e.layers[0]!.annMean], want, 1e-5);
+  const long = await convert.layerErrors(ann, converted, loader, 60);
+  for (const l of [0, 1]) assert.ok(long.layers[l]!.rms < e.layers[l]!.rms, `layer ${l}: the error shrinks from T = 6 to 60 (${e.layers[l]!.rms} -> ${long.layers[l]!.rms})`);
+  await loader.close();
 });

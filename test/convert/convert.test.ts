@@ -165,4 +165,14 @@ test('an imported ONNX graph converts like the zoo model: same thresholds, same 
     const enc = new neurons.DirectEncoder(8);
     assertClose(a.snn.forward(enc.forward(x)), b.snn.forward(enc.forward(x)), 1e-3, 1e-3);
   }));
+  // The analyses record values inside the network, which a graph disposes after their last use (they once crashed
+  // `snnkit convert` on every ONNX model): the graph's must agree with the zoo model's.
+  const [ga, za] = [await convert.analyzeConversion(graph, a, loader, [8], { limit: 20 }), await convert.analyzeConversion(zoo, b, loader, [8], { limit: 20 })];
+  const [ge, ze] = [await convert.layerErrors(graph, a, loader, 8, { limit: 20 }), await convert.layerErrors(zoo, b, loader, 8, { limit: 20 })];
+  assert.deepEqual([ga.layers.length, ge.layers.length], [19, 19]);
+  ga.layers.forEach((l, i) => {
+    const z = za.layers[i]!;
+    assert.ok(Math.abs(l.endToEnd[8]! - z.endToEnd[8]!) <= 0.02 * z.endToEnd[8]! + 1e-3, `layer ${i}: end-to-end ${l.endToEnd[8]} vs ${z.endToEnd[8]}`);
+    assert.ok(Math.abs(ge.layers[i]!.rms - ze.layers[i]!.rms) <= 0.02 * ze.layers[i]!.rms + 1e-3, `layer ${i}: RMS ${ge.layers[i]!.rms} vs ${ze.layers[i]!.rms}`);
+  });
 });
