@@ -40,5 +40,12 @@ export function clipFloorSte(x: Tensor, T: number, V: number | Tensor, shift = 0
   }
   const C = x.ndim >= 2 ? x.shape[1]! : 1;
   if (V.size !== 1 && V.size !== C) throw invalidArg('clipFloorSte', 'V', `a tensor of 1 value or one per channel (${C})`, `a tensor of ${V.size} values`);
+  if (x.device !== 'cpu' || V.device !== 'cpu') return composite(x, T, V.size === 1 || x.ndim < 2 ? V : V.reshape(C, ...new Array<number>(x.ndim - 2).fill(1)), shift);
   return new Tensor(native.clipFloorSte(x.handle, V.handle, T, shift));
+}
+
+/** The same as ATen ops (the kernel is CPU-only; a CUDA build runs this on the GPU). */
+function composite(z: Tensor, T: number, V: Tensor, shift: number): Tensor {
+  const u = z.mul(T).div(V).add(shift);
+  return u.add(u.floor().sub(u).detach()).clamp(0, T).mul(V).div(T);
 }
