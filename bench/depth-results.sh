@@ -15,7 +15,8 @@
 #              through 32 steps of 55 layers costs 10 s); L chosen on validation;
 #   hybrid:    hybrid fine-tuning at T = 32 from the advanced calibration, with ResNet-20's settings unchanged (Adam 3e-4,
 #              learnt thresholds, the ANN as teacher at λ = 1, batch 64), on the first 10 000 JPEG training images (the
-#              next 1000 held out for validation), tested on the exact test_first1000.bin.
+#              next 1000 held out for validation), tested on the exact test_first1000.bin; each layer's RMS error
+#              against the ANN before and after (eval --layer-errors, 128 test images).
 # Every run records its JSON (with commit and wall time) in docs/results/depth/<name>.json and its report in docs/results/depth/<name>.md; a
 # recorded run is skipped. OUT keeps the checkpoints and plots.
 # usage: AUTHORS=/path/to/SNN_Calibration bash bench/depth-results.sh OUT_DIR [snnkit|authors|spikes|distill|lowT|qcfs|hybrid ...]
@@ -50,6 +51,12 @@ hybrid() { # name, init checkpoint, train-snn args...
   node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   tail -c 300 "$rec/$name.json"; echo
 }
+errors() { # name, SNN checkpoint: its accuracy and per-layer errors (eval --layer-errors) recorded as <name>.json
+  [ -f "$rec/$1.json" ] && return 0
+  local t0; t0=$(date +%s)
+  $S eval --model "$2" --dataset cifar10 --data $exact/test_first1000.bin --layer-errors 128 --json | tail -1 > "$out/$1.last"
+  node bench/stamp-result.mjs "$out/$1.last" "$t0" > "$rec/$1.json"
+}
 for p in $parts; do case $p in
   snnkit)
     run r56-T32 --T 32 --pipeline none,light,advanced
@@ -71,7 +78,10 @@ for p in $parts; do case $p in
     run r56-qcfs-L16-T32 "${q[@]}" --quantize-levels 16 ;;
   hybrid)
     run r56-T32-adv --T 32 --pipeline advanced
-    hybrid r56-hybrid-T32-10k "$out/r56-T32-adv/snn-T32-advanced.safetensors" --epochs 1 --train-limit 11000 --val-size 1000 ;;
+    hybrid r56-hybrid-T32-10k "$out/r56-T32-adv/snn-T32-advanced.safetensors" --epochs 1 --train-limit 11000 --val-size 1000
+    # the per-layer RMS error against the ANN before and after, on the first 128 test images
+    errors r56-T32-adv-errors "$out/r56-T32-adv/snn-T32-advanced.safetensors"
+    errors r56-hybrid-T32-10k-errors "$out/r56-hybrid-T32-10k/last.safetensors" ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
 # the plot needs the reports of the parts snnkit and spikes (in OUT, not recorded)
