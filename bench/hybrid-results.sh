@@ -51,12 +51,13 @@ calib() { # name, T list, calibrate args...
   cp "$out/$name/report.md" "$rec/$name.md"
 }
 qcfs=(--calib-data "$jpeg" --pipeline custom --steps quantize,threshold,bias,potential,distill --quantize-samples 48000 --quantize-epochs 6 --val-size 2000)
+# every hybrid run's settings (the ANN inside the checkpoint as teacher)
+train=(--dataset cifar10-jpeg --test-data "$exact/test_first1000.bin" --batch-size 64 --weight-decay 0 --distill-weight 1)
 hybrid() { # name, init checkpoint, train-snn args...
   local name=$1 init=$2; shift 2
   [ -f "$rec/$name.json" ] && return 0
   local t0; t0=$(date +%s)
-  $S train-snn --init "$init" --dataset cifar10-jpeg --test-data "$exact/test_first1000.bin" --batch-size 64 --weight-decay 0 \
-    --distill-weight 1 "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
+  $S train-snn --init "$init" "${train[@]}" "$@" --out "$out/$name" --json | tail -1 > "$out/$name.last"
   cp "$out/$name/log.csv" "$rec/$name.csv"
   node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"
   tail -1 "$rec/$name.json"
@@ -83,8 +84,7 @@ final() { # T, hybrid epochs: calibrate, then train-snn, timed as one run (final
   [ -f "$rec/$name.json" ] && return 0
   local t0; t0=$(date +%s)
   calib "$name-calib" "$T" "${qcfs[@]}" --quantize-levels $((T / 2)) --per-channel
-  $S train-snn --init "$out/$name-calib/snn-T$T-quantize+threshold+bias+potential+distill.safetensors" \
-    --dataset cifar10-jpeg --test-data "$exact/test_first1000.bin" --batch-size 64 --weight-decay 0 --distill-weight 1 \
+  $S train-snn --init "$out/$name-calib/snn-T$T-quantize+threshold+bias+potential+distill.safetensors" "${train[@]}" \
     --epochs "$epochs" --val-size 2000 --lr 3e-4 --learn-threshold --out "$out/$name-hybrid" --json | tail -1 > "$out/$name.last"
   cp "$out/$name-hybrid/log.csv" "$rec/$name.csv"
   node bench/stamp-result.mjs "$out/$name.last" "$t0" > "$rec/$name.json"

@@ -31,9 +31,6 @@ export interface BatchValues {
  */
 export type Searched = { thresholds: (number | number[])[]; max: number[] };
 
-/** clipfloor with the floor passed straight through (its gradient taken as 1): the fused op of `F.clipFloorSte`. */
-export { clipFloorSte };
-
 /** e reshaped per channel: [N, C, ...] → channel-first view shape [C, 1, ...] for broadcasting onto one step. */
 export const channelShape = (e: Tensor): number[] => [e.shape[1]!, ...new Array<number>(Math.max(0, e.ndim - 2)).fill(1)];
 

@@ -13,7 +13,8 @@ import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { segmentOf } from '../program.js';
 import type { CalibrationStep, NeuronContext } from '../step.js';
-import { clipFloorSte, type Walk } from '../walk.js';
+import { clipFloorSte } from '../../functional/clipfloor.js';
+import type { Walk } from '../walk.js';
 
 export const weightStep: CalibrationStep = {
   name: 'weight',
