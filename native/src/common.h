@@ -14,7 +14,8 @@ namespace snn {
 struct AddonData {
   Napi::FunctionReference generatorCtor;
   Napi::FunctionReference errorClass;  // SnnkitError, handed over by init()
-  int64_t pendingExternal = 0;         // bytes not yet reported to V8
+  int64_t liveExternal = 0;            // bytes of the tensors this environment's handles own
+  int64_t reportedExternal = 0;        // what V8 has been told of them
 };
 AddonData& Data(Napi::Env env);
 

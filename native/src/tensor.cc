@@ -14,13 +14,19 @@ LiveStats& Live() {
   return *s;
 }
 
+// V8 is told of the tensors' memory so that it collects tensors nobody disposed. It is told of growth only past a
+// high-water mark, and of shrinking only well below it: a loop that allocates and disposes the same ~100 MB per
+// iteration (a simulation step) then reports nothing after its first iteration. Reporting every 32 MB either way, as
+// before, let V8 see +100 MB each iteration and run a full mark-compact each time (258 in 7 s of a ResNet-20
+// simulation, ~20 % of the CPU with the concurrent marking threads).
 void ReportExternal(Napi::Env env, int64_t delta) {
-  constexpr int64_t kBatch = 32ll << 20;
+  constexpr int64_t kUp = 32ll << 20, kDown = 512ll << 20;
   AddonData& d = Data(env);
-  d.pendingExternal += delta;
-  if (d.pendingExternal >= kBatch || d.pendingExternal <= -kBatch) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, d.pendingExternal);
-    d.pendingExternal = 0;
+  d.liveExternal += delta;
+  const int64_t change = d.liveExternal - d.reportedExternal;
+  if (change >= kUp || change <= -kDown) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, change);
+    d.reportedExternal = d.liveExternal;
   }
 }
 
@@ -147,6 +153,7 @@ const char* DtypeName(at::ScalarType t) {
     case at::kLong: return "int64";
     case at::kInt: return "int32";
     case at::kByte: return "uint8";
+    case at::kChar: return "int8";
     case at::kBool: return "bool";
     case at::kHalf: return "float16";
     case at::kBFloat16: return "bfloat16";
