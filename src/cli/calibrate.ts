@@ -17,8 +17,12 @@ import { writeCalibrationReport, type CalibrationRun } from '../report/calibrati
 import { TerminalProgress } from '../report/progress.js';
 import { intAtLeast, intList, numberAtLeast, oneOf, prepareConversion, conversionOptions, report , prepareOut } from './common.js';
 import { removeStaleTempFiles } from '../formats/atomic.js';
+import type { DataLoader } from '../data/loader.js';
+import type { Module } from '../nn/module.js';
+import type { CheckpointMeta } from '../models/checkpoint.js';
+import { chooseEarlyExit, earlyExitOptions, storedEarlyExit, summarizeEarlyExit, type EarlyExitFlags } from './early-exit.js';
 
-interface CalibrateFlags {
+interface CalibrateFlags extends EarlyExitFlags {
   model: string; arch?: string; dataset: string; data?: string; calibData?: string; mean?: number[]; std?: number[]; T: number[];
   pipeline: string; steps?: string; samples: number; calibSamples?: number; correctionSamples: number; maxSampleSteps: number; perChannel?: boolean; grid: ThresholdGrid; gridPoints: number;
   thresholdSource: 'ann' | 'snn' | 'spikes'; thresholdAggregate: 'all' | 'ema'; initialThreshold: string; shift: CalibrationShift | false; shiftForm?: 'potential' | 'bias'; signed?: boolean; wcObjective: 'rate' | 'spikes' | 'rate+spikes'; wcSpikeIterations: number; wcBias?: boolean; distillEpochs: number; distillLr?: number; distillBatch: number; quantizeSamples?: number; quantizeLevels?: number; valSize?: number; quantizeEpochs: number; quantizeLr: number; quantizeThresholdLr: number; quantizeBatch: number; augment: Augment; wcOptimizer: 'adam' | 'sgd'; wcLr: number; wcIterations: number; wcBatch: number;
@@ -61,7 +65,7 @@ function samplesOf(f: CalibrateFlags): number {
 
 /** Registers `calibrate`. */
 export function calibrateCommand(program: Command): void {
-  conversionOptions(program
+  earlyExitOptions(conversionOptions(program
     .command('calibrate')
     .description('convert and calibrate a pretrained ANN for each T and pipeline (Li, Deng et al., ICML 2021); DIR gets one SNN checkpoint per run and report.{md,json} with plots'), 'calibration data, labels unused')
     .option('--T <list>', 'time steps, one calibration each', intList('--T'), [8, 16, 32, 64])
@@ -99,7 +103,7 @@ export function calibrateCommand(program: Command): void {
     .option('--augment <kind>', `quantize and distill steps: what each image drawn gets, ${AUGMENTS.join(' | ')} (shifts of up to 4 pixels; mirror images)`, oneOf(AUGMENTS), 'crop+flip')
     .option('--batch-size <n>', 'batch size (calibration and test)', intAtLeast(1), 128)
     .option('--seed <n>', 'seed of the calibration sample order and weight calibration', intAtLeast(0), 0)
-    .option('--val-size <n>', 'hold the last n calibration samples out of calibration and report each SNN\'s accuracy on them (choose pipelines and settings there, not on the test set)', intAtLeast(1))
+    .option('--val-size <n>', 'hold the last n calibration samples out of calibration and report each SNN\'s accuracy on them (choose pipelines and settings there, not on the test set)', intAtLeast(1)))
     .action(async (f: CalibrateFlags) => {
       const t0 = performance.now();
       prepareOut(f.out);
@@ -112,45 +116,10 @@ export function calibrateCommand(program: Command): void {
       let annAccuracy: number | undefined, count = 0;
       try {
         for (const T of f.T) for (const p of pipelines) {
-          const r0 = performance.now();
-          let quantizedAnn: CalibrationRun['quantizedAnn'];
-          const evaluateQuantized = async (qann: (x: Tensor) => Tensor): Promise<void> => {
-            progress.start(`quantized ANN T=${T} ${p.name}`, test.length + (val?.length ?? 0));
-            const t = await evaluate(qann, test, (d) => progress.update(d));
-            const v = val && await evaluate(qann, val, (d) => progress.update(test.length + d));
-            progress.stop();
-            quantizedAnn = { test: t.accuracy, ...(v ? { validation: v.accuracy } : {}) };
-            progress.log(`T=${T} ${p.name}: quantized ANN ${(100 * t.accuracy).toFixed(2)}%${v ? `; validation ${(100 * v.accuracy).toFixed(2)}%` : ''}`);
-          };
-          const c = await calibrateSnn(ann, {
-            T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
-            initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
-            weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
-            quantize: { samples: f.quantizeSamples, levels: f.quantizeLevels, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`), evaluate: evaluateQuantized },
-            distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `distill T=${T} ${p.name}`) },
-            onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
-          });
-          progress.stop();
-          const r1 = performance.now();
-          progress.start(`simulate T=${T} ${p.name}`, test.length);
-          const sim = await simulate(c.snn, test, { T: [T], ann, onBatch: (d) => progress.update(d) });
-          progress.stop();
-          const r2 = performance.now();
-          let validation: number | undefined;
-          if (val) {
-            progress.start(`validate T=${T} ${p.name}`, val.length);
-            validation = (await simulate(c.snn, val, { T: [T], onBatch: (d) => progress.update(d) })).accuracy[0]!;
-            progress.stop();
-          }
-          annAccuracy = sim.annAccuracy;
-          count = sim.count;
-          const steps = STEP_NAMES.filter((s: StepName) => p.steps[s]);
-          const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
-          saveSnn(checkpoint, ann, c, { ...snnMeta, shift: shift === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name } });
-          const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
-          runs.push({ T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(validation !== undefined ? { validation } : {}), ...(quantizedAnn ? { quantizedAnn } : {}), ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), seconds, layers: c.layers, checkpoint });
-          progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%${validation !== undefined ? `; validation ${(100 * validation).toFixed(2)}%` : ''}), ${seconds.total.toFixed(1)} s`);
-          c.snn.dispose();
+          const run = await calibrateOne({ f, ann, calib, test, val, snnMeta, shift, samples, progress }, T, p);
+          runs.push(run.run);
+          annAccuracy = run.annAccuracy;
+          count = run.count;
         }
       } finally {
         await Promise.all([calib.close(), test.close(), val?.close()]);
@@ -168,7 +137,8 @@ export function calibrateCommand(program: Command): void {
       report(f.json, {
         command: 'calibrate', arch, dataset: f.dataset, count, annAccuracy,
         accuracy: only ? only.accuracy : Object.fromEntries(runs.map((r) => [`${r.pipeline}@T=${r.T}`, r.accuracy])),
-        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, validation: r.validation, quantizedAnn: r.quantizedAnn, agreement: r.agreement, seconds: r.seconds, checkpoint: r.checkpoint })),
+        runs: runs.map((r) => ({ T: r.T, pipeline: r.pipeline, steps: r.steps, accuracy: r.accuracy, validation: r.validation, quantizedAnn: r.quantizedAnn, agreement: r.agreement,
+          ...(r.earlyExit ? { earlyExit: { ...r.earlyExit.test, criterion: r.earlyExit.choice.criterion } } : {}), seconds: r.seconds, checkpoint: r.checkpoint })),
         report: join(f.out, 'report.md'), files, seconds,
       }, [
         `${arch} calibrated on ${f.dataset} (${count} test images), ANN ${((annAccuracy ?? 0) * 100).toFixed(2)}%`,
@@ -176,6 +146,64 @@ export function calibrateCommand(program: Command): void {
         `${join(f.out, 'report.md')} (${seconds.toFixed(0)} s)`,
       ]);
     });
+}
+
+/** What one calibration run needs from the command. */
+interface RunContext {
+  f: CalibrateFlags;
+  ann: Module;
+  calib: DataLoader;
+  test: DataLoader;
+  val?: DataLoader;
+  snnMeta: CheckpointMeta;
+  shift: CalibrationShift;
+  samples: number;
+  progress: TerminalProgress;
+}
+
+/** Calibrates, simulates and saves one SNN (one T, one pipeline), with early exit when asked for. */
+async function calibrateOne(ctx: RunContext, T: number, p: { name: string; steps: CalibrationSteps }): Promise<{ run: CalibrationRun; annAccuracy?: number; count: number }> {
+  const { f, ann, calib, test, val, snnMeta, shift, samples, progress } = ctx;
+  const r0 = performance.now();
+  let quantizedAnn: CalibrationRun['quantizedAnn'];
+  const evaluateQuantized = async (qann: (x: Tensor) => Tensor): Promise<void> => {
+    progress.start(`quantized ANN T=${T} ${p.name}`, test.length + (val?.length ?? 0));
+    const t = await evaluate(qann, test, (d) => progress.update(d));
+    const v = val && await evaluate(qann, val, (d) => progress.update(test.length + d));
+    progress.stop();
+    quantizedAnn = { test: t.accuracy, ...(v ? { validation: v.accuracy } : {}) };
+    progress.log(`T=${T} ${p.name}: quantized ANN ${(100 * t.accuracy).toFixed(2)}%${v ? `; validation ${(100 * v.accuracy).toFixed(2)}%` : ''}`);
+  };
+  const c = await calibrateSnn(ann, {
+    T, calibration: calib, samples, correctionSamples: f.correctionSamples, maxSampleSteps: f.maxSampleSteps, steps: p.steps, shift, signed: f.signed ?? false,
+    initialThreshold: f.initialThreshold, grid: f.grid, points: f.gridPoints, perChannel: f.perChannel ?? false, thresholdSource: f.thresholdSource, thresholdAggregate: f.thresholdAggregate,
+    weight: { objective: f.wcObjective, spikeIterations: f.wcSpikeIterations, trainBias: f.wcBias ?? false, optimizer: f.wcOptimizer, lr: f.wcLr, iterations: f.wcIterations, batchSize: f.wcBatch, seed: f.seed },
+    quantize: { samples: f.quantizeSamples, levels: f.quantizeLevels, epochs: f.quantizeEpochs, lr: f.quantizeLr, thresholdLr: f.quantizeThresholdLr, batchSize: f.quantizeBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `quantize T=${T} ${p.name}`), evaluate: evaluateQuantized },
+    distill: { epochs: f.distillEpochs, lr: f.distillLr, batchSize: f.distillBatch, augment: f.augment, seed: f.seed, onStep: finetuneProgress(progress, `distill T=${T} ${p.name}`) },
+    onLayer: (layer, i, total) => { if (i === 0) progress.start(`calibrate T=${T} ${p.name}`, total); progress.update(i, { layer }); },
+  });
+  progress.stop();
+  const exit = await chooseEarlyExit(c.snn, calib, T, f, (l) => progress.log(`T=${T} ${p.name}: ${l}`));
+  const r1 = performance.now();
+  progress.start(`simulate T=${T} ${p.name}`, test.length);
+  const sim = await simulate(c.snn, test, { T: [T], ann, ...(exit ? { record: exit.criterion } : {}), onBatch: (d) => progress.update(d) });
+  progress.stop();
+  const r2 = performance.now();
+  let validation: number | undefined;
+  if (val) {
+    progress.start(`validate T=${T} ${p.name}`, val.length);
+    validation = (await simulate(c.snn, val, { T: [T], onBatch: (d) => progress.update(d) })).accuracy[0]!;
+    progress.stop();
+  }
+  const steps = STEP_NAMES.filter((s: StepName) => p.steps[s]);
+  const checkpoint = join(f.out, `snn-T${T}-${p.name}.safetensors`);
+  saveSnn(checkpoint, ann, c, { ...snnMeta, shift: shift === 'potential' ? 'potential' : 'none', threshold: f.initialThreshold, calibration: { T, steps, pipeline: p.name }, ...(exit ? { early_exit: storedEarlyExit(exit, T) } : {}) });
+  const seconds = { ...c.seconds, calibration: (r1 - r0) / 1000, simulation: (r2 - r1) / 1000, total: (r2 - r0) / 1000 };
+  const earlyExit = exit && summarizeEarlyExit(exit, sim);
+  const run: CalibrationRun = { T, pipeline: p.name, steps, accuracy: sim.accuracy[0]!, ...(validation !== undefined ? { validation } : {}), ...(quantizedAnn ? { quantizedAnn } : {}), ...(sim.agreement ? { agreement: sim.agreement[0]! } : {}), ...(earlyExit ? { earlyExit } : {}), seconds, layers: c.layers, checkpoint };
+  progress.log(`T=${T} ${p.name}: ${(100 * sim.accuracy[0]!).toFixed(2)}% (ANN ${((sim.annAccuracy ?? 0) * 100).toFixed(2)}%${validation !== undefined ? `; validation ${(100 * validation).toFixed(2)}%` : ''})${earlyExit ? `; early exit ${(100 * earlyExit.test.accuracy).toFixed(2)}% at average T ${earlyExit.test.averageT.toFixed(2)}` : ''}, ${seconds.total.toFixed(1)} s`);
+  c.snn.dispose();
+  return { run, ...(sim.annAccuracy !== undefined ? { annAccuracy: sim.annAccuracy } : {}), count: sim.count };
 }
 
 /** A fine-tuning step's progress (quantize, distill: minutes on a deep network) on the command's bar, with the loss. */

@@ -10,11 +10,12 @@ import { isSnnMeta, loadSnn } from '../models/checkpoint.js';
 import { simulate } from '../convert/simulate.js';
 import { layerErrors, type LayerError } from '../convert/analysis.js';
 import { evaluate } from '../train/evaluate.js';
+import { readStoredEarlyExit } from './early-exit.js';
 import { resolveData, chooseNormalization, intAtLeast, intList, makeLoader, numberList, oneOf, report, subset } from './common.js';
 
 interface EvalFlags extends EventFlags {
   model: string; arch?: string; dataset: string; data?: string; mean?: number[]; std?: number[];
-  batchSize: number; T?: number[]; layerErrors?: number; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
+  batchSize: number; T?: number[]; layerErrors?: number; earlyExit: boolean; download?: boolean; mirror?: string; split: 'train' | 'test'; limit?: number; workers: number; json?: boolean;
 }
 
 /** Registers `eval`. */
@@ -34,6 +35,7 @@ export function evalCommand(program: Command): void {
     .option('--limit <n>', 'evaluate only the first n samples', intAtLeast(1))
     .option('--layer-errors <n>', 'for an SNN checkpoint: each spiking layer\'s RMS error against the ANN inside it, on the first n samples, at each T', intAtLeast(1))
     .option('--workers <n>', 'data worker threads', intAtLeast(0), 1)
+    .option('--no-early-exit', 'for an SNN checkpoint that stores an early-exit threshold (convert/calibrate --early-exit): do not also run with it')
     .option('--download', 'download the official files first (SHA-256 checked) into --data or ~/.cache/snnkit/datasets')
     .option('--mirror <url>', 'with --download: fetch from this base URL instead of the official site')
     .option('--json', 'print one JSON object as the last line');
@@ -49,6 +51,10 @@ export function evalCommand(program: Command): void {
         const norm = chooseNormalization(f.dataset, f, meta);
         const loader = makeLoader(ds, norm, { batchSize: Math.min(f.batchSize, 100), shuffle: false, seed: 0, workers: f.workers });
         const sim = await simulate(converted.snn, loader, { T: f.T ?? (snnMeta.calibration ? [snnMeta.calibration.T] : [8, 16, 32, 64]), ann });
+        const stored = f.earlyExit ? readStoredEarlyExit(meta, f.model) : undefined;
+        const t1 = performance.now();
+        const exit = stored && (await simulate(converted.snn, loader, { T: [stored.T], earlyExit: { criterion: stored.criterion, threshold: stored.threshold } })).earlyExit;
+        const earlyExit = exit && { criterion: exit.criterion, threshold: exit.threshold, T: stored.T, accuracy: exit.accuracy, averageT: exit.averageT, seconds: (performance.now() - t1) / 1000 };
         await loader.close();
         const errors: { T: number; samples: number; layers: LayerError[] }[] = [];
         if (f.layerErrors) {
@@ -58,9 +64,10 @@ export function evalCommand(program: Command): void {
         }
         const seconds = (performance.now() - t0) / 1000;
         report(f.json, { command: 'eval', model: f.model, kind: 'snn', arch: meta.arch, dataset: f.dataset, split: f.split, T: sim.T, accuracy: sim.accuracy,
-          annAccuracy: sim.annAccuracy, agreement: sim.agreement, count: sim.count, normalization: norm, ...(f.layerErrors ? { layerErrors: errors } : {}), seconds },
+          annAccuracy: sim.annAccuracy, agreement: sim.agreement, count: sim.count, normalization: norm, ...(f.layerErrors ? { layerErrors: errors } : {}), ...(earlyExit ? { earlyExit } : {}), seconds },
         [`SNN ${String(meta.arch)} on ${f.dataset} ${f.split} (${sim.count} images; ANN ${(100 * (sim.annAccuracy ?? 0)).toFixed(2)}%):`,
           ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`),
+          ...(earlyExit ? [`  early exit (${earlyExit.criterion} ≥ ${earlyExit.threshold.toPrecision(4)}, T ≤ ${earlyExit.T}): ${(100 * earlyExit.accuracy).toFixed(2)}% at average T ${earlyExit.averageT.toFixed(2)} (${earlyExit.seconds.toFixed(1)} s)`] : []),
           ...errors.map((e) => `  RMS error against the ANN per spiking layer, T=${e.T}, first ${e.samples} images: ${e.layers.map((l) => l.rms.toFixed(3)).join(' ')}`)]);
         return;
       }

@@ -87,6 +87,19 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   resetMemories(): void {
     for (const m of this.modules()) for (const k of m.memories_.keys()) m.setMemory(k, undefined);
   }
+  /**
+   * Keeps only some samples of a running batch: every memory of this module and its descendants that holds a tensor is
+   * replaced by its rows `index` along dimension 0 (the batch), so that samples which have finished (early exit) stop
+   * costing compute while the others go on exactly as before.
+   * @param index int64 row indices, in the order the next inputs will have
+   * @example
+   * snn.selectMemories(tensor([0, 2, 3], { dtype: 'int64' })); // sample 1 left the batch; feed the others' inputs next
+   */
+  selectMemories(index: Tensor): void {
+    for (const m of this.modules()) {
+      for (const [k, t] of m.memories_) if (t) m.setMemory(k, t.indexSelect(0, index));
+    }
+  }
   /** @returns [qualified name, tensor] of every memory that holds a tensor now */
   namedMemories(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { LayerCalibration } from '../calibrate/options.js';
 import { writeFileAtomic } from '../formats/atomic.js';
 import { barChart, lineChart } from './plot.js';
+import type { EarlyExitSummary } from '../convert/early-exit.js';
+import { earlyExitSection } from './conversion.js';
 
 /** One calibrated SNN: its T, pipeline, accuracy, wall times and what calibration did per layer. */
 export interface CalibrationRun {
@@ -15,6 +17,8 @@ export interface CalibrationRun {
   /** The quantized ANN's accuracy (after the quantize step) on the test samples and on the validation samples. */
   quantizedAnn?: { test: number; validation?: number };
   agreement?: number;
+  /** With --early-exit: the threshold chosen on training samples and what it gives on the test samples. */
+  earlyExit?: EarlyExitSummary;
   /** Seconds: calibration phases, the simulation, and the whole run. */
   seconds: Record<string, number>;
   layers: LayerCalibration[];
@@ -84,6 +88,7 @@ export async function writeCalibrationReport(dir: string, r: CalibrationReport):
       `| layer | V_th | ${stepsSeen.join(' | ')} |`, `|---|---:|${stepsSeen.map(() => '---:').join('|')}|`,
       ...run.layers.map((l) => `| ${l.layer} | ${th(l.vTh)} | ${stepsSeen.map((s) => { const e = l.errors.find((x) => x.step === s); return e ? sci(e.mse) : '—'; }).join(' | ')} |`),
       '', `![errors](${name})`, '');
+    if (run.earlyExit) md.push(...(await earlyExitSection(run.earlyExit, { T: [run.T], accuracy: [run.accuracy] }, put, `early-exit-T${run.T}-${run.pipeline.replace(/[^A-Za-z0-9_.-]/g, '_')}.svg`)).map((l) => l.replace(/^## /, '### ')));
     const rows = run.layers.flatMap((l) => [
       { category: l.layer, series: 'before', value: l.errors[0]!.mse },
       { category: l.layer, series: 'after', value: l.errors[l.errors.length - 1]!.mse },

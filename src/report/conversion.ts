@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { ConversionAnalysis } from '../convert/analysis.js';
 import type { SimulationResult } from '../convert/simulate.js';
+import type { EarlyExitSummary } from '../convert/early-exit.js';
 import { writeFileAtomic } from '../formats/atomic.js';
 import { barChart, lineChart } from './plot.js';
 
@@ -13,6 +14,7 @@ export interface ConversionReport {
   thresholds: { layer: string; vTh: number }[];
   simulation: SimulationResult;
   analysis?: ConversionAnalysis;
+  earlyExit?: EarlyExitSummary;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
@@ -26,7 +28,7 @@ export async function writeConversionReport(dir: string, r: ConversionReport): P
   const sim = r.simulation, a = r.analysis;
   const files: string[] = [];
   const put = (name: string, text: string) => { writeFileAtomic(join(dir, name), text); files.push(join(dir, name)); };
-  put('report.json', JSON.stringify(r, null, 1) + '\n');
+  put('report.json', JSON.stringify({ ...r, simulation: { ...sim, trajectories: undefined, outputs: undefined } }, null, 1) + '\n');
   const series = [{ name: 'SNN', points: sim.T.map((t, i) => ({ x: t, y: sim.accuracy[i]! })) }];
   if (sim.annAccuracy !== undefined) series.push({ name: 'ANN', points: sim.T.map((t) => ({ x: t, y: sim.annAccuracy! })) });
   put('accuracy.svg', await lineChart(series, { title: `${r.title}: accuracy vs T`, xLabel: 'time steps T', yLabel: 'test accuracy', percent: true, xScale: 'log' }));
@@ -36,7 +38,9 @@ export async function writeConversionReport(dir: string, r: ConversionReport): P
   md.push('## Accuracy', '', `| T | ${sim.T.join(' | ')} |`, `|---|${sim.T.map(() => '---:').join('|')}|`, `| SNN | ${sim.accuracy.map(pct).join(' | ')} |`);
   if (sim.agreement) md.push(`| agreement with the ANN | ${sim.agreement.map(pct).join(' | ')} |`);
   if (sim.annAccuracy !== undefined) md.push('', `ANN accuracy on the same ${sim.count} samples: ${pct(sim.annAccuracy)}.`);
-  md.push('', '![accuracy vs T](accuracy.svg)', '', '## Thresholds', '', '| layer | V_th |', '|---|---:|', ...r.thresholds.map((t) => `| ${t.layer} | ${num(t.vTh)} |`), '');
+  md.push('', '![accuracy vs T](accuracy.svg)', '');
+  if (r.earlyExit) md.push(...await earlyExitSection(r.earlyExit, sim, put));
+  md.push('## Thresholds', '', '| layer | V_th |', '|---|---:|', ...r.thresholds.map((t) => `| ${t.layer} | ${num(t.vTh)} |`), '');
   if (a) {
     const tLo = a.T[0]!, tHi = a.T[a.T.length - 1]!;
     md.push(`## Conversion error per layer (${a.samples} samples)`, '',
@@ -64,4 +68,26 @@ export async function writeConversionReport(dir: string, r: ConversionReport): P
   }
   put('report.md', md.join('\n') + '\n');
   return files;
+}
+
+/**
+ * The early-exit section: the threshold chosen on training samples, what it gives on the test samples, and the
+ * accuracy–average-T curve beside the fixed-T accuracies (`file`, default early-exit.svg).
+ * @returns the Markdown lines
+ */
+export async function earlyExitSection(e: EarlyExitSummary, sim: Pick<SimulationResult, 'T' | 'accuracy'>, put: (name: string, text: string) => void, file = 'early-exit.svg'): Promise<string[]> {
+  const c = e.choice;
+  put(file, await lineChart([
+    { name: 'early exit (test)', points: e.curve.map((p) => ({ x: p.averageT, y: p.accuracy })) },
+    { name: 'fixed T (test)', points: sim.T.map((t, i) => ({ x: t, y: sim.accuracy[i]! })) },
+    { name: 'chosen threshold', points: [{ x: e.test.averageT, y: e.test.accuracy }] },
+  ], { title: 'Early exit: accuracy against the average number of steps', xLabel: 'average time steps per sample', yLabel: 'test accuracy', percent: true }));
+  return ['## Early exit', '',
+    `A sample stops at the first step at which the ${c.criterion} of its mean output reaches ${c.threshold.toPrecision(4)} (SEENN-I, Li et al.,`,
+    `NeurIPS 2023), else at T = ${e.T}. The threshold was chosen on ${c.samples} training samples as the lowest average T that loses at`,
+    `most ${(100 * c.drop).toFixed(2)} points there (${pct(c.accuracy)} at average T ${c.averageT.toFixed(2)}, against ${pct(c.fullAccuracy)} at T = ${e.T}).`, '',
+    '| | average T | accuracy |', '|---|---:|---:|',
+    `| test, early exit | ${e.test.averageT.toFixed(2)} | ${pct(e.test.accuracy)} |`,
+    `| test, T = ${e.T} | ${e.T} | ${pct(e.curve.at(-1)!.accuracy)} |`, '',
+    `![early exit](${file})`, ''];
 }

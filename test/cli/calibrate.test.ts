@@ -23,7 +23,8 @@ test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval
   writeFileSync(stale, 'partial');
   try {
     const r = run('calibrate', '--model', onnx, '--dataset', 'cifar10', '--data', join(exact, 'test_first1000.bin'), '--calib-data', join(exact, 'train_first4000.bin'),
-      ...norm, '--T', '8', '--pipeline', 'none,advanced', '--samples', '512', '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128', '--out', out, '--json');
+      ...norm, '--T', '8', '--pipeline', 'none,advanced', '--samples', '512', '--correction-samples', '64', '--batch-size', '64', '--test-limit', '128',
+      '--early-exit', '1', '--exit-samples', '128', '--out', out, '--json');
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!existsSync(stale), 'the killed run\'s temporary file is removed');
     const j = lastJson(r.stdout);
@@ -36,7 +37,7 @@ test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval
     // EPYC cores. 128 calibration images varied too much: 0.49-0.74 over seeds, and seed 0 gave 0.594 on Intel, 0.492
     // on AMD. The full setting, 1024 and 1000, gives 68.6 %.)
     assert.ok(acc['advanced@T=8']! > 0.55, `advanced at T=8: ${acc['advanced@T=8']}`);
-    const runs = j['runs'] as { pipeline: string; checkpoint: string; steps: string[]; seconds: Record<string, number> }[];
+    const runs = j['runs'] as { pipeline: string; checkpoint: string; steps: string[]; seconds: Record<string, number>; earlyExit: { accuracy: number; averageT: number } }[];
     assert.deepEqual(runs.map((x) => x.steps), [[], ['threshold', 'bias', 'potential']]);
     for (const x of runs) assert.ok(x.seconds['calibration']! > 0 && x.seconds['simulation']! > 0);
     // The checkpoint holds the calibrated network: eval gives the same accuracy at the calibrated T by default.
@@ -45,11 +46,16 @@ test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval
     const ej = lastJson(e.stdout);
     assert.deepEqual(ej['T'], [8]);
     assert.deepEqual(ej['accuracy'], [acc['advanced@T=8']]);
+    // the early exit chosen on training samples, stored in the checkpoint: eval's real run gives what the report replayed
+    const ee = ej['earlyExit'] as { accuracy: number; averageT: number };
+    assert.deepEqual([ee.accuracy, ee.averageT], [runs[1]!.earlyExit.accuracy, runs[1]!.earlyExit.averageT]);
+    assert.ok(ee.averageT <= 8, JSON.stringify(ee));
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(md, /\| pipeline \| T=8 \|/);
     assert.match(md, /\| advanced \| \d+\.\d\d % \|/);
     assert.match(md, /\| layer \| V_th \| converted \| threshold \| bias \| potential \|/);
-    for (const f of ['accuracy.svg', 'errors-T8-none.svg', 'errors-T8-advanced.svg', 'report.json']) assert.ok(existsSync(join(out, f)), f);
+    assert.match(md, /### Early exit\n\nA sample stops at the first step at which the confidence of its mean output reaches/);
+    for (const f of ['accuracy.svg', 'errors-T8-none.svg', 'errors-T8-advanced.svg', 'early-exit-T8-advanced.svg', 'report.json']) assert.ok(existsSync(join(out, f)), f);
     assert.match(readFileSync(join(out, 'accuracy.svg'), 'utf8'), /<svg/);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -63,16 +63,25 @@ test('train-ann --download trains from a mirror, and eval of best.safetensors re
   // Convert it to an SNN, then evaluate the SNN checkpoint: the same samples give the same accuracies.
   const snnDir = mkdtempSync(join(tmpdir(), 'snnkit-snn-'));
   const c = await run(['convert', '--model', join(out, 'best.safetensors'), '--dataset', 'fashion-mnist', '--data', data, '--T', '4,16', '--shift',
-    '--samples', '128', '--test-limit', '100', '--analyze-limit', '32', '--out', snnDir, '--json']);
+    '--samples', '128', '--test-limit', '100', '--analyze-limit', '32', '--early-exit', '1', '--exit-samples', '128', '--out', snnDir, '--json']);
   assert.equal(c.status, 0, c.stderr);
   const cj = lastJson(c.stdout);
   assert.deepEqual(cj['T'], [4, 16]);
   assert.equal((cj['thresholds'] as unknown[]).length, 3);
-  assert.deepEqual(readdirSync(snnDir).sort(), ['accuracy.svg', 'errors.svg', 'rates.svg', 'report.json', 'report.md', 'snn.safetensors']);
-  assert.match(readFileSync(join(snnDir, 'report.md'), 'utf8'), /## Conversion error per layer \(32 samples\)/);
+  assert.deepEqual(readdirSync(snnDir).sort(), ['accuracy.svg', 'early-exit.svg', 'errors.svg', 'rates.svg', 'report.json', 'report.md', 'snn.safetensors']);
+  const md = readFileSync(join(snnDir, 'report.md'), 'utf8');
+  assert.match(md, /## Conversion error per layer \(32 samples\)/);
+  assert.match(md, /## Early exit\n\nA sample stops at the first step at which the confidence of its mean output reaches [\d.e-]+ .*\n.*chosen on 128 training samples/);
+  assert.match(c.stderr, /early exit \(confidence\): threshold [\d.e-]+ on 128 training samples: average T [\d.]+ of 16/);
+  const exit = cj['earlyExit'] as { accuracy: number; averageT: number; T: number };
+  assert.ok(exit.averageT >= 1 && exit.averageT <= 16 && exit.T === 16, JSON.stringify(exit));
   const se = await run(['eval', '--model', join(snnDir, 'snn.safetensors'), '--dataset', 'fashion-mnist', '--data', data, '--limit', '100', '--T', '4,16', '--json']);
   assert.equal(se.status, 0, se.stderr);
-  assert.deepEqual(lastJson(se.stdout)['accuracy'], cj['accuracy'], 'the SNN checkpoint reproduces the converted network');
+  const sj = lastJson(se.stdout);
+  assert.deepEqual(sj['accuracy'], cj['accuracy'], 'the SNN checkpoint reproduces the converted network');
+  // eval runs the stored early exit for real (samples leave the batch); convert replayed it from the recorded steps
+  const run2 = sj['earlyExit'] as { accuracy: number; averageT: number };
+  assert.deepEqual([run2.accuracy, run2.averageT], [exit.accuracy, exit.averageT]);
   // A second run in the same folder with the same settings resumes: nothing left to do, same result. (Where the
   // download came from is not a setting; the learning rate is, and must be given again.)
   const again = await run(['train-ann', '--dataset', 'fashion-mnist', '--data', data, '--arch', 'mnist-cnn', '--epochs', '2',
