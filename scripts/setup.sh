@@ -11,7 +11,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # --- 1. system packages --------------------------------------------------------------------------------------------
 # libopenblas0-openmp, not -pthread: only the OpenMP build follows at::set_num_threads (measured, see docs/results/engine.md).
 pkgs=(g++ make python3 libopenblas0-openmp dataset-fashion-mnist)
-[ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev)
+# libdnnl-dev: the headers of the oneDNN that libtorch-dev links (the 8-bit spike convolution)
+[ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev libdnnl-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

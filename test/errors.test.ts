@@ -40,7 +40,7 @@ test('toDevice(cuda) is a typed error on a CPU build, and works on a CUDA build 
 
 test('TypeScript-side checks name the function, the argument, what was expected and what arrived', () => {
   assert.equal(code(() => F.avgPool2d(zeros([1, 1, 4, 4]), [2, 2, 2] as never)), "INVALID_ARGUMENT: avgPool2d: argument 'kernel' must be an integer >= 1 or a pair [h, w] of them, got [2, 2, 2]");
-  assert.equal(code(() => tensor([1]).to('half' as never)), "INVALID_ARGUMENT: to: argument 'dtype' must be one of float32, float64, int64, int32, uint8, bool, got 'half'");
+  assert.equal(code(() => tensor([1]).to('half' as never)), "INVALID_ARGUMENT: to: argument 'dtype' must be one of float32, float64, int64, int32, int8, uint8, bool, got 'half'");
 });
 
 test('bad arguments reaching the addon directly still give typed errors, never a crash', () => {
@@ -48,7 +48,7 @@ test('bad arguments reaching the addon directly still give typed errors, never a
   assert.match(code(() => native.binary(0, 'x' as never, 1, 0)), /^INVALID_ARGUMENT: binary: argument 1 must be a tensor$/);
   assert.match(code(() => native.binary(99, h, h, 4)), /^INVALID_ARGUMENT: binary: unknown binary op code 99/);
   assert.match(code(() => native.reshape(h, 'x' as never)), /^INVALID_ARGUMENT: reshape: argument 1 must be an array of integers$/);
-  assert.match(code(() => native.zeros([2], 'complex' as never)), /^INVALID_ARGUMENT: zeros: argument 1 must be one of float32, float64, int64, int32, uint8, bool; got 'complex'$/);
+  assert.match(code(() => native.zeros([2], 'complex' as never)), /^INVALID_ARGUMENT: zeros: argument 1 must be one of float32, float64, int64, int32, int8, uint8, bool; got 'complex'$/);
   assert.match(code(() => native.fromBuffer(new Float32Array(3), [2, 2], 'float32')), /^SHAPE_MISMATCH: fromBuffer: data has 12 bytes but shape float32\[2,2\] needs 16$/);
   assert.match(code(() => native.item(zeros([2]).handle)), /^SHAPE_MISMATCH: item: item\(\) needs a tensor with exactly one element, got float32\[2\]$/);
   assert.match(code(() => native.setNumThreads(0)), /^INVALID_ARGUMENT: setNumThreads: the number of threads must be >= 1, got 0$/);

@@ -3,6 +3,8 @@
 
 namespace snn {
 
+void InitSpikeConv(Napi::Env env, Napi::Object exports);  // ops/spikeconv.cc (declared here: common.h rebuilds every file)
+
 static Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorClass: expected a class");
   Data(info.Env()).errorClass = Napi::Persistent(info[0].As<Napi::Function>());
@@ -42,6 +44,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNeuron(env, exports);
   InitBnNeuron(env, exports);
   InitClipFloor(env, exports);
+  InitSpikeConv(env, exports);
   return exports;
 }
 

@@ -82,8 +82,9 @@ at::ScalarType Args::dtype(size_t i) const {
   if (s == "int64") return at::kLong;
   if (s == "int32") return at::kInt;
   if (s == "uint8") return at::kByte;
+  if (s == "int8") return at::kChar;
   if (s == "bool") return at::kBool;
-  fail("INVALID_ARGUMENT", Nth(i) + " must be one of float32, float64, int64, int32, uint8, bool; got '" + s + "'");
+  fail("INVALID_ARGUMENT", Nth(i) + " must be one of float32, float64, int64, int32, int8, uint8, bool; got '" + s + "'");
 }
 
 c10::optional<at::Generator> Args::generator(size_t i) const {

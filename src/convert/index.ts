@@ -9,3 +9,4 @@ export {
   exitScore, exitStep, exitPoint, exitSweep, exitCurve, chooseExitThreshold, EXIT_CRITERIA,
   type ExitCriterion, type Trajectories, type ExitPoint, type ExitChoice, type EarlyExitSummary,
 } from './early-exit.js';
+export { SpikeConv2d, quantizeSpikeConvs } from './int8.js';

@@ -22,6 +22,7 @@ interface FileDType { size: number; loadsAs: DType; rank: number }
 const FILE_DTYPES: Record<string, FileDType> = {
   BOOL: { size: 1, loadsAs: 'bool', rank: 0 },
   U8: { size: 1, loadsAs: 'uint8', rank: 1 },
+  I8: { size: 1, loadsAs: 'int8', rank: 2 },
   F16: { size: 2, loadsAs: 'float32', rank: 7 },
   BF16: { size: 2, loadsAs: 'float32', rank: 8 },
   I32: { size: 4, loadsAs: 'int32', rank: 9 },
@@ -29,8 +30,8 @@ const FILE_DTYPES: Record<string, FileDType> = {
   F64: { size: 8, loadsAs: 'float64', rank: 12 },
   I64: { size: 8, loadsAs: 'int64', rank: 13 },
 };
-const SUPPORTED = 'F64, F32, F16 and BF16 (read as float32), I64, I32, U8, BOOL';
-const TO_FILE: Record<DType, string> = { float64: 'F64', float32: 'F32', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
+const SUPPORTED = 'F64, F32, F16 and BF16 (read as float32), I64, I32, I8, U8, BOOL';
+const TO_FILE: Record<DType, string> = { float64: 'F64', float32: 'F32', int64: 'I64', int32: 'I32', int8: 'I8', uint8: 'U8', bool: 'BOOL' };
 
 /** One tensor as described by a safetensors header. */
 export interface SafetensorsTensorInfo {

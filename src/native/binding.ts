@@ -13,7 +13,7 @@ export interface GeneratorHandle {
   manualSeed(seed: number): void;
 }
 
-export type NativeDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type NativeDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 type H = TensorHandle;
 type G = GeneratorHandle | undefined;
 /** A tensor id or a scalar: which one is told by the `mask` argument (bit k = argument k is a tensor id). */
@@ -141,6 +141,11 @@ export interface NativeBinding {
   avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean, divisor: number | undefined): H;
   maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
   clipFloorSte(z: H, v: H, levels: number, shift: number): H;
+  spikeConvPack(w: H): [H, H];
+  spikeConv(src: H, q: H, scale: H, stride: number[], padding: number[], dst: H | undefined, accumulate: boolean): H;
+  spikeConvInfo(geometry: number[]): string;
+  spikeCountsU8(x: H, inv: H): H;
+  channelsFirst(y: H, bias: H | undefined): H;
   adaptiveAvgPool2d(x: H, out: number[]): H;
   batchNorm(x: H, w: H | undefined, b: H | undefined, rm: H | undefined, rv: H | undefined, training: boolean, momentum: number, eps: number): H;
   dropout(x: H, p: number, training: boolean, gen: G): H;

@@ -99,6 +99,7 @@ function toBytes(values: ArrayLike<number | bigint>, dtype: DType): ArrayBufferV
     case 'float64': return Float64Array.from(values as ArrayLike<number>);
     case 'int64': return BigInt64Array.from(values as ArrayLike<number>, (v) => BigInt(Math.trunc(Number(v))));
     case 'int32': return Int32Array.from(values as ArrayLike<number>);
+    case 'int8': return Int8Array.from(values as ArrayLike<number>);
     case 'uint8': return Uint8Array.from(values as ArrayLike<number>);
     case 'bool': return Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
   }

@@ -2,9 +2,9 @@
 import { invalidArg } from '../errors.js';
 
 /** The element types snnkit tensors support. */
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 /** Every valid DType, for validation and error messages. */
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int64', 'int32', 'uint8', 'bool'];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'bool'];
 
 /** The typed array that holds each dtype's elements (bool as one byte each). */
 export interface TypedArrayOf {
@@ -12,13 +12,14 @@ export interface TypedArrayOf {
   float64: Float64Array;
   int64: BigInt64Array;
   int32: Int32Array;
+  int8: Int8Array;
   uint8: Uint8Array;
   bool: Uint8Array;
 }
 export type AnyTypedArray = TypedArrayOf[DType];
 
 /** Bytes per element. */
-export const ITEM_SIZE: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
+export const ITEM_SIZE: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
 
 /**
  * Checks that `v` names a dtype.
@@ -44,6 +45,7 @@ export function viewAs<D extends DType>(dtype: D, buf: ArrayBuffer): TypedArrayO
     case 'float64': return new Float64Array(buf) as TypedArrayOf[D];
     case 'int64': return new BigInt64Array(buf) as TypedArrayOf[D];
     case 'int32': return new Int32Array(buf) as TypedArrayOf[D];
+    case 'int8': return new Int8Array(buf) as TypedArrayOf[D];
     default: return new Uint8Array(buf) as TypedArrayOf[D];
   }
 }
@@ -58,6 +60,7 @@ export function dtypeOfArray(a: ArrayBufferView): DType | undefined {
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof BigInt64Array) return 'int64';
   if (a instanceof Int32Array) return 'int32';
+  if (a instanceof Int8Array) return 'int8';
   if (a instanceof Uint8Array || a instanceof Uint8ClampedArray) return 'uint8';
   return undefined;
 }

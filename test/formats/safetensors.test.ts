@@ -186,7 +186,7 @@ const MALFORMED: [string, Uint8Array, RegExp][] = [
   ['no shape', fileBytes(JSON.stringify({ w: { dtype: 'F32', data_offsets: [0, 4] } }), 4), /tensor 'w' has no 'shape'$/],
   ['no offsets', fileBytes(JSON.stringify({ w: { dtype: 'F32', shape: [1] } }), 4), /tensor 'w' has no 'data_offsets'$/],
   ['dtype a number', fileBytes(JSON.stringify({ w: E(4 as never, [1], [0, 4]) }), 4), /tensor 'w' has dtype of type number; expected a string$/],
-  ['unsupported dtype', fileBytes(JSON.stringify({ w: E('I8', [4], [0, 4]) }), 4), /tensor 'w' has unsupported dtype 'I8'; supported: F64, F32, F16 and BF16 \(read as float32\), I64, I32, U8, BOOL$/],
+  ['unsupported dtype', fileBytes(JSON.stringify({ w: E('U16', [2], [0, 4]) }), 4), /tensor 'w' has unsupported dtype 'U16'; supported: F64, F32, F16 and BF16 \(read as float32\), I64, I32, I8, U8, BOOL$/],
   ['negative dim', fileBytes(JSON.stringify({ w: E('F32', [2, -1], [0, 4]) }), 4), /tensor 'w' has shape \[2, -1\]; expected an array of non-negative integers$/],
   ['fractional dim', fileBytes(JSON.stringify({ w: E('F32', [1.5], [0, 4]) }), 4), /tensor 'w' has shape \[1\.5\]; expected/],
   ['shape not an array', fileBytes(JSON.stringify({ w: E('F32', '2', [0, 4]) }), 4), /tensor 'w' has shape '2'; expected/],

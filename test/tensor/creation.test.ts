@@ -39,7 +39,7 @@ test('tensor() round-trips every dtype through typed arrays', () => {
 test('tensor() rejects ragged data, a wrong element count and unknown dtypes', () => {
   assert.throws(() => tensor([[1, 2], [3]]), /tensor: argument 'data' is ragged: expected 2 entries at depth 1/);
   assert.throws(() => tensor(new Float32Array(5), [2, 3]), (e: SnnkitError) => e.code === 'SHAPE_MISMATCH' && /5 elements cannot fill shape \[2,3\]/.test(e.message));
-  assert.throws(() => zeros([2], { dtype: 'float16' as never }), /zeros: argument 'dtype' must be one of float32, float64, int64, int32, uint8, bool, got 'float16'/);
+  assert.throws(() => zeros([2], { dtype: 'float16' as never }), /zeros: argument 'dtype' must be one of float32, float64, int64, int32, int8, uint8, bool, got 'float16'/);
   assert.throws(() => zeros([2, -1]), /zeros: argument 'shape' must be an array of non-negative integers, got \[2, -1\]/);
 });
 
