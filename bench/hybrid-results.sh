@@ -28,9 +28,10 @@
 #   final:  the whole recipe as one timed run per T (wall time of both commands together in final-T<T>.json): the quantize
 #           step at L = T/2 with one threshold per channel as in channel, then hybrid epochs of the 48 000 on one cosine
 #           schedule, as many as the 60 minutes hold (2 at T = 8, 3 at T = 4); each taken only if its validation accuracy
-#           beats the runs above (T = 8: qcfs-hybrid-pc-L4-T8, 87.4 %; T = 4: qcfs-hybrid-L2-T4, 80.6 %).
+#           beats the runs above (T = 8: qcfs-hybrid-pc-L4-T8, 87.4 %; T = 4: qcfs-hybrid-L2-T4, 80.6 %);
+#   final4: final at T = 4 with 4 hybrid epochs (final-T4-e4), taken if its validation beats final-T4's 82.9 %.
 # Every run records its log and result in docs/results/hybrid/<name>.{csv,json}; a recorded run is skipped.
-# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|domain|select2|channel|more|exact|final ...]   (after npm run setup)
+# usage: bash bench/hybrid-results.sh OUT_DIR [calib|select|qcfs|domain|select2|channel|more|exact|final|final4 ...]   (after npm run setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?output folder}; shift
@@ -79,8 +80,8 @@ valexact() { # name, SNN checkpoint
 # the calibrated SNNs the later parts start from
 q8="$out/qcfs-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
 pc="$out/qcfs-pc-L4-T8/snn-T8-quantize+threshold+bias+potential+distill.safetensors"
-final() { # T, hybrid epochs: calibrate, then train-snn, timed as one run (final-T<T>.json carries the wall time of both)
-  local T=$1 epochs=$2 name=final-T$1
+final() { # T, hybrid epochs[, name]: calibrate, then train-snn, timed as one run (<name>.json carries the wall time of both)
+  local T=$1 epochs=$2 name=${3:-final-T$1}
   [ -f "$rec/$name.json" ] && return 0
   local t0; t0=$(date +%s)
   calib "$name-calib" "$T" "${qcfs[@]}" --quantize-levels $((T / 2)) --per-channel
@@ -137,5 +138,7 @@ for p in $parts; do case $p in
   final)
     final 8 2
     final 4 3 ;;
+  final4) # T = 4 with the fourth epoch that the 60 minutes hold (final-T4 took 45.4 min with 3); taken if its validation beats 82.9 %
+    final 4 4 final-T4-e4 ;;
   *) echo "unknown part $p" >&2; exit 2 ;;
 esac; done
