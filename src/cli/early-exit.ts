@@ -23,6 +23,8 @@ export interface EarlyExitFlags {
 export interface StoredEarlyExit {
   criterion: ExitCriterion;
   threshold: number;
+  /** No sample stops before this step. */
+  minStep: number;
   /** The largest T, at which every remaining sample stops. */
   T: number;
   drop: number;
@@ -33,7 +35,7 @@ export interface StoredEarlyExit {
 export function earlyExitOptions(cmd: Command): Command {
   return cmd
     .option('--early-exit [points]', 'early exit (SEENN-I): a sample stops once its output is confident; the threshold is chosen on training samples to lose at most this many accuracy points there (bare flag: 0.1)', numberAtLeast(0))
-    .option('--exit-criterion <c>', `what decides the exit: ${EXIT_CRITERIA.join(', ')}`, oneOf(EXIT_CRITERIA), 'confidence')
+    .option('--exit-criterion <c>', `what decides the exit: ${EXIT_CRITERIA.join(', ')}`, oneOf(EXIT_CRITERIA), 'margin')
     .option('--exit-samples <n>', 'training samples the exit threshold is chosen on', intAtLeast(1), 1024);
 }
 
@@ -54,7 +56,7 @@ export async function chooseEarlyExit(snn: Module, train: DataLoader, T: number,
   if (drop === undefined) return undefined;
   const r = await simulate(snn, train, { T: [T], record: f.exitCriterion, limit: f.exitSamples });
   const choice = chooseExitThreshold(r.trajectories!, drop);
-  log(`early exit (${choice.criterion}): threshold ${choice.threshold.toPrecision(4)} on ${choice.samples} training samples: average T ${choice.averageT.toFixed(2)} of ${T}, accuracy ${(100 * choice.accuracy).toFixed(2)} % (full T ${(100 * choice.fullAccuracy).toFixed(2)} %)`);
+  log(`early exit (${choice.criterion}): threshold ${choice.threshold.toPrecision(4)} from step ${choice.minStep} on, chosen on ${choice.samples} training samples: average T ${choice.averageT.toFixed(2)} of ${T}, accuracy ${(100 * choice.accuracy).toFixed(2)} % (full T ${(100 * choice.fullAccuracy).toFixed(2)} %)`);
   return choice;
 }
 
@@ -65,13 +67,13 @@ export async function chooseEarlyExit(snn: Module, train: DataLoader, T: number,
 export function summarizeEarlyExit(choice: ExitChoice, test: SimulationResult): EarlyExitSummary {
   const tr = test.trajectories;
   if (!tr) throw new SnnkitError('early exit: the test simulation recorded no trajectories', 'INVALID_ARGUMENT');
-  return { choice, T: tr.T, test: exitPoint(tr, choice.threshold), curve: exitCurve(tr) };
+  return { choice, T: tr.T, test: exitPoint(tr, choice.threshold, choice.minStep), curve: exitCurve(tr, choice.minStep) };
 }
 
 /** The checkpoint metadata of a choice. */
 export function storedEarlyExit(c: ExitChoice, T: number): StoredEarlyExit {
   // JSON has no +∞ (no threshold that loses little enough: never exit early): stored as null
-  return { criterion: c.criterion, threshold: Number.isFinite(c.threshold) ? c.threshold : null as unknown as number, T, drop: c.drop, samples: c.samples };
+  return { criterion: c.criterion, threshold: Number.isFinite(c.threshold) ? c.threshold : null as unknown as number, minStep: c.minStep, T, drop: c.drop, samples: c.samples };
 }
 
 /**
@@ -81,7 +83,8 @@ export function storedEarlyExit(c: ExitChoice, T: number): StoredEarlyExit {
 export function readStoredEarlyExit(meta: Record<string, unknown>, path: string): StoredEarlyExit | undefined {
   const e = meta['early_exit'] as Partial<StoredEarlyExit> | undefined;
   if (e === undefined) return undefined;
-  const ok = typeof e === 'object' && e !== null && EXIT_CRITERIA.includes(e.criterion!) && (typeof e.threshold === 'number' || e.threshold === null) && Number.isInteger(e.T) && e.T! >= 1;
-  if (!ok) throw new SnnkitError(`${path}: metadata early_exit must be {criterion: ${EXIT_CRITERIA.join('|')}, threshold: number or null, T: positive integer}, got ${JSON.stringify(e)}`, 'INVALID_ARGUMENT');
-  return { ...e, threshold: e.threshold ?? Infinity } as StoredEarlyExit;
+  const ok = typeof e === 'object' && e !== null && EXIT_CRITERIA.includes(e.criterion!) && (typeof e.threshold === 'number' || e.threshold === null) && Number.isInteger(e.T) && e.T! >= 1 &&
+    (e.minStep === undefined || (Number.isInteger(e.minStep) && e.minStep >= 1));
+  if (!ok) throw new SnnkitError(`${path}: metadata early_exit must be {criterion: ${EXIT_CRITERIA.join('|')}, threshold: number or null, minStep: positive integer, T: positive integer}, got ${JSON.stringify(e)}`, 'INVALID_ARGUMENT');
+  return { ...e, threshold: e.threshold ?? Infinity, minStep: e.minStep ?? 1 } as StoredEarlyExit;
 }

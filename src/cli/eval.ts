@@ -53,8 +53,8 @@ export function evalCommand(program: Command): void {
         const sim = await simulate(converted.snn, loader, { T: f.T ?? (snnMeta.calibration ? [snnMeta.calibration.T] : [8, 16, 32, 64]), ann });
         const stored = f.earlyExit ? readStoredEarlyExit(meta, f.model) : undefined;
         const t1 = performance.now();
-        const exit = stored && (await simulate(converted.snn, loader, { T: [stored.T], earlyExit: { criterion: stored.criterion, threshold: stored.threshold } })).earlyExit;
-        const earlyExit = exit && { criterion: exit.criterion, threshold: exit.threshold, T: stored.T, accuracy: exit.accuracy, averageT: exit.averageT, seconds: (performance.now() - t1) / 1000 };
+        const exit = stored && (await simulate(converted.snn, loader, { T: [stored.T], earlyExit: { criterion: stored.criterion, threshold: stored.threshold, minStep: stored.minStep } })).earlyExit;
+        const earlyExit = exit && { criterion: exit.criterion, threshold: exit.threshold, minStep: stored.minStep, T: stored.T, accuracy: exit.accuracy, averageT: exit.averageT, seconds: (performance.now() - t1) / 1000 };
         await loader.close();
         const errors: { T: number; samples: number; layers: LayerError[] }[] = [];
         if (f.layerErrors) {
@@ -67,7 +67,7 @@ export function evalCommand(program: Command): void {
           annAccuracy: sim.annAccuracy, agreement: sim.agreement, count: sim.count, normalization: norm, ...(f.layerErrors ? { layerErrors: errors } : {}), ...(earlyExit ? { earlyExit } : {}), seconds },
         [`SNN ${String(meta.arch)} on ${f.dataset} ${f.split} (${sim.count} images; ANN ${(100 * (sim.annAccuracy ?? 0)).toFixed(2)}%):`,
           ...sim.T.map((t, i) => `  T=${t}: ${(100 * sim.accuracy[i]!).toFixed(2)}%`),
-          ...(earlyExit ? [`  early exit (${earlyExit.criterion} ≥ ${earlyExit.threshold.toPrecision(4)}, T ≤ ${earlyExit.T}): ${(100 * earlyExit.accuracy).toFixed(2)}% at average T ${earlyExit.averageT.toFixed(2)} (${earlyExit.seconds.toFixed(1)} s)`] : []),
+          ...(earlyExit ? [`  early exit (${earlyExit.criterion} ≥ ${earlyExit.threshold.toPrecision(4)} from step ${earlyExit.minStep}, T ≤ ${earlyExit.T}): ${(100 * earlyExit.accuracy).toFixed(2)}% at average T ${earlyExit.averageT.toFixed(2)} (${earlyExit.seconds.toFixed(1)} s)`] : []),
           ...errors.map((e) => `  RMS error against the ANN per spiking layer, T=${e.T}, first ${e.samples} images: ${e.layers.map((l) => l.rms.toFixed(3)).join(' ')}`)]);
         return;
       }

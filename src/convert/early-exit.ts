@@ -3,8 +3,11 @@
  * confident enough, so that easy samples cost a few steps and hard ones the full T. Follows SEENN-I (Li, Geller, Kim &
  * Panda, "SEENN: Towards Temporal Spiking Early-Exit Neural Networks", NeurIPS 2023): after each step t the score of
  * the mean output over steps 1..t (the confidence, max softmax; or the top-1 − top-2 margin; or minus the entropy of
- * the softmax) is compared with one threshold, chosen on training samples as the one that gives the lowest average T
- * whose accuracy stays within a given drop of the full-T accuracy. The decision itself never looks at labels.
+ * the softmax) is compared with one threshold, from a minimum step on: a converted network's first outputs are far from
+ * its rate code (at step 1 the mean output of the calibrated ResNet-20 is confidently wrong for many samples), so a
+ * threshold alone exits them there. Threshold and minimum step are chosen together on training samples, as the pair
+ * with the lowest average T whose accuracy stays within a given drop of the full-T accuracy. The decision itself never
+ * looks at labels.
  */
 import { invalidArg } from '../errors.js';
 import { logSoftmax, softmax } from '../functional/nn.js';
@@ -46,48 +49,50 @@ export interface Trajectories {
 /** One point of the accuracy–average-T trade-off. */
 export interface ExitPoint {
   threshold: number;
+  /** No sample exits before this step (1-based). */
+  minStep: number;
   /** Mean exit step over the samples (T for a sample that never reaches the threshold). */
   averageT: number;
   accuracy: number;
 }
 
 /**
- * The step at which a sample exits under a threshold: the first t (1-based) whose score reaches it, else T.
+ * The step at which a sample exits: the first t ≥ minStep (1-based) whose score reaches the threshold, else T.
  * @param tr trajectories
  * @param i the sample
  */
-export function exitStep(tr: Trajectories, i: number, threshold: number): number {
+export function exitStep(tr: Trajectories, i: number, threshold: number, minStep = 1): number {
   const base = i * tr.T;
-  for (let t = 0; t < tr.T; t++) if (tr.scores[base + t]! >= threshold) return t + 1;
+  for (let t = Math.max(0, minStep - 1); t < tr.T; t++) if (tr.scores[base + t]! >= threshold) return t + 1;
   return tr.T;
 }
 
 /**
  * Accuracy and average T of early exit at a threshold, replayed from recorded trajectories (no new simulation).
  * @example
- * const p = exitPoint(tr, 0.9); // { threshold: 0.9, averageT: 7.4, accuracy: 0.905 }
+ * const p = exitPoint(tr, 0.9); // { threshold: 0.9, minStep: 1, averageT: 7.4, accuracy: 0.905 }
  */
-export function exitPoint(tr: Trajectories, threshold: number): ExitPoint {
+export function exitPoint(tr: Trajectories, threshold: number, minStep = 1): ExitPoint {
   let steps = 0, correct = 0;
   for (let i = 0; i < tr.count; i++) {
-    const t = exitStep(tr, i, threshold);
+    const t = exitStep(tr, i, threshold, minStep);
     steps += t;
     if (tr.preds[i * tr.T + t - 1] === tr.labels[i]) correct++;
   }
-  return { threshold, averageT: steps / Math.max(1, tr.count), accuracy: correct / Math.max(1, tr.count) };
+  return { threshold, minStep, averageT: steps / Math.max(1, tr.count), accuracy: correct / Math.max(1, tr.count) };
 }
 
 /**
  * Early exit at every threshold that changes it, in one sweep: a sample's exit step only changes where the threshold
  * passes one of its running-best scores (a record), so the thresholds are swept from high to low over the records,
- * moving each sample's exit earlier as they pass.
- * @returns points from "never exit" (threshold +∞, the full T) down to the lowest record (every sample at step 1)
+ * moving each sample's exit earlier as they pass. Steps before minStep are not looked at.
+ * @returns points from "never exit" (threshold +∞, the full T) down to the lowest record (every sample at minStep)
  */
-export function exitSweep(tr: Trajectories): ExitPoint[] {
+export function exitSweep(tr: Trajectories, minStep = 1): ExitPoint[] {
   const events: { score: number; sample: number; t: number }[] = [];
   for (let i = 0; i < tr.count; i++) {
     let best = -Infinity;
-    for (let t = 0; t < tr.T; t++) {
+    for (let t = Math.max(0, minStep - 1); t < tr.T; t++) {
       const s = tr.scores[i * tr.T + t]!;
       if (s > best) {
         best = s;
@@ -101,7 +106,7 @@ export function exitSweep(tr: Trajectories): ExitPoint[] {
   let steps = tr.count * tr.T, correct = 0;
   for (let i = 0; i < tr.count; i++) correct += right(i);
   const n = Math.max(1, tr.count);
-  const points: ExitPoint[] = [{ threshold: Infinity, averageT: steps / n, accuracy: correct / n }];
+  const points: ExitPoint[] = [{ threshold: Infinity, minStep, averageT: steps / n, accuracy: correct / n }];
   for (let k = 0; k < events.length;) {
     const th = events[k]!.score;
     for (; k < events.length && events[k]!.score === th; k++) {
@@ -112,7 +117,7 @@ export function exitSweep(tr: Trajectories): ExitPoint[] {
       exit[i] = t;
       correct += right(i);
     }
-    points.push({ threshold: th, averageT: steps / n, accuracy: correct / n });
+    points.push({ threshold: th, minStep, averageT: steps / n, accuracy: correct / n });
   }
   return points;
 }
@@ -121,8 +126,8 @@ export function exitSweep(tr: Trajectories): ExitPoint[] {
  * The accuracy–average-T curve for a report: at most `points` points of {@link exitSweep}, evenly spaced in average T,
  * sorted by it (the last one the full T).
  */
-export function exitCurve(tr: Trajectories, points = 64): ExitPoint[] {
-  const all = exitSweep(tr).sort((a, b) => a.averageT - b.averageT);
+export function exitCurve(tr: Trajectories, minStep = 1, points = 64): ExitPoint[] {
+  const all = exitSweep(tr, minStep).sort((a, b) => a.averageT - b.averageT);
   if (all.length <= points) return all;
   const out = [all[0]!];
   const step = (all.at(-1)!.averageT - all[0]!.averageT) / (points - 1);
@@ -148,19 +153,31 @@ export interface EarlyExitSummary {
   curve: ExitPoint[];
 }
 
+/** The minimum steps chooseExitThreshold tries by default: 1, 2, 3, 4, 6, 8, 12, 16, 24, ... up to T. */
+export function defaultMinSteps(T: number): number[] {
+  const out: number[] = [];
+  for (let m = 1; m <= T; m = m < 4 ? m + 1 : m + (m >> 1)) out.push(m);
+  return out;
+}
+
 /**
- * Chooses the exit threshold on training samples: the lowest average T whose accuracy is at least the full-T accuracy
- * minus `drop` (over every threshold that changes the outcome, so the choice is exact for these samples).
+ * Chooses threshold and minimum step on training samples: the lowest average T whose accuracy is at least the full-T
+ * accuracy minus `drop` (for each minimum step, over every threshold that changes the outcome, so the choice is exact
+ * for these samples).
  * @param tr trajectories of training samples (never the test set)
  * @param drop the accuracy one may lose, as a fraction (0.002: 0.2 points)
- * @throws SnnkitError for a drop outside [0, 1) or no samples
+ * @param minSteps the minimum steps to try (default defaultMinSteps(T))
+ * @throws SnnkitError for a drop outside [0, 1), no samples, or a minimum step outside 1..T
  * @example
- * const choice = chooseExitThreshold(trainTrajectories, 0.001); // choice.threshold, choice.averageT
+ * const choice = chooseExitThreshold(trainTrajectories, 0.001); // choice.threshold, choice.minStep, choice.averageT
  */
-export function chooseExitThreshold(tr: Trajectories, drop: number): ExitChoice {
+export function chooseExitThreshold(tr: Trajectories, drop: number, minSteps = defaultMinSteps(tr.T)): ExitChoice {
   if (!(drop >= 0 && drop < 1)) throw invalidArg('chooseExitThreshold', 'drop', 'a fraction in [0, 1)', drop);
   if (tr.count === 0) throw invalidArg('chooseExitThreshold', 'trajectories', 'at least one sample', tr.count);
-  const sweep = exitSweep(tr), full = sweep[0]!;
-  const best = sweep.reduce((b, p) => (p.accuracy >= full.accuracy - drop - 1e-12 && p.averageT < b.averageT ? p : b), full);
+  if (!minSteps.length || !minSteps.every((m) => Number.isInteger(m) && m >= 1 && m <= tr.T)) throw invalidArg('chooseExitThreshold', 'minSteps', `integers in 1..${tr.T}`, minSteps);
+  const full = exitPoint(tr, Infinity);
+  let best: ExitPoint = full;
+  for (const m of minSteps)
+    for (const p of exitSweep(tr, m)) if (p.accuracy >= full.accuracy - drop - 1e-12 && p.averageT < best.averageT) best = p;
   return { ...best, criterion: tr.criterion, fullAccuracy: full.accuracy, drop, samples: tr.count };
 }

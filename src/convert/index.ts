@@ -6,7 +6,7 @@ export { ResidualBlock } from './blocks.js';
 export { simulate, type SimulateOptions, type SimulationResult } from './simulate.js';
 export { analyzeConversion, layerErrors, ENERGY_PJ, type ConversionAnalysis, type LayerAnalysis, type LayerError } from './analysis.js';
 export {
-  exitScore, exitStep, exitPoint, exitSweep, exitCurve, chooseExitThreshold, EXIT_CRITERIA,
+  exitScore, exitStep, exitPoint, exitSweep, exitCurve, chooseExitThreshold, defaultMinSteps, EXIT_CRITERIA,
   type ExitCriterion, type Trajectories, type ExitPoint, type ExitChoice, type EarlyExitSummary,
 } from './early-exit.js';
 export { SpikeConv2d, quantizeSpikeConvs } from './int8.js';

@@ -38,10 +38,11 @@ export interface SimulateOptions {
   /** Record every sample's exit score and prediction after every step (`trajectories`), under this criterion. */
   record?: ExitCriterion;
   /**
-   * Early exit: a sample stops at the first step whose exit score reaches `threshold` (chosen on training samples with
-   * chooseExitThreshold), else at the largest T; `earlyExit` in the result reports its accuracy and average T.
+   * Early exit: a sample stops at the first step from `minStep` (default 1) on whose exit score reaches `threshold`
+   * (both chosen on training samples with chooseExitThreshold), else at the largest T; `earlyExit` in the result reports
+   * its accuracy and average T.
    */
-  earlyExit?: { criterion: ExitCriterion; threshold: number };
+  earlyExit?: { criterion: ExitCriterion; threshold: number; minStep?: number };
   /** Called after each batch with the batches done so far and the loader's number of batches. */
   onBatch?: (done: number, total: number) => void;
 }
@@ -60,7 +61,7 @@ export interface SimulationResult {
   /** With record. */
   trajectories?: Trajectories;
   /** With earlyExit: the accuracy at the exit, the mean exit step and each sample's exit step. */
-  earlyExit?: { criterion: ExitCriterion; threshold: number; accuracy: number; averageT: number; steps: Int32Array };
+  earlyExit?: { criterion: ExitCriterion; threshold: number; minStep?: number; accuracy: number; averageT: number; steps: Int32Array };
 }
 
 /** The running totals of a simulation. */
@@ -170,7 +171,7 @@ function runBatch(snn: Module, b: Batch, n: number, opts: SimulateOptions, tally
           rec.preds[row * tMax + start + i] = step.preds[i * m + j]!;
         }
       });
-      if (ee) exitRows(run, step, { start, len, tMax, threshold: ee.threshold, exitStep, exitPred }, snn);
+      if (ee) exitRows(run, step, { start, len, tMax, threshold: ee.threshold, minStep: ee.minStep ?? 1, exitStep, exitPred }, snn);
       else tallyTs(tally, step.preds, { start, len, labels, annPred });
     }
     if (ee) tallyExits(tally, exitPred, labels, annPred);
@@ -210,12 +211,12 @@ function tallyExits(tally: Tally, exitPred: Int32Array, labels: Int32Array, annP
  * record that step and prediction, and leave the batch: their rows are dropped from the network's memories, the input
  * and the running sum.
  */
-function exitRows(run: Running, step: { preds: Int32Array; scores?: Float32Array }, c: { start: number; len: number; tMax: number; threshold: number; exitStep: Int32Array; exitPred: Int32Array }, snn: Module): void {
+function exitRows(run: Running, step: { preds: Int32Array; scores?: Float32Array }, c: { start: number; len: number; tMax: number; threshold: number; minStep: number; exitStep: Int32Array; exitPred: Int32Array }, snn: Module): void {
   const m = run.rows.length, keep: number[] = [];
   run.rows.forEach((row, j) => {
-    let i = 0;
-    while (i < c.len && !(step.scores![i * m + j]! >= c.threshold)) i++;
-    if (i === c.len && c.start + c.len < c.tMax) return void keep.push(j);
+    let i = Math.max(0, c.minStep - 1 - c.start);
+    while (i < c.len && !(step.scores![i * m + j]! >= c.threshold)) i++;  // (i may start past the chunk: no exit in it)
+    if (i >= c.len && c.start + c.len < c.tMax) return void keep.push(j);
     i = Math.min(i, c.len - 1);
     c.exitStep[row] = c.start + i + 1;
     c.exitPred[row] = step.preds[i * m + j]!;

@@ -78,14 +78,15 @@ export async function writeConversionReport(dir: string, r: ConversionReport): P
 export async function earlyExitSection(e: EarlyExitSummary, sim: Pick<SimulationResult, 'T' | 'accuracy'>, put: (name: string, text: string) => void, file = 'early-exit.svg'): Promise<string[]> {
   const c = e.choice;
   put(file, await lineChart([
-    { name: 'early exit (test)', points: e.curve.map((p) => ({ x: p.averageT, y: p.accuracy })) },
+    { name: `early exit from step ${c.minStep} (test)`, points: e.curve.map((p) => ({ x: p.averageT, y: p.accuracy })) },
     { name: 'fixed T (test)', points: sim.T.map((t, i) => ({ x: t, y: sim.accuracy[i]! })) },
     { name: 'chosen threshold', points: [{ x: e.test.averageT, y: e.test.accuracy }] },
   ], { title: 'Early exit: accuracy against the average number of steps', xLabel: 'average time steps per sample', yLabel: 'test accuracy', percent: true }));
   return ['## Early exit', '',
-    `A sample stops at the first step at which the ${c.criterion} of its mean output reaches ${c.threshold.toPrecision(4)} (SEENN-I, Li et al.,`,
-    `NeurIPS 2023), else at T = ${e.T}. The threshold was chosen on ${c.samples} training samples as the lowest average T that loses at`,
-    `most ${(100 * c.drop).toFixed(2)} points there (${pct(c.accuracy)} at average T ${c.averageT.toFixed(2)}, against ${pct(c.fullAccuracy)} at T = ${e.T}).`, '',
+    `A sample stops at the first step from step ${c.minStep} on at which the ${c.criterion} of its mean output reaches ${c.threshold.toPrecision(4)}`,
+    `(SEENN-I, Li et al., NeurIPS 2023, with a minimum step), else at T = ${e.T}. Threshold and minimum step were chosen on ${c.samples}`,
+    `training samples as the lowest average T that loses at most ${(100 * c.drop).toFixed(2)} points there (${pct(c.accuracy)} at average T`,
+    `${c.averageT.toFixed(2)}, against ${pct(c.fullAccuracy)} at T = ${e.T}).`, '',
     '| | average T | accuracy |', '|---|---:|---:|',
     `| test, early exit | ${e.test.averageT.toFixed(2)} | ${pct(e.test.accuracy)} |`,
     `| test, T = ${e.T} | ${e.T} | ${pct(e.curve.at(-1)!.accuracy)} |`, '',

@@ -54,7 +54,7 @@ test('snnkit calibrate: the ONNX ResNet-20, two pipelines, checkpoints that eval
     assert.match(md, /\| pipeline \| T=8 \|/);
     assert.match(md, /\| advanced \| \d+\.\d\d % \|/);
     assert.match(md, /\| layer \| V_th \| converted \| threshold \| bias \| potential \|/);
-    assert.match(md, /### Early exit\n\nA sample stops at the first step at which the confidence of its mean output reaches/);
+    assert.match(md, /### Early exit\n\nA sample stops at the first step from step \d+ on at which the margin of its mean output reaches/);
     for (const f of ['accuracy.svg', 'errors-T8-none.svg', 'errors-T8-advanced.svg', 'early-exit-T8-advanced.svg', 'report.json']) assert.ok(existsSync(join(out, f)), f);
     assert.match(readFileSync(join(out, 'accuracy.svg'), 'utf8'), /<svg/);
   } finally {

@@ -71,8 +71,8 @@ test('train-ann --download trains from a mirror, and eval of best.safetensors re
   assert.deepEqual(readdirSync(snnDir).sort(), ['accuracy.svg', 'early-exit.svg', 'errors.svg', 'rates.svg', 'report.json', 'report.md', 'snn.safetensors']);
   const md = readFileSync(join(snnDir, 'report.md'), 'utf8');
   assert.match(md, /## Conversion error per layer \(32 samples\)/);
-  assert.match(md, /## Early exit\n\nA sample stops at the first step at which the confidence of its mean output reaches [\d.e-]+ .*\n.*chosen on 128 training samples/);
-  assert.match(c.stderr, /early exit \(confidence\): threshold [\d.e-]+ on 128 training samples: average T [\d.]+ of 16/);
+  assert.match(md, /## Early exit\n\nA sample stops at the first step from step \d+ on at which the margin of its mean output reaches \S+\n.*chosen on 128\n/);
+  assert.match(c.stderr, /early exit \(margin\): threshold \S+ from step \d+ on, chosen on 128 training samples: average T [\d.]+ of 16/);
   const exit = cj['earlyExit'] as { accuracy: number; averageT: number; T: number };
   assert.ok(exit.averageT >= 1 && exit.averageT <= 16 && exit.T === 16, JSON.stringify(exit));
   const se = await run(['eval', '--model', join(snnDir, 'snn.safetensors'), '--dataset', 'fashion-mnist', '--data', data, '--limit', '100', '--T', '4,16', '--json']);

@@ -22,23 +22,29 @@ test('the exit sweep replays early exit at every threshold exactly, and the choi
   // sample 0: sure from step 2 (right); sample 1: never sure, right only at the end; sample 2: sure at step 1 but wrong
   const tr = traj([[0.5, 0.9, 0.95, 0.97], [0.4, 0.5, 0.45, 0.6], [0.8, 0.6, 0.7, 0.9]],
     [[1, 0, 0, 0], [2, 2, 2, 1], [0, 1, 1, 1]], [0, 1, 1]);
-  const sweep = convert.exitSweep(tr);
-  assert.deepEqual(sweep[0], { threshold: Infinity, averageT: 4, accuracy: 1 });
-  for (const p of sweep) {
-    const brute = convert.exitPoint(tr, p.threshold);
-    assertClose([p.averageT, p.accuracy], [brute.averageT, brute.accuracy], 1e-12, 0, `threshold ${p.threshold}`);
+  for (const minStep of [1, 2, 3]) {
+    const sweep = convert.exitSweep(tr, minStep);
+    assert.deepEqual(sweep[0], { threshold: Infinity, minStep, averageT: 4, accuracy: 1 });
+    for (const p of sweep) {
+      const brute = convert.exitPoint(tr, p.threshold, minStep);
+      assertClose([p.averageT, p.accuracy], [brute.averageT, brute.accuracy], 1e-12, 0, `threshold ${p.threshold}, from step ${minStep}`);
+    }
+    // every score as a threshold gives a point on the sweep
+    for (const th of tr.scores) assert.ok(sweep.some((p) => Math.abs(p.averageT - convert.exitPoint(tr, th, minStep).averageT) < 1e-12));
   }
-  // every score as a threshold gives a point on the sweep
-  for (const th of tr.scores) assert.ok(sweep.some((p) => Math.abs(p.averageT - convert.exitPoint(tr, th).averageT) < 1e-12));
-  // 0.9: sample 0 exits at 2 (right), 1 at 4 (right), 2 at 4 (right): no loss at 10/3 steps
+  // From step 1 the best lossless threshold is 0.9: sample 0 exits at 2, 1 at 4, 2 at 4 (10/3 steps). From step 2, 0.6
+  // lets sample 2 go at step 2, where it is already right, and sample 1 still at 4: 8/3 steps, no loss.
+  assertClose([convert.chooseExitThreshold(tr, 0, [1]).averageT], [10 / 3], 1e-12);
   const c = convert.chooseExitThreshold(tr, 0);
-  assert.equal(c.accuracy, 1);
-  assertClose([c.averageT], [10 / 3], 1e-12);
-  // allowing a third of the accuracy: sample 2 may exit wrong at step 1
+  assert.deepEqual([c.accuracy, c.minStep, c.threshold], [1, 2, Math.fround(0.6)]);
+  assertClose([c.averageT], [8 / 3], 1e-12);
+  // allowing a third of the accuracy: sample 1 may exit wrong at step 1
   const loose = convert.chooseExitThreshold(tr, 0.34);
   assert.ok(loose.averageT < c.averageT && loose.accuracy >= 1 - 0.34, JSON.stringify(loose));
   assert.throws(() => convert.chooseExitThreshold(tr, 1), /chooseExitThreshold: argument 'drop' must be a fraction in \[0, 1\)/);
-  const curve = convert.exitCurve(tr, 3);
+  assert.throws(() => convert.chooseExitThreshold(tr, 0, [0]), /argument 'minSteps' must be integers in 1\.\.4/);
+  assert.deepEqual(convert.defaultMinSteps(32), [1, 2, 3, 4, 6, 9, 13, 19, 28]);
+  const curve = convert.exitCurve(tr, 1, 3);
   assert.ok(curve.length <= 3 && curve.at(-1)!.averageT === 4, JSON.stringify(curve));
 });
 
@@ -66,12 +72,13 @@ test('early exit drops finished samples from the batch without changing the othe
   assert.equal(convert.exitPoint(tr, Infinity).accuracy, full.accuracy[0], 'the recorded last-step predictions are the simulation\'s');
   // a threshold in the middle of the scores: some samples exit early, some run to T
   const th = [...tr.scores].sort((a, b) => a - b)[Math.floor(tr.scores.length * 0.6)]!;
-  for (const chunk of [1, 5]) {
-    const ee = await convert.simulate(snn, loaderOf(testSet, 16), { T: [T], earlyExit: { criterion: 'confidence', threshold: th }, chunk });
-    const steps: number[] = Array.from({ length: tr.count }, (_, i) => convert.exitStep(tr, i, th));
-    assert.deepEqual([...ee.earlyExit!.steps], steps, `chunk ${chunk}: each sample exits where its trajectory first reaches the threshold`);
+  for (const [chunk, minStep] of [[1, 1], [5, 1], [5, 7]] as const) {
+    const ee = await convert.simulate(snn, loaderOf(testSet, 16), { T: [T], earlyExit: { criterion: 'confidence', threshold: th, minStep }, chunk });
+    const steps: number[] = Array.from({ length: tr.count }, (_, i) => convert.exitStep(tr, i, th, minStep));
+    assert.deepEqual([...ee.earlyExit!.steps], steps, `chunk ${chunk}, from step ${minStep}: each sample exits where its trajectory first reaches the threshold`);
     assert.ok(steps.some((s) => s < T) && steps.some((s) => s === T), 'both kinds of sample are in the test');
-    const replay = convert.exitPoint(tr, th);
+    assert.ok(steps.every((s) => s >= minStep));
+    const replay = convert.exitPoint(tr, th, minStep);
     assert.equal(ee.earlyExit!.accuracy, replay.accuracy);
     assertClose([ee.earlyExit!.averageT], [replay.averageT], 1e-12);
   }
