@@ -92,12 +92,15 @@ export async function simulate(snn: Module, loader: DataLoader, opts: SimulateOp
   const Ts = [...new Set(opts.T)].sort((a, b) => a - b);
   if (Ts.length === 0 || !Ts.every((t) => Number.isInteger(t) && t >= 1)) throw invalidArg('simulate', 'T', 'a non-empty list of positive integers', opts.T);
   for (const c of [opts.record, opts.earlyExit?.criterion]) if (c !== undefined && !EXIT_CRITERIA.includes(c)) throw invalidArg('simulate', 'criterion', EXIT_CRITERIA.join(' | '), c);
+  const ee = opts.earlyExit;
+  if (ee && (Number.isNaN(ee.threshold) || typeof ee.threshold !== 'number')) throw invalidArg('simulate', 'earlyExit.threshold', 'a number (+Infinity: never exit)', ee.threshold);
+  if (ee?.minStep !== undefined && !(Number.isInteger(ee.minStep) && ee.minStep >= 1)) throw invalidArg('simulate', 'earlyExit.minStep', 'a positive integer', ee.minStep);
   if (opts.earlyExit && opts.keepOutputs) throw new SnnkitError('simulate: keepOutputs and earlyExit exclude each other (exited samples have no output at the largest T)', 'INVALID_ARGUMENT');
   const tally: Tally = { Ts, correct: Ts.map(() => 0), agree: Ts.map(() => 0), annCorrect: 0, count: 0, outputs: [], scores: [], preds: [], labels: [], exitSteps: [] };
   snn.eval();
   opts.ann?.eval();
   for await (const b of loader.epoch(0)) {
-    const take = Math.min(b.y.shape[0]!, (opts.limit ?? Infinity) - tally.count); // exactly `limit` samples
+    const take = Math.min(b.y.shape[0]!, (opts.limit || Infinity) - tally.count); // exactly `limit` samples (0: no limit)
     noGrad(() => runBatch(snn, b, take, opts, tally));
     tally.count += take;
     b.dispose();

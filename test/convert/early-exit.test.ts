@@ -98,9 +98,11 @@ test('the exit decision uses no labels: shuffled labels give the same exit steps
   assert.notEqual(a.earlyExit!.accuracy, b.earlyExit!.accuracy, 'the labels did change');
 });
 
-test('simulate rejects an unknown criterion, and keepOutputs with early exit', async () => {
+test('simulate rejects an unknown criterion, a bad threshold or minimum step, and keepOutputs with early exit', async () => {
   const snn = await smallSnn();
   const l = loaderOf(syntheticDataset(4, [1, 8, 8], 3));
   await assert.rejects(convert.simulate(snn, l, { T: [4], record: 'loss' as never }), /simulate: argument 'criterion' must be confidence \| margin \| entropy/);
   await assert.rejects(convert.simulate(snn, l, { T: [4], keepOutputs: true, earlyExit: { criterion: 'confidence', threshold: 0.9 } }), /keepOutputs and earlyExit exclude each other/);
+  await assert.rejects(convert.simulate(snn, l, { T: [4], earlyExit: { criterion: 'margin', threshold: NaN } }), /argument 'earlyExit.threshold' must be a number/);
+  await assert.rejects(convert.simulate(snn, l, { T: [4], earlyExit: { criterion: 'margin', threshold: 1, minStep: 0 } }), /argument 'earlyExit.minStep' must be a positive integer/);
 });
