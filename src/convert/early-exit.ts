@@ -60,6 +60,8 @@ export interface ExitPoint {
  * The step at which a sample exits: the first t ≥ minStep (1-based) whose score reaches the threshold, else T.
  * @param tr trajectories
  * @param i the sample
+ * @example
+ * exitStep(tr, 0, 2.5, 6); // the step sample 0 stops at with margin ≥ 2.5 from step 6 on (tr.T if never)
  */
 export function exitStep(tr: Trajectories, i: number, threshold: number, minStep = 1): number {
   const base = i * tr.T;
@@ -87,6 +89,8 @@ export function exitPoint(tr: Trajectories, threshold: number, minStep = 1): Exi
  * passes one of its running-best scores (a record), so the thresholds are swept from high to low over the records,
  * moving each sample's exit earlier as they pass. Steps before minStep are not looked at.
  * @returns points from "never exit" (threshold +∞, the full T) down to the lowest record (every sample at minStep)
+ * @example
+ * const lossless = exitSweep(tr).filter((p) => p.accuracy >= exitPoint(tr, Infinity).accuracy); // thresholds losing nothing
  */
 export function exitSweep(tr: Trajectories, minStep = 1): ExitPoint[] {
   const events: { score: number; sample: number; t: number }[] = [];
@@ -125,6 +129,8 @@ export function exitSweep(tr: Trajectories, minStep = 1): ExitPoint[] {
 /**
  * The accuracy–average-T curve for a report: at most `points` points of {@link exitSweep}, evenly spaced in average T,
  * sorted by it (the last one the full T).
+ * @example
+ * for (const p of exitCurve(testTrajectories, choice.minStep)) console.log(p.averageT, p.accuracy);
  */
 export function exitCurve(tr: Trajectories, minStep = 1, points = 64): ExitPoint[] {
   const all = exitSweep(tr, minStep).sort((a, b) => a.averageT - b.averageT);
@@ -153,7 +159,11 @@ export interface EarlyExitSummary {
   curve: ExitPoint[];
 }
 
-/** The minimum steps chooseExitThreshold tries by default: 1, 2, 3, 4, 6, 8, 12, 16, 24, ... up to T. */
+/**
+ * The minimum steps chooseExitThreshold tries by default: 1, 2, 3, 4, then about 1.5× each time, up to T.
+ * @example
+ * defaultMinSteps(32); // [1, 2, 3, 4, 6, 9, 13, 19, 28]
+ */
 export function defaultMinSteps(T: number): number[] {
   const out: number[] = [];
   for (let m = 1; m <= T; m = m < 4 ? m + 1 : m + (m >> 1)) out.push(m);

@@ -6,7 +6,7 @@
  * Convolutions fed by analog values (the first layer), linear layers and everything else stay in float32.
  */
 import { SnnkitError } from '../errors.js';
-import { channelsFirst, quantizeWeight, spikeConv, spikeConvAvailable, spikeCounts } from '../functional/spikeconv.js';
+import { quantizeWeight, spikeConv, spikeConvAvailable, spikeCounts } from '../functional/spikeconv.js';
 import { pair } from '../functional/nn.js';
 import { AvgPool2d, Conv2d, Flatten, Identity } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
@@ -18,7 +18,11 @@ import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** A Conv2d whose input is spike counts, computed in 8 bits (the int8 weights of unit-scaled float weights). */
+/**
+ * A Conv2d whose input is spike counts, computed in 8 bits (the int8 weights of unit-scaled float weights).
+ * @example
+ * const q8 = new convert.SpikeConv2d(conv, full([conv.inChannels], vTh)); // input: IF spikes of amplitude vTh
+ */
 export class SpikeConv2d extends Module {
   private readonly q: Tensor;
   private readonly scale: Tensor;
@@ -27,6 +31,7 @@ export class SpikeConv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   /**
+   * Quantizes the convolution's weights, times the units of its input channels, to int8 per output channel.
    * @param conv the float convolution (groups 1, dilation 1)
    * @param unit what one count of each input channel carries ([C_in]: the spike amplitude over the pooling area)
    */
@@ -41,8 +46,13 @@ export class SpikeConv2d extends Module {
     this.stride = pair('SpikeConv2d', 'stride', conv.opts.stride, 1);
     this.padding = pair('SpikeConv2d', 'padding', conv.opts.padding);
   }
+  /**
+   * The current, in channels-last memory: the IF layer after it (elementwise) and the next 8-bit layer read it as it
+   * lies, so that no layer of the 8-bit path transposes its activations (the uint8 kernel takes channels-last only).
+   */
   forward(x: Tensor): Tensor {
-    return channelsFirst(spikeConv(spikeCounts(x, this.inv), this.q, this.scale, { stride: this.stride, padding: this.padding }), this.bias);
+    const y = spikeConv(spikeCounts(x, this.inv), this.q, this.scale, { stride: this.stride, padding: this.padding });
+    return this.bias ? y.add(this.bias.reshape(1, -1, 1, 1)) : y;
   }
   /** The weights the 8-bit convolution computes with, in the float convolution's units (for comparing layer by layer). */
   effectiveWeight(): Tensor {

@@ -7,7 +7,11 @@ import { SnnkitError } from '../errors.js';
 import { native } from '../native/load.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** Whether this build has the 8-bit convolution (built with Debian's oneDNN; a downloaded libtorch has none). */
+/**
+ * Whether this build has the 8-bit convolution (built with Debian's oneDNN; a downloaded libtorch has none).
+ * @example
+ * if (!F.spikeConvAvailable()) console.log('8-bit simulation unavailable: run npm run setup on Debian');
+ */
 export function spikeConvAvailable(): boolean {
   return native.spikeConvInfo([1, 1, 4, 4, 1, 3, 3, 1, 1]) !== '';
 }
@@ -30,6 +34,9 @@ export function quantizeWeight(w: Tensor): { q: Tensor; scale: Tensor } {
  * @param q int8 [O, C, kh, kw]; scale float32 [O] (quantizeWeight, times the input's unit)
  * @returns float32 [N, O, OH, OW] in channels_last memory
  * @throws SnnkitError (UNSUPPORTED_OP) in a build without oneDNN; (INVALID_ARGUMENT) for wrong dtypes, layouts or shapes
+ * @example
+ * const { q, scale } = F.quantizeWeight(conv.weight.mul(vTh));           // vTh: the unit one spike carries
+ * const y = F.spikeConv(F.spikeCounts(spikes, full([C], 1 / vTh)), q, scale, { stride: [1, 1], padding: [1, 1] });
  */
 export function spikeConv(src: Tensor, q: Tensor, scale: Tensor, o: { stride: [number, number]; padding: [number, number]; dst?: Tensor; accumulate?: boolean }): Tensor {
   return new Tensor(native.spikeConv(src.handle, q.handle, scale.handle, o.stride, o.padding, o.dst?.handle, o.accumulate ?? false));
@@ -40,12 +47,18 @@ export function spikeConv(src: Tensor, q: Tensor, scale: Tensor, o: { stride: [n
  * @param x float32 [N, C, H, W]: spikes (or pooled spikes) carrying a unit per channel
  * @param inv float32 [C]: levels / unit of each channel
  * @throws SnnkitError when a value is not a whole number of its unit in 0..255 (the input is not spikes)
+ * @example
+ * F.spikeCounts(tensor([[[[0, 0.5]], [[0.5, 0]]]]), full([2], 2)); // uint8 [[[[0, 1]], [[1, 0]]]], channels-last
  */
 export function spikeCounts(x: Tensor, inv: Tensor): Tensor {
   return new Tensor(native.spikeCountsU8(x.handle, inv.handle));
 }
 
-/** A channels_last float32 [N, C, H, W] tensor as contiguous NCHW, plus a bias per channel, in one pass. */
+/**
+ * A channels_last float32 [N, C, H, W] tensor as contiguous NCHW, plus a bias per channel, in one pass.
+ * @example
+ * const nchw = F.channelsFirst(F.spikeConv(counts, q, scale, { stride: [1, 1], padding: [1, 1] }), conv.bias);
+ */
 export function channelsFirst(y: Tensor, bias?: Tensor): Tensor {
   if (y.ndim !== 4) throw new SnnkitError(`channelsFirst: expected [N, C, H, W], got ${y.describe()}`, 'SHAPE_MISMATCH');
   return new Tensor(native.channelsFirst(y.handle, bias?.handle));

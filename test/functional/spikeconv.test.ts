@@ -88,3 +88,20 @@ test('quantizeSpikeConvs: every convolution fed by IF spikes runs in 8 bits, eac
     for (const [l, inp] of seen) assertClose(l.forward(inp), F.conv2d(inp, l.effectiveWeight(), l.conv.bias, { padding: 1 }), 1e-5, 1e-4);
   }));
 });
+
+test('the fused IF kernel runs channels-last steps as they lie: the same spikes and potentials as contiguous ones, per-channel thresholds included', () => tidy(() => noGrad(() => {
+  const { q, scale } = F.quantizeWeight(randn([8, 4, 3, 3], { generator: g }));
+  // a channels-last current [T·N, C, H, W] as the 8-bit layers return it, seen as T = 3 steps of N = 2
+  const cl = F.spikeConv(F.spikeCounts(spikes([6, 4, 5, 5], 1), full([4], 1)), q, scale, { stride: [1, 1], padding: [1, 1] });
+  const x = cl.reshape(3, 2, 8, 5, 5);
+  assert.ok(!x.isContiguous(), 'the input really is in another memory order');
+  const plain = x.contiguous();
+  for (const vTh of [0.8, randn([8, 1, 1], { generator: g }).abs().add(0.3)]) {
+    const v0 = randn([2, 8, 5, 5], { generator: g }).mul(0.2);
+    const o = { vTh, reset: 'soft' as const, amplitude: 'threshold' as const };
+    const a = F.neuronMultiStep(x, v0, o), b = F.neuronMultiStep(plain, v0, o);
+    assert.equal(a.spikes.sub(b.spikes).abs().max().item(), 0, 'spikes');
+    assert.equal(a.v.sub(b.v).abs().max().item(), 0, 'potentials');
+    assert.ok(a.spikes.ne(0).any().item() && a.spikes.eq(0).any().item(), 'some spikes and some silence');
+  }
+})));

@@ -58,7 +58,9 @@ void ForwardKernel(const at::Tensor& x, const at::Tensor& v0, const at::Tensor& 
   const int64_t steps = x.size(0), E = x.numel() / steps;
   at::IntArrayRef state = x.sizes().slice(1);
   at::Tensor k1, k2;
-  Bcast<T> v0b = MakeBcast<T>(v0, state, k1), th = MakeBcast<T>(vth, state, k2);
+  const bool plain = x.is_contiguous();
+  const auto order = plain ? at::IntArrayRef() : vT.strides();  // one step's memory order (vT has it)
+  Bcast<T> v0b = MakeBcast<T>(v0, state, k1, order), th = MakeBcast<T>(vth, state, k2, order);
   const T* xp = x.data_ptr<T>();
   T *op = out.data_ptr<T>(), *vp = vT.data_ptr<T>(), *up = U ? U->data_ptr<T>() : nullptr;
   const T a = T(alpha), vr = T(o.vReset);
@@ -125,8 +127,9 @@ void BackwardKernel(const at::Tensor& U, const at::Tensor& v0, const at::Tensor&
 
 std::vector<at::Tensor> RunForward(const at::Tensor& x, const at::Tensor& v0, const at::Tensor& vth, double alpha,
                                    const Opts& o, at::Tensor* U) {
+  // x is contiguous, or (forward without autograd) its steps are dense blocks in another order: the outputs take it
   at::Tensor out = at::empty_like(x);
-  at::Tensor vT = at::empty(x.sizes().slice(1), x.options());
+  at::Tensor vT = x.is_contiguous() ? at::empty(x.sizes().slice(1), x.options()) : at::empty_like(x.select(0, 0));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "neuronForward", [&] { ForwardKernel<scalar_t>(x, v0, vth, alpha, o, out, vT, U); });
   return {out, vT};
 }
@@ -185,7 +188,6 @@ Napi::Value MultiStep(Args& a) {
   neuron::CheckBroadcast(a, vth, state, "threshold");
   neuron::CheckBroadcast(a, v0, state, "initial potential");
   auto same = [&](const at::Tensor& t) { return t.defined() ? t.to(x.scalar_type()) : t; };
-  x = x.contiguous();
   v0 = same(v0);
   vth = same(vth);
   alpha = same(alpha);
@@ -193,6 +195,8 @@ Napi::Value MultiStep(Args& a) {
   surrogate::Dispatch(o.surrogate, o.param, [](auto) {});  // validates the kind
   bool grad = c10::GradMode::is_enabled() &&
               (x.requires_grad() || (v0.defined() && v0.requires_grad()) || vth.requires_grad() || alpha.requires_grad());
+  // Without autograd, steps stored in another dense order (channels-last currents of the 8-bit path) run as they lie.
+  if (grad || !neuron::StepsDense(x)) x = x.contiguous();
   if (!grad) return Ret(a.env(), RunForward(x, v0, vth, alpha.item<double>(), o, nullptr));
   if (!v0.defined()) v0 = at::zeros({}, x.options());  // autograd functions take defined tensors only
   auto r = NeuronSeqFn::apply(x, v0, vth, alpha, o.hard, o.vReset, o.ampVth, o.detachReset, static_cast<int64_t>(o.surrogate), o.param);

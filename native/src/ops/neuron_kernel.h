@@ -42,17 +42,34 @@ struct Bcast {
   T c = 0;
   T operator[](int64_t e) const { return p ? p[e] : c; }
 };
+// `strides`: the memory order of one step of the sequence the kernel runs over (empty: contiguous); the per-element
+// values are laid out in that order, so that element e of the kernel's flat loop meets its own value.
 template <typename T>
-Bcast<T> MakeBcast(const at::Tensor& t, at::IntArrayRef state, at::Tensor& keep) {
+Bcast<T> MakeBcast(const at::Tensor& t, at::IntArrayRef state, at::Tensor& keep, at::IntArrayRef strides = {}) {
   Bcast<T> b;
   if (!t.defined()) return b;
   if (t.numel() == 1) {
     b.c = t.item<T>();
     return b;
   }
-  keep = t.expand(state).contiguous();
+  if (strides.empty()) {
+    keep = t.expand(state).contiguous();
+  } else if (t.sizes() == state && t.strides() == strides) {
+    keep = t;
+  } else {
+    keep = at::empty_strided(state, strides, t.options());
+    keep.copy_(t.expand(state));
+  }
   b.p = keep.data_ptr<T>();
   return b;
+}
+
+// Whether a sequence [T, ...] can run as it lies in memory: each step one dense block (any dimension order, such as
+// channels-last), the steps one after another. The kernels are elementwise, so such input needs no copy.
+inline bool StepsDense(const at::Tensor& x) {
+  if (x.dim() < 2 || x.numel() == 0) return x.is_contiguous();
+  const int64_t E = x.numel() / x.size(0);
+  return (x.size(0) == 1 || x.stride(0) == E) && x.select(0, 0).is_non_overlapping_and_dense();
 }
 
 // The data of an optional output (a gradient nobody asked for is not allocated).

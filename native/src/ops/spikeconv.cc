@@ -68,21 +68,53 @@ __attribute__((noinline)) int CountsRun(const float* __restrict__ src, uint8_t* 
   return ok;
 }
 
-// (x, inv): x float32 [N, C, H, W] (contiguous) holding spike counts times a unit per input channel (c), inv [C] the
+// The same with one unit per element (k[i]): channels-last rows, where the units repeat every C elements.
+__attribute__((noinline)) int CountsRunUnits(const float* __restrict__ src, uint8_t* __restrict__ dst, int64_t len, const float* __restrict__ k) {
+  int ok = 1;
+  for (int64_t i = 0; i < len; ++i) {
+    const float v = src[i] * k[i];
+    const int32_t r = static_cast<int32_t>(std::min(std::max(v, 0.f), 255.f) + 0.5f);
+    const float d = v - static_cast<float>(r);
+    ok &= (d <= 1e-3f) & (d >= -1e-3f);
+    dst[i] = static_cast<uint8_t>(r);
+  }
+  return ok;
+}
+
+// (x, inv): x float32 [N, C, H, W] (contiguous, or channels_last: then read as it lies) holding spike counts times a unit per input channel (c), inv [C] the
 // inverse units → uint8 [N, C, H, W] in channels_last memory, x[n, c] · inv[c] rounded. Fails when a value is not within
 // 1e-3 of an integer in [0, 255]: the input is then not spikes, and 8 bits would change it.
 Napi::Value SpikeCountsU8(Args& a) {
-  const at::Tensor x = a.tensor(0).contiguous(), inv = a.tensor(1).contiguous();
+  const at::Tensor x0 = a.tensor(0), inv = a.tensor(1).contiguous();
+  const bool cl = x0.dim() == 4 && !x0.is_contiguous() && x0.is_contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor x = cl ? x0 : x0.contiguous();
   if (x.scalar_type() != at::kFloat || x.dim() != 4 || !x.is_cpu()) a.fail("INVALID_ARGUMENT", "the input must be a float32 CPU tensor [N, C, H, W], got " + Describe(x));
   const int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
   if (inv.scalar_type() != at::kFloat || inv.numel() != C) a.fail("INVALID_ARGUMENT", "expected " + std::to_string(C) + " inverse units");
-  at::Tensor q = at::empty(x.sizes(), x.options().dtype(at::kByte));
   const float* xp = x.data_ptr<float>();
   const float* ip = inv.data_ptr<float>();
-  uint8_t* qp = q.data_ptr<uint8_t>();
+  std::atomic<int64_t> bad{-1};
+  if (cl) {  // channels-last in, channels-last out: one pass, no transposition
+    at::Tensor qc = at::empty(x.sizes(), x.options().dtype(at::kByte), at::MemoryFormat::ChannelsLast);
+    uint8_t* qcp = qc.data_ptr<uint8_t>();
+    // the units tiled over a row of P elements (a multiple of C), so that the loop runs long vectors
+    const int64_t P = C * ((255 + C) / C);
+    std::vector<float> units(P);
+    for (int64_t j = 0; j < P; ++j) units[j] = ip[j % C];
+    at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t b = 0; b < C * HW; b += P)
+          if (!CountsRunUnits(xp + n * C * HW + b, qcp + n * C * HW + b, std::min(P, C * HW - b), units.data())) bad = n;
+    });
+    if (bad >= 0)
+      a.fail("INVALID_ARGUMENT", "the input is not spike counts: sample " + std::to_string(bad.load()) +
+                                     " holds a value that is not a whole number (0..255) of its channel's unit");
+    return Ret(a.env(), qc);
+  }
   // Counts plane by plane (contiguous, vectorized), then ATen's channels-last copy: a byte store per element at
   // stride C was 10x slower than both together.
-  std::atomic<int64_t> bad{-1};
+  at::Tensor q = at::empty(x.sizes(), x.options().dtype(at::kByte));
+  uint8_t* qp = q.data_ptr<uint8_t>();
   at::parallel_for(0, N * C, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       if (!CountsRun(xp + p * HW, qp + p * HW, HW, ip[p % C])) bad = p / C;
