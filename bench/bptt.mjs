@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, runJsonChild, round, formatTable, nowMs, machineBusyMs, waitForQuiet } from './lib.mjs';
+import { parseFlags, runJsonChild, round, formatTable, nowMs, tunedMallocEnv, machineBusyMs, waitForQuiet } from './lib.mjs';
 
 const flags = parseFlags({
   threads: { type: 'string', default: String(availableParallelism()), int: { min: 1 } }, iters: { type: 'string', default: '5', int: { min: 1 } },
@@ -30,8 +30,6 @@ const PYTHON = process.env.SNNKIT_BENCH_PYTHON ?? '/usr/bin/python3';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const MB = 2 ** 20;
 
-/** PyTorch's environment: glibc malloc tuned as the addon's 'tuned-malloc' mode (keeps freed memory: no page-fault storms). */
-const tunedMallocEnv = () => ({ ...process.env, MALLOC_MMAP_THRESHOLD_: String(1 << 30), MALLOC_TRIM_THRESHOLD_: String(1 << 30), MALLOC_TOP_PAD_: String(256 << 20) });
 /** VmRSS / VmHWM of this process in kB (Linux). */
 const statusKb = (field) => Number(readFileSync('/proc/self/status', 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`))[1]);
 

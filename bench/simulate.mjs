@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, runJsonChild, round, formatTable, nowMs } from './lib.mjs';
+import { parseFlags, runJsonChild, round, formatTable, nowMs, tunedMallocEnv } from './lib.mjs';
 
 const flags = parseFlags({
   threads: { type: 'string', default: String(availableParallelism()), int: { min: 1 } },
@@ -45,9 +45,6 @@ const MODES = {
   int8: () => ({ batch: 100, int8: true }),
   sweep: (f) => ({ batch: f.batch, chunk: f.chunk }),
 };
-/** PyTorch's environment: glibc malloc tuned as the addon's allocator keeps memory (no page-fault storms; without it
- * the first variant run was 4x slower than the same variant run after another). */
-const tunedMallocEnv = () => ({ ...process.env, MALLOC_MMAP_THRESHOLD_: String(1 << 30), MALLOC_TRIM_THRESHOLD_: String(1 << 30), MALLOC_TOP_PAD_: String(256 << 20) });
 
 const testLoader = (meta, batch) => new sk.data.DataLoader(sk.data.loadCifar10Binary(join(DATA, 'test_first1000.bin'), 'test'),
   { batchSize: batch, transforms: [sk.data.normalize(meta.mean, meta.std)], workers: 1 });

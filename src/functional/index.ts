@@ -9,5 +9,5 @@ export {
   type NeuronOptions, type ResolvedNeuronOptions, type ResetMode, type SpikeAmplitude,
 } from './neuron.js';
 export { clipFloor, clipFloorSte } from './clipfloor.js';
-export { spikeConv, spikeCounts, channelsFirst, quantizeWeight, spikeConvAvailable } from './spikeconv.js';
+export { spikeConv, spikeCounts, quantizeWeight, spikeConvAvailable } from './spikeconv.js';
 export { tetLoss, snnLoss, parseSnnLoss, SNN_LOSSES, type SnnLoss, type SnnLossKind } from './snn-loss.js';

@@ -3,7 +3,6 @@
  * simulation. Inputs are spike counts (0/1 spikes, or the few levels average pooling of spikes makes), exact in
  * 8 bits; weights are quantized to int8 with one scale per output channel; the sum is an exact integer, scaled once.
  */
-import { SnnkitError } from '../errors.js';
 import { native } from '../native/load.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -52,14 +51,4 @@ export function spikeConv(src: Tensor, q: Tensor, scale: Tensor, o: { stride: [n
  */
 export function spikeCounts(x: Tensor, inv: Tensor): Tensor {
   return new Tensor(native.spikeCountsU8(x.handle, inv.handle));
-}
-
-/**
- * A channels_last float32 [N, C, H, W] tensor as contiguous NCHW, plus a bias per channel, in one pass.
- * @example
- * const nchw = F.channelsFirst(F.spikeConv(counts, q, scale, { stride: [1, 1], padding: [1, 1] }), conv.bias);
- */
-export function channelsFirst(y: Tensor, bias?: Tensor): Tensor {
-  if (y.ndim !== 4) throw new SnnkitError(`channelsFirst: expected [N, C, H, W], got ${y.describe()}`, 'SHAPE_MISMATCH');
-  return new Tensor(native.channelsFirst(y.handle, bias?.handle));
 }

@@ -145,7 +145,6 @@ export interface NativeBinding {
   spikeConv(src: H, q: H, scale: H, stride: number[], padding: number[], dst: H | undefined, accumulate: boolean): H;
   spikeConvInfo(geometry: number[]): string;
   spikeCountsU8(x: H, inv: H): H;
-  channelsFirst(y: H, bias: H | undefined): H;
   adaptiveAvgPool2d(x: H, out: number[]): H;
   batchNorm(x: H, w: H | undefined, b: H | undefined, rm: H | undefined, rv: H | undefined, training: boolean, momentum: number, eps: number): H;
   dropout(x: H, p: number, training: boolean, gen: G): H;

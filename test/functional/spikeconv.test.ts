@@ -29,14 +29,14 @@ test('the 8-bit convolution of spikes equals the float convolution with the dequ
     const counts = F.spikeCounts(x, full([C], 1 / unit));
     assert.equal(counts.dtype, 'uint8');
     assert.deepEqual(counts.to('float32').mul(unit).toArray(), x.toArray(), 'counts hold the spikes exactly');
-    const y = F.channelsFirst(F.spikeConv(counts, q, scale, { stride: [stride, stride], padding: [pad, pad] }), b);
+    const y = F.spikeConv(counts, q, scale, { stride: [stride, stride], padding: [pad, pad] }).add(b.reshape(1, O, 1, 1));
     const deq = q.to('float32').mul(scale.reshape(O, 1, 1, 1)).div(unit);
     const ref = F.conv2d(x, deq, b, { stride, padding: pad });
     assertClose(y, ref, 1e-5, 1e-4, `C${C} O${O} H${H} s${stride} p${pad}`);
     // accumulate: dst += conv
     const dst = F.spikeConv(counts, q, scale, { stride: [stride, stride], padding: [pad, pad] });
     const twice = F.spikeConv(counts, q, scale, { stride: [stride, stride], padding: [pad, pad], dst, accumulate: true });
-    assertClose(F.channelsFirst(twice), ref.sub(b.reshape(1, O, 1, 1)).mul(2), 1e-5, 2e-4, 'accumulated');
+    assertClose(twice.contiguous(), ref.sub(b.reshape(1, O, 1, 1)).mul(2), 1e-5, 2e-4, 'accumulated');
   }
 }));
 
@@ -44,7 +44,7 @@ test('the cached int8 weights follow in-place changes of the weight tensor', () 
   const x = spikes([2, 4, 6, 6], 1), w = randn([4, 4, 3, 3], { generator: g });
   const { q, scale } = F.quantizeWeight(w);
   const s = F.spikeCounts(x, full([4], 1));
-  const run = () => F.channelsFirst(F.spikeConv(s, q, scale, { stride: [1, 1], padding: [1, 1] }));
+  const run = () => F.spikeConv(s, q, scale, { stride: [1, 1], padding: [1, 1] }).contiguous();
   const before = run();
   noGrad(() => q.copy_(q.neg()));
   assertClose(run(), before.neg(), 1e-6, 1e-6);

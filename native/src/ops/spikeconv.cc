@@ -14,7 +14,6 @@
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <cmath>
 #include <cstdint>
 #include <mutex>
@@ -27,7 +26,6 @@
 namespace snn {
 namespace {
 
-constexpr int64_t kTile = 64;  // positions per tile of the layout changes
 
 // (w) f32 [O, ...] → [q int8 [O, ...], scale f32 [O]]: symmetric per output channel, scale = max|w_o| / 127
 // (1 for an all-zero channel), q = round-half-even(w / scale) within [-127, 127].
@@ -55,21 +53,9 @@ Napi::Value SpikeConvPack(Args& a) {
   return Ret(a.env(), std::vector<at::Tensor>{q, s});
 }
 
-// One channel's run of positions as counts (a contiguous loop that vectorizes); 0 when a value is not a whole count.
-__attribute__((noinline)) int CountsRun(const float* __restrict__ src, uint8_t* __restrict__ dst, int64_t len, float k) {
-  int ok = 1;
-  for (int64_t i = 0; i < len; ++i) {
-    const float v = src[i] * k;
-    const int32_t r = static_cast<int32_t>(std::min(std::max(v, 0.f), 255.f) + 0.5f);
-    const float d = v - static_cast<float>(r);
-    ok &= (d <= 1e-3f) & (d >= -1e-3f);
-    dst[i] = static_cast<uint8_t>(r);
-  }
-  return ok;
-}
-
-// The same with one unit per element (k[i]): channels-last rows, where the units repeat every C elements.
-__attribute__((noinline)) int CountsRunUnits(const float* __restrict__ src, uint8_t* __restrict__ dst, int64_t len, const float* __restrict__ k) {
+// A run of values as counts, k[i] the inverse unit of element i (a contiguous loop that vectorizes); 0 when a value is
+// not a whole count in 0..255.
+__attribute__((noinline)) int CountsRun(const float* __restrict__ src, uint8_t* __restrict__ dst, int64_t len, const float* __restrict__ k) {
   int ok = 1;
   for (int64_t i = 0; i < len; ++i) {
     const float v = src[i] * k[i];
@@ -94,9 +80,10 @@ Napi::Value SpikeCountsU8(Args& a) {
   const float* xp = x.data_ptr<float>();
   const float* ip = inv.data_ptr<float>();
   std::atomic<int64_t> bad{-1};
+  at::Tensor q;
   if (cl) {  // channels-last in, channels-last out: one pass, no transposition
-    at::Tensor qc = at::empty(x.sizes(), x.options().dtype(at::kByte), at::MemoryFormat::ChannelsLast);
-    uint8_t* qcp = qc.data_ptr<uint8_t>();
+    q = at::empty(x.sizes(), x.options().dtype(at::kByte), at::MemoryFormat::ChannelsLast);
+    uint8_t* qp = q.data_ptr<uint8_t>();
     // the units tiled over a row of P elements (a multiple of C), so that the loop runs long vectors
     const int64_t P = C * ((255 + C) / C);
     std::vector<float> units(P);
@@ -104,53 +91,24 @@ Napi::Value SpikeCountsU8(Args& a) {
     at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n)
         for (int64_t b = 0; b < C * HW; b += P)
-          if (!CountsRunUnits(xp + n * C * HW + b, qcp + n * C * HW + b, std::min(P, C * HW - b), units.data())) bad = n;
+          if (!CountsRun(xp + n * C * HW + b, qp + n * C * HW + b, std::min(P, C * HW - b), units.data())) bad = n;
     });
-    if (bad >= 0)
-      a.fail("INVALID_ARGUMENT", "the input is not spike counts: sample " + std::to_string(bad.load()) +
-                                     " holds a value that is not a whole number (0..255) of its channel's unit");
-    return Ret(a.env(), qc);
+  } else {  // plane by plane, then ATen's channels-last copy (a byte store per element at stride C was 10x slower)
+    q = at::empty(x.sizes(), x.options().dtype(at::kByte));
+    uint8_t* qp = q.data_ptr<uint8_t>();
+    at::parallel_for(0, N * C, 1, [&](int64_t p0, int64_t p1) {
+      std::vector<float> unit(HW);
+      for (int64_t p = p0; p < p1; ++p) {
+        std::fill(unit.begin(), unit.end(), ip[p % C]);
+        if (!CountsRun(xp + p * HW, qp + p * HW, HW, unit.data())) bad = p / C;
+      }
+    });
+    q = q.contiguous(at::MemoryFormat::ChannelsLast);
   }
-  // Counts plane by plane (contiguous, vectorized), then ATen's channels-last copy: a byte store per element at
-  // stride C was 10x slower than both together.
-  at::Tensor q = at::empty(x.sizes(), x.options().dtype(at::kByte));
-  uint8_t* qp = q.data_ptr<uint8_t>();
-  at::parallel_for(0, N * C, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p)
-      if (!CountsRun(xp + p * HW, qp + p * HW, HW, ip[p % C])) bad = p / C;
-  });
   if (bad >= 0)
     a.fail("INVALID_ARGUMENT", "the input is not spike counts: sample " + std::to_string(bad.load()) +
                                    " holds a value that is not a whole number (0..255) of its channel's unit");
-  return Ret(a.env(), q.contiguous(at::MemoryFormat::ChannelsLast));
-}
-
-// (y, bias | null): y float32 [N, C, H, W] in channels_last memory → the same values (+ bias[c]) in contiguous NCHW.
-Napi::Value ChannelsFirst(Args& a) {
-  const at::Tensor y = a.tensor(0);
-  c10::optional<at::Tensor> b = a.optTensor(1);
-  if (y.scalar_type() != at::kFloat || y.dim() != 4 || !y.is_contiguous(at::MemoryFormat::ChannelsLast))
-    a.fail("INVALID_ARGUMENT", "expected a float32 [N, C, H, W] tensor in channels_last memory, got " + Describe(y));
-  const int64_t N = y.size(0), C = y.size(1), HW = y.size(2) * y.size(3);
-  if (b && (b->scalar_type() != at::kFloat || b->numel() != C)) a.fail("INVALID_ARGUMENT", "the bias must hold " + std::to_string(C) + " float32 values");
-  const at::Tensor bias = b ? b->contiguous() : at::Tensor();
-  at::Tensor out = at::empty(y.sizes(), y.options(), at::MemoryFormat::Contiguous);
-  const float* yp = y.data_ptr<float>();
-  const float* bp = b ? bias.data_ptr<float>() : nullptr;
-  float* op = out.data_ptr<float>();
-  const int64_t tiles = (HW + kTile - 1) / kTile;
-  at::parallel_for(0, N * tiles, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n = b / tiles, p0 = (b % tiles) * kTile, len = std::min(kTile, HW - p0);
-      const float* src = yp + (n * HW + p0) * C;  // a tile of positions: kTile·C floats, read C times from cache
-      for (int64_t c = 0; c < C; ++c) {
-        float* dst = op + (n * C + c) * HW + p0;
-        const float add = bp ? bp[c] : 0.f;
-        for (int64_t i = 0; i < len; ++i) dst[i] = src[i * C + c] + add;
-      }
-    }
-  });
-  return Ret(a.env(), out);
+  return Ret(a.env(), q);
 }
 
 #ifdef SNNKIT_DNNL
@@ -307,7 +265,6 @@ void InitSpikeConv(Napi::Env env, Napi::Object e) {
   Def(env, e, "spikeConv", SpikeConv);
   Def(env, e, "spikeConvInfo", SpikeConvInfo);
   Def(env, e, "spikeCountsU8", SpikeCountsU8);
-  Def(env, e, "channelsFirst", ChannelsFirst);
 }
 
 }  // namespace snn
